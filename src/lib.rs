@@ -1,0 +1,4 @@
+//! wdgate: a REST gateway in front of a Worldox Web server.
+
+pub mod sim;
+pub mod upstream;

@@ -1,0 +1,1 @@
+//! The Worldox simulator.
