@@ -1,4 +1,83 @@
 //! wdgate: a REST gateway in front of a Worldox Web server.
+//!
+//! [`build_app`] turns a [`Config`] into the whole service, so tests can drive it
+//! without a socket and `main.rs` only binds and serves.
 
+pub mod api;
+pub mod config;
+pub mod session;
 pub mod sim;
+pub mod telemetry;
 pub mod upstream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use config::Config;
+
+use api::AppState;
+use config::StoreKind;
+use session::{MemoryStore, SessionStore};
+use upstream::status::StatusTable;
+
+/// The service could not be built from the config.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The upstream client could not be built.
+    #[error(transparent)]
+    Upstream(#[from] upstream::client::BuildError),
+    /// A `[status_map]` entry is unusable.
+    #[error(transparent)]
+    StatusMap(#[from] upstream::status::BadStatusEntry),
+}
+
+/// Builds the whole gateway: the tower stack around every route.
+///
+/// `config.upstream.url` must be set (`main` points it at the in-process simulator
+/// when the operator gave none).
+pub fn build_app(config: &Config) -> Result<Router, BuildError> {
+    let upstream = upstream::Client::new(&config.upstream)?;
+    let statuses = StatusTable::new(&config.status_map)?;
+    let store: Arc<dyn SessionStore> = match config.session.store {
+        StoreKind::Memory => Arc::new(MemoryStore::new(
+            config.session.max_sessions,
+            Duration::from_secs(config.session.idle_timeout_secs),
+        )),
+    };
+    let state = AppState::new(upstream, store, statuses, config.session.clone());
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(telemetry::make_span)
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(Level::INFO));
+    let stack = ServiceBuilder::new()
+        // A client's request id is kept only if it is a short token, so ids cannot forge log lines.
+        .layer(axum::middleware::from_fn(telemetry::sanitize_request_id))
+        // Every request gets an id first, so every later layer and log line can name it.
+        .layer(SetRequestIdLayer::new(telemetry::REQUEST_ID, telemetry::MakeUuid))
+        // The id goes back to the client, on errors too.
+        .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID))
+        // One span per request carrying the id and the matched route; the outcome is logged here.
+        .layer(trace)
+        // Errors from everything below become problem+json bodies carrying the request id.
+        .layer(axum::middleware::from_fn(api::problem::render_problems))
+        // A panic is a 500 problem, not a dropped connection.
+        .layer(CatchPanicLayer::new())
+        // No request outlives the configured budget.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_secs(config.server.request_timeout_secs),
+        ))
+        // Bodies are read at most this far: extractors answer 413 beyond it.
+        .layer(DefaultBodyLimit::max(config.server.body_limit_bytes));
+    Ok(api::routes(state).layer(stack))
+}

@@ -1,1 +1,184 @@
-fn main() {}
+//! The `wdgate` command line: `serve`, `sim` and `check-config`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use wdgate::config::{Config, ProcessEnv};
+use wdgate::sim::{self, Simulator};
+
+/// A REST gateway in front of a Worldox Web server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Config file (default: config/wdgate.toml when it exists).
+    #[arg(long, global = true, env = "WDGATE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway (on the built-in simulator when no upstream is given).
+    Serve {
+        /// Address to listen on; port 0 picks one. The bound address is printed first on stdout.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Base URL of the Worldox Web server, e.g. https://worldox.example.com.
+        #[arg(long)]
+        upstream: Option<String>,
+    },
+    /// Run the Worldox simulator alone.
+    Sim {
+        /// Address to listen on; port 0 picks one. The bound address is printed first on stdout.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: SocketAddr,
+        /// TOML file of simulated users (default: the built-in demo users).
+        #[arg(long)]
+        users: Option<PathBuf>,
+    },
+    /// Print the effective config (secrets redacted) and exit 0 if it is valid.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Config is loaded and checked before any port is bound.
+    let mut config = match Config::load(cli.config.as_deref(), &ProcessEnv) {
+        Ok(config) => config,
+        Err(e) => return fail(&format!("invalid configuration: {e}")),
+    };
+    if let Command::Serve { listen, upstream } = &cli.command {
+        if let Some(listen) = listen {
+            config.server.listen = *listen;
+        }
+        if let Some(upstream) = upstream {
+            config.upstream.url = Some(upstream.clone());
+        }
+        if let Err(e) = config.validate() {
+            return fail(&format!("invalid configuration: {e}"));
+        }
+    }
+    if let Command::Sim { users: Some(users), .. } = &cli.command {
+        config.sim.users_file = Some(users.clone());
+    }
+    if let Command::CheckConfig = cli.command {
+        print!("{}", config.to_redacted_toml());
+        return ExitCode::SUCCESS;
+    }
+    wdgate::telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { .. } => serve(config).await,
+            Command::Sim { listen, .. } => run_sim(&config, listen).await,
+            Command::CheckConfig => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
+    }
+}
+
+async fn serve(mut config: Config) -> Result<(), String> {
+    let listener = bind(config.server.listen).await?;
+    if config.upstream.url.is_none() {
+        let sim = Simulator::new(&config.sim).map_err(|e| e.to_string())?;
+        let sim_listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let sim_addr = local_addr(&sim_listener)?;
+        tracing::warn!(
+            simulator = %sim_addr,
+            demo_users = %sim.users().join(", "),
+            "DEMO MODE: no upstream.url is set, so wdgate talks to its built-in Worldox \
+             simulator. Log in with a demo user (demo / demo). Set --upstream or \
+             WDGATE_UPSTREAM_URL for a real Worldox server."
+        );
+        tokio::spawn(async move {
+            if let Err(e) = sim::serve(sim_listener, sim).await {
+                tracing::error!(error = %e, "the built-in simulator stopped");
+            }
+        });
+        config.upstream.url = Some(format!("http://{sim_addr}"));
+    }
+    let app = wdgate::build_app(&config).map_err(|e| e.to_string())?;
+    announce(&listener)?;
+    tracing::info!(upstream = %wdgate::config::redact_url_credentials(config.upstream.url.as_deref().unwrap_or("")), "wdgate ready");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("wdgate stopped");
+    Ok(())
+}
+
+async fn run_sim(config: &Config, listen: SocketAddr) -> Result<(), String> {
+    let sim = Simulator::new(&config.sim).map_err(|e| e.to_string())?;
+    let listener = bind(listen).await?;
+    announce(&listener)?;
+    tracing::info!(users = %sim.users().join(", "), "Worldox simulator ready");
+    tokio::select! {
+        result = sim::serve(listener, sim) => result.map_err(|e| format!("simulator error: {e}")),
+        () = shutdown_signal() => Ok(()),
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))
+}
+
+fn local_addr(listener: &TcpListener) -> Result<SocketAddr, String> {
+    listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))
+}
+
+/// Prints the bound address as stdout's first line, so a caller using port 0 can find it.
+fn announce(listener: &TcpListener) -> Result<(), String> {
+    let addr = local_addr(listener)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {addr}")
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("wdgate: {message}");
+    ExitCode::from(2)
+}

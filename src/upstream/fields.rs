@@ -122,3 +122,78 @@ pub mod rc {
     /// Unknown command. Not in the public reference: the simulator's answer to one.
     pub const COMMAND_INVALID: (&str, &str) = ("8001", "WDRC_COMMAND_INVALID");
 }
+
+/// `wd_Error_MSG` texts as the server writes them, UI text included (the seeds show the
+/// server appends its dialog's buttons and icons; the gateway cleans them off).
+pub mod msg {
+    /// 8030, verbatim from the reference.
+    pub const TWO_FA_ADDRESS_UNDEFINED: &str = "Undefined Address\n\n\nThe email address entered for two factor authentication is not defined.\n\n\n\n\nOK\n";
+    /// 8031, in the style of 8030.
+    pub const TWO_FA_ACCESSCODE_INVALID: &str = "Invalid Access Code\n\n\nThe access code entered is invalid or has expired.\n\n\n\n\nOK\n";
+    /// 8032, in the style of 8030.
+    pub const TWO_FA_ADDRESS_DUPLICATE: &str = "Duplicate Address\n\n\nThe address entered is already defined for two factor authentication.\n\n\n\n\nOK\n";
+    /// 8033, in the style of 8030.
+    pub const TWO_FA_NOT_VERIFIED: &str = "Address Not Verified\n\n\nThe address entered has not been verified with an access code.\n\n\n\n\nOK\n";
+    /// 8375, verbatim from the reference.
+    pub const LISTID_INVALID: &str = "Invalid list ID issue\n\n\nInvalid list ID, click Refresh to update your file list.\n\n\n\ncloseCircle, wdErrorIco\nRefresh\nCancel";
+    /// 8380, in the style of 8375.
+    pub const LISTID_UNDEFINED: &str = "Undefined list ID issue\n\n\nNo list ID was given, click Refresh to update your file list.\n\n\n\ncloseCircle, wdErrorIco\nRefresh\nCancel";
+    /// The simulator's answer to an unknown command, in the style of 8030.
+    pub const COMMAND_INVALID: &str =
+        "Invalid Command\n\n\nThe command is not supported by this server.\n\n\n\n\nOK\n";
+}
+
+/// `wd_Error_VAR` values: the parameter an error is about.
+pub mod var {
+    /// `WDRC_SID_INVALID` names the session parameter.
+    pub const SID: &str = "wd_SID";
+    /// `WDRC_LOGON_USER_PASSWORD_INVALID` names the user field, in this spelling.
+    pub const USER_NAME: &str = "wd_USER_NAME_VALUE";
+}
+
+/// `wd_Error_VAL` of a failed LOGON: the Windows error text.
+pub const LOGON_INVALID_VAL: &str = "The user name or password is incorrect. (WINRC#1326)";
+
+/// `wd_Error_VAL` of `WDRC_SID_INVALID` when no SID was sent at all.
+pub const SID_MISSING_VAL: &str = "null";
+
+/// The unfilled template placeholders of the one row a failed 2FGET answers. A row
+/// holding these is not a device.
+pub mod placeholder {
+    /// `Rec`.
+    pub const REC: &str = "%:R#%";
+    /// `L`.
+    pub const L: &str = "%:L#%";
+    /// `ADDR`.
+    pub const ADDR: &str = "%:ADDR%";
+    /// `ADDR.ASIS`.
+    pub const ADDR_ASIS: &str = "%:ADDR.ASIS%";
+    /// `ADDR.VIEW`.
+    pub const ADDR_VIEW: &str = "%:ADDR.VIEW%";
+    /// `NAME`.
+    pub const NAME: &str = "%:NAME%";
+    /// `FLAG`.
+    pub const FLAG: &str = "%:FLAG%";
+}
+
+/// 2FGET's `FLAG` values.
+pub mod flag {
+    /// The device is enabled.
+    pub const YES: &str = "Yes";
+    /// The device is disabled.
+    pub const NO: &str = "No";
+}
+
+/// `wd_2FA_RecEnabled` value of an enabled record.
+pub const REC_ENABLED: &str = "1";
+/// `wd_2FA_RecEnabled` value of a disabled record.
+pub const REC_DISABLED: &str = "0";
+
+/// 2FSET's `data.AC` after a code was sent.
+pub const AC_SENT: &str = "1";
+
+/// The prefix of a 2FSET `Ref` (`Worldox 5FFC-B161`).
+pub const REF_PREFIX: &str = "Worldox ";
+
+/// LOGOFF's `data.loggedOff`.
+pub const LOGGED_OFF: &str = "successfully";

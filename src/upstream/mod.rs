@@ -2,5 +2,13 @@
 //!
 //! This module knows Worldox and does the network I/O; it knows nothing of REST routes.
 
+pub mod auth;
 pub mod cgi;
+pub mod client;
+pub mod envelope;
 pub mod fields;
+pub mod sid;
+pub mod status;
+
+pub use client::{Call, Client, Error};
+pub use sid::Sid;

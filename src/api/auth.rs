@@ -1,0 +1,42 @@
+//! Authentication: the bearer token → the live session, or a 401.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+
+use super::problem::ApiError;
+use super::state::AppState;
+use crate::session::{Session, TokenHash};
+
+/// The caller's live session, extracted from `Authorization: Bearer wdg_…`.
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    /// The store key of the caller's token.
+    pub key: TokenHash,
+    /// The session.
+    pub session: Session,
+}
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::MissingToken);
+        };
+        let presented = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .ok_or(ApiError::InvalidToken)?;
+        let key = TokenHash::from_presented(presented).ok_or(ApiError::InvalidToken)?;
+        match state.store().get(key).await {
+            Ok(Some(session)) => Ok(Self { key, session }),
+            Ok(None) => Err(ApiError::InvalidToken),
+            Err(e) => Err(ApiError::StoreUnavailable(e.to_string())),
+        }
+    }
+}

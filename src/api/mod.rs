@@ -1,0 +1,39 @@
+//! The REST API: routes and JSON DTOs. It knows nothing of CGI syntax.
+
+pub mod auth;
+pub mod json;
+pub mod me;
+pub mod problem;
+pub mod sessions;
+pub mod state;
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+
+pub use problem::ApiError;
+pub use state::AppState;
+
+/// Every route, with its state.
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/sessions", post(sessions::create))
+        .route("/sessions/current", delete(sessions::delete_current))
+        .route("/me", get(me::get))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".to_owned())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,283 @@
+//! The gateway's one error type and its RFC 9457 `application/problem+json` bodies.
+//!
+//! A handler returns [`ApiError`]; its `IntoResponse` sets the status and headers and
+//! parks a [`Problem`] in the response extensions. The [`render_problems`] middleware
+//! then adds the request id, logs the internal cause once, and writes the body, so
+//! extractor rejections and fallbacks get the same treatment as handler errors.
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::upstream::fields::rc;
+use crate::upstream::{self, envelope::UpstreamError};
+
+/// The challenge on a 401 without a usable token.
+const CHALLENGE: &str = "Bearer realm=\"wdgate\"";
+/// The challenge on a 401 for a token that was presented but is no good (RFC 6750).
+const INVALID_TOKEN: &str = "Bearer realm=\"wdgate\", error=\"invalid_token\"";
+
+/// Everything that can go wrong in a request, each with the status it answers.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not valid JSON or misses a field.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no credentials were presented.
+    #[error("authentication required")]
+    MissingToken,
+    /// 401: the token is unknown, malformed or expired.
+    #[error("the token is invalid or expired")]
+    InvalidToken,
+    /// 404: no such resource.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the route exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 413: the body is larger than `server.body_limit_bytes`.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// 415: the body is not `application/json`.
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    /// 422: a value fails validation.
+    #[error("{field}: {message}")]
+    Validation {
+        /// The JSON field.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// 4xx/5xx as the status table says: the upstream call failed.
+    #[error("upstream call failed: {error}")]
+    Upstream {
+        /// Decided by [`crate::upstream::status::StatusTable::classify`] only.
+        status: StatusCode,
+        /// The failure.
+        error: upstream::Error,
+    },
+    /// 503: the session store cannot answer.
+    #[error("the session store is unavailable")]
+    StoreUnavailable(String),
+    /// 504: the request took longer than `server.request_timeout_secs`.
+    #[error("the request took too long")]
+    RequestTimeout,
+    /// 500: a bug or an OS failure; details are logged, not sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// An RFC 9457 problem body.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// A URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the problem type.
+    pub title: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong in this request.
+    pub detail: String,
+    /// A stable machine-readable code.
+    pub code: &'static str,
+    /// The request id, also in the `x-request-id` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The upstream's error, when the upstream refused the call (never `wd_Error_VAL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<UpstreamDetail>,
+    /// A cause to log but not to send.
+    #[serde(skip)]
+    pub log_cause: Option<String>,
+}
+
+/// The upstream part of a problem body.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpstreamDetail {
+    /// `wd_Error_RCID`.
+    pub rcid: String,
+    /// `wd_Error_RCTX`.
+    pub rctx: String,
+    /// The cleaned `wd_Error_MSG`.
+    pub message: String,
+}
+
+impl From<&UpstreamError> for UpstreamDetail {
+    fn from(e: &UpstreamError) -> Self {
+        Self {
+            rcid: e.rcid.clone(),
+            rctx: e.rctx.clone(),
+            message: e.message.clone(),
+        }
+    }
+}
+
+impl ApiError {
+    /// The status this error answers.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Upstream { status, .. } => *status,
+            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RequestTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::MissingToken => "missing_token",
+            Self::InvalidToken => "invalid_token",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Validation { .. } => "validation_failed",
+            Self::Upstream { error, .. } => match error {
+                upstream::Error::Rejected(e) if e.is_sid_invalid() => "session_expired",
+                upstream::Error::Rejected(e) if e.rctx == rc::LOGON_USER_PASSWORD_INVALID.1 => {
+                    "invalid_credentials"
+                }
+                upstream::Error::Rejected(_) => "upstream_error",
+                upstream::Error::Timeout(_) => "upstream_timeout",
+                upstream::Error::Unreachable(_) => "upstream_unreachable",
+                upstream::Error::HttpStatus(_)
+                | upstream::Error::TooLarge(_)
+                | upstream::Error::Shape(_) => "upstream_bad_answer",
+            },
+            Self::StoreUnavailable(_) => "store_unavailable",
+            Self::RequestTimeout => "request_timeout",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        let status = self.status();
+        let (detail, upstream, log_cause) = match self {
+            Self::Upstream { error: upstream::Error::Rejected(e), .. } => {
+                (upstream_detail(self.code(), e), Some(UpstreamDetail::from(e)), None)
+            }
+            Self::Upstream { error, .. } => (
+                "The Worldox server did not give a usable answer.".to_owned(),
+                None,
+                Some(error.to_string()),
+            ),
+            Self::StoreUnavailable(cause) => (self.to_string(), None, Some(cause.clone())),
+            Self::Internal(cause) => (
+                "The gateway failed; the request id names the log entry.".to_owned(),
+                None,
+                Some(cause.clone()),
+            ),
+            _ => (self.to_string(), None, None),
+        };
+        Problem {
+            kind: format!("urn:wdgate:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            code: self.code(),
+            request_id: None,
+            upstream,
+            log_cause,
+        }
+    }
+}
+
+/// A sentence for an upstream refusal: ours for the codes a client must act on, else
+/// the upstream's cleaned message when it is more than the bare code.
+fn upstream_detail(code: &str, e: &UpstreamError) -> String {
+    match code {
+        "invalid_credentials" => "Wrong username or password.".to_owned(),
+        "session_expired" => "The Worldox session has expired; log in again.".to_owned(),
+        _ if !e.message.is_empty() && e.message != e.rctx => e.message.clone(),
+        _ => format!("The Worldox server refused the request ({}).", e.rctx),
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.status().into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Self::InvalidToken => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(INVALID_TOKEN));
+            }
+            Self::Upstream { error: upstream::Error::Rejected(e), .. } if e.is_sid_invalid() => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(INVALID_TOKEN));
+            }
+            _ if self.status() == StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+            }
+            Self::StoreUnavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response.extensions_mut().insert(self.problem());
+        response
+    }
+}
+
+/// Writes the body of every problem response, with the request id, and logs causes.
+pub async fn render_problems(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(crate::telemetry::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut response = next.run(request).await;
+    let problem = match response.extensions_mut().remove::<Problem>() {
+        Some(problem) => problem,
+        // Errors that axum or a tower layer answered without us: give them a body too.
+        None if is_bare_error(&response) => bare_problem(response.status()),
+        None => return response,
+    };
+    let mut problem = problem;
+    problem.request_id = request_id;
+    if let Some(cause) = &problem.log_cause {
+        if problem.status >= 500 {
+            tracing::warn!(status = problem.status, code = problem.code, cause = %cause, "request failed");
+        } else {
+            tracing::info!(status = problem.status, code = problem.code, cause = %cause, "request refused");
+        }
+    }
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let (mut parts, _) = response.into_parts();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+fn is_bare_error(response: &Response) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+}
+
+fn bare_problem(status: StatusCode) -> Problem {
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::NOT_FOUND => ApiError::NotFound("no such route".to_owned()),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ApiError::RequestTimeout,
+        _ => ApiError::Internal(format!("unhandled status {status}")),
+    };
+    let mut problem = error.problem();
+    problem.status = status.as_u16();
+    problem
+}

@@ -1,0 +1,134 @@
+//! `POST /sessions` (LOGON) and `DELETE /sessions/current` (LOGOFF).
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::auth::CurrentSession;
+use super::json::ApiJson;
+use super::me::UserView;
+use super::problem::ApiError;
+use super::state::AppState;
+use crate::session::{Session, Token};
+
+/// Longest accepted username, in characters.
+const MAX_USERNAME_CHARS: usize = 256;
+/// Longest accepted password, in characters.
+const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// `POST /sessions` body.
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    /// The Worldox user code.
+    pub username: String,
+    /// The Worldox password.
+    pub password: Secret,
+}
+
+/// A string that never shows in `Debug`.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// `POST /sessions` answer.
+#[derive(Debug, Serialize)]
+pub struct LoginResponse {
+    /// The bearer token; shown once.
+    pub token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds the session lives if unused (each use restarts the count).
+    pub expires_in: u64,
+    /// Seconds until the session ends however busy it is.
+    pub max_expires_in: u64,
+    /// Who logged in.
+    pub user: UserView,
+}
+
+/// Logs in upstream and opens a gateway session.
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(login): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    validate(&login)?;
+    let logon = state
+        .upstream()
+        .logon(&login.username, &login.password.0)
+        .await;
+    let logon = match logon {
+        Ok(logon) => logon,
+        Err(e) => return Err(state.upstream_failure(None, e).await),
+    };
+    let token = Token::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let session = Session::new(logon.sid, logon.profile, state.absolute_timeout());
+    let user = UserView::from(&session.profile);
+    state
+        .store()
+        .insert(token.hash(), session)
+        .await
+        .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
+    tracing::info!(user = %user.username, "session created");
+    let body = LoginResponse {
+        token: token.as_str().to_owned(),
+        token_type: "Bearer",
+        expires_in: state.idle_timeout().as_secs(),
+        max_expires_in: state.absolute_timeout().as_secs(),
+        user,
+    };
+    let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::LOCATION, HeaderValue::from_static("/sessions/current"));
+    Ok(response)
+}
+
+/// Ends the session here and upstream.
+///
+/// The gateway session ends first, so the token is dead even if LOGOFF fails; a failed
+/// LOGOFF is logged and the Worldox session left to expire on its own.
+pub async fn delete_current(
+    State(state): State<AppState>,
+    current: CurrentSession,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store()
+        .remove(current.key)
+        .await
+        .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
+    if let Err(e) = state.upstream().logoff(&current.session.sid).await {
+        tracing::warn!(error = %e, "LOGOFF failed; the Worldox session will expire on its own");
+    }
+    tracing::info!(user = %current.session.profile.username, "session ended");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn validate(login: &LoginRequest) -> Result<(), ApiError> {
+    let invalid = |field, message: &str| ApiError::Validation {
+        field,
+        message: message.to_owned(),
+    };
+    let username = login.username.as_str();
+    if username.trim().is_empty() {
+        return Err(invalid("username", "must not be empty"));
+    }
+    if username.chars().count() > MAX_USERNAME_CHARS {
+        return Err(invalid("username", "is too long"));
+    }
+    if username.chars().any(char::is_control) {
+        return Err(invalid("username", "must not contain control characters"));
+    }
+    if login.password.0.is_empty() {
+        return Err(invalid("password", "must not be empty"));
+    }
+    if login.password.0.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(invalid("password", "is too long"));
+    }
+    Ok(())
+}

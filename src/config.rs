@@ -1,0 +1,403 @@
+//! Typed configuration: defaults, then `config/wdgate.toml`, then `WDGATE_…` environment
+//! variables, then command-line flags; `validate()` last.
+//!
+//! Environment variables are read through [`EnvSource`] so tests pass a map instead of
+//! touching the process environment.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::sim::SimConfig;
+use crate::upstream::status::StatusTable;
+
+/// The file read when no `--config` is given and it exists.
+pub const DEFAULT_CONFIG_PATH: &str = "config/wdgate.toml";
+
+/// The prefix of environment variables that set config keys.
+pub const ENV_PREFIX: &str = "WDGATE_";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The REST listener.
+    pub server: ServerConfig,
+    /// The Worldox server.
+    pub upstream: UpstreamConfig,
+    /// Gateway sessions.
+    pub session: SessionConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Extra or overriding entries of the upstream-code → HTTP-status table.
+    pub status_map: BTreeMap<String, u16>,
+    /// The built-in simulator, used when `upstream.url` is unset and by `wdgate sim`.
+    pub sim: SimConfig,
+}
+
+/// The REST listener.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes (413 above).
+    pub body_limit_bytes: usize,
+    /// Longest a request may take end to end, in seconds (504 after).
+    pub request_timeout_secs: u64,
+}
+
+/// The Worldox server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Base URL (`http://` or `https://`) of the Worldox Web server. Unset: the built-in
+    /// simulator is started on loopback (a demo, not for production).
+    pub url: Option<String>,
+    /// Path of the CGI program on that server.
+    pub cgi_path: String,
+    /// Longest one upstream call may take, in milliseconds (504 after).
+    pub timeout_ms: u64,
+    /// Longest a TCP/TLS connect may take, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// PEM file of extra CA certificates trusted for `https://` upstreams, besides the
+    /// system roots.
+    pub ca_file: Option<PathBuf>,
+    /// Idle keep-alive connections kept per upstream host.
+    pub pool_max_idle: usize,
+    /// Seconds an idle pooled connection is kept.
+    pub pool_idle_timeout_secs: u64,
+    /// Largest upstream answer read, in bytes (502 above).
+    pub max_response_bytes: usize,
+}
+
+/// Gateway sessions.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// `memory` (in-process moka cache).
+    pub store: StoreKind,
+    /// A session unused this many seconds ends.
+    pub idle_timeout_secs: u64,
+    /// A session ends this many seconds after login, however busy.
+    pub absolute_timeout_secs: u64,
+    /// Most sessions held; the least recently used go first beyond it.
+    pub max_sessions: u64,
+}
+
+/// Which session store to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// In-process moka cache.
+    Memory,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `pretty` for people, `json` for log shippers.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `wdgate=debug,info`. `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit_bytes: 16 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            cgi_path: crate::upstream::fields::CGI_PATH.to_owned(),
+            timeout_ms: 10_000,
+            connect_timeout_ms: 3_000,
+            ca_file: None,
+            pool_max_idle: 64,
+            pool_idle_timeout_secs: 60,
+            max_response_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            store: StoreKind::Memory,
+            idle_timeout_secs: 30 * 60,
+            absolute_timeout_secs: 8 * 60 * 60,
+            max_sessions: 200_000,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// A configuration that cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file (or the merged settings) do not parse.
+    #[error("{origin}: {message}")]
+    Parse {
+        /// Where the bad text came from.
+        origin: String,
+        /// The parser's message, naming the key.
+        message: String,
+    },
+    /// An environment variable names no setting.
+    #[error("{0}: no such setting (expected {ENV_PREFIX}SECTION_KEY, e.g. WDGATE_UPSTREAM_URL)")]
+    UnknownEnv(String),
+    /// A value is out of range.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// The dotted key, e.g. `session.idle_timeout_secs`.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// Where environment variables come from; tests implement it with a map.
+pub trait EnvSource {
+    /// Every variable as `(name, value)`.
+    fn vars(&self) -> Vec<(String, String)>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl EnvSource for ProcessEnv {
+    fn vars(&self) -> Vec<(String, String)> {
+        std::env::vars().collect()
+    }
+}
+
+impl EnvSource for BTreeMap<String, String> {
+    fn vars(&self) -> Vec<(String, String)> {
+        self.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
+/// Short environment names for the settings people set most.
+const ENV_ALIASES: &[(&str, &str, &str)] = &[("LISTEN", "server", "listen")];
+
+/// Variables with the prefix that are not settings (read by other parts of the program).
+const ENV_IGNORED: &[&str] = &[];
+
+impl Config {
+    /// Loads the file (explicit `path`, else [`DEFAULT_CONFIG_PATH`] if it exists), then
+    /// applies `env`, then validates.
+    pub fn load(path: Option<&Path>, env: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let (text, origin) = match path {
+            Some(path) => (read(path)?, path.display().to_string()),
+            None if Path::new(DEFAULT_CONFIG_PATH).is_file() => (
+                read(Path::new(DEFAULT_CONFIG_PATH))?,
+                DEFAULT_CONFIG_PATH.to_owned(),
+            ),
+            None => (String::new(), "defaults".to_owned()),
+        };
+        Self::from_toml(&text, &origin, env)
+    }
+
+    /// Parses TOML text, applies `env` and validates.
+    pub fn from_toml(text: &str, origin: &str, env: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
+            origin: origin.to_owned(),
+            message: e.message().to_owned() + &span_hint(text, e.span()),
+        })?;
+        apply_env(&mut table, env)?;
+        let config: Config =
+            Config::deserialize(table).map_err(|e: toml::de::Error| ConfigError::Parse {
+                origin: format!("{origin} + {ENV_PREFIX}* environment"),
+                message: e.message().to_owned(),
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges and cross-field rules.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: key.to_owned(),
+                message: message.to_owned(),
+            })
+        };
+        if let Some(url) = &self.upstream.url {
+            match url.parse::<http::Uri>() {
+                Ok(uri)
+                    if matches!(uri.scheme_str(), Some("http" | "https"))
+                        && uri.host().is_some() => {}
+                _ => return invalid("upstream.url", "must be an http:// or https:// URL"),
+            }
+            if url.contains('?') || url.contains('#') {
+                return invalid("upstream.url", "must not carry a query or fragment");
+            }
+        }
+        if !self.upstream.cgi_path.starts_with('/') {
+            return invalid("upstream.cgi_path", "must start with /");
+        }
+        if self.upstream.timeout_ms == 0 {
+            return invalid("upstream.timeout_ms", "must be above 0");
+        }
+        if self.upstream.connect_timeout_ms == 0 {
+            return invalid("upstream.connect_timeout_ms", "must be above 0");
+        }
+        if self.upstream.max_response_bytes < 1024 {
+            return invalid("upstream.max_response_bytes", "must be at least 1024");
+        }
+        if let Some(ca) = &self.upstream.ca_file {
+            if !ca.is_file() {
+                return invalid("upstream.ca_file", "is not a readable file");
+            }
+        }
+        if self.server.body_limit_bytes < 256 {
+            return invalid("server.body_limit_bytes", "must be at least 256");
+        }
+        if self.server.request_timeout_secs == 0 {
+            return invalid("server.request_timeout_secs", "must be above 0");
+        }
+        if self.session.idle_timeout_secs == 0 {
+            return invalid("session.idle_timeout_secs", "must be above 0");
+        }
+        if self.session.absolute_timeout_secs < self.session.idle_timeout_secs {
+            return invalid(
+                "session.absolute_timeout_secs",
+                "must be at least session.idle_timeout_secs",
+            );
+        }
+        if self.session.max_sessions == 0 {
+            return invalid("session.max_sessions", "must be above 0");
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return invalid("log.level", &e.to_string());
+        }
+        if let Err(e) = StatusTable::new(&self.status_map) {
+            return invalid(&format!("status_map.{}", e.code), "must be an HTTP error status (400-599)");
+        }
+        Ok(())
+    }
+
+    /// The effective config as TOML, with secrets (URL credentials) redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        if let Some(url) = &mut shown.upstream.url {
+            *url = redact_url_credentials(url);
+        }
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    span.map(|s| format!(" (line {})", text[..s.start.min(text.len())].lines().count().max(1)))
+        .unwrap_or_default()
+}
+
+/// Sets `section.key` from each `WDGATE_SECTION_KEY` variable. Values that parse as a
+/// TOML number or boolean are taken as such, everything else as a string.
+fn apply_env(table: &mut toml::Table, env: &dyn EnvSource) -> Result<(), ConfigError> {
+    let sections = ["server", "upstream", "session", "log", "status_map", "sim"];
+    for (name, value) in env.vars() {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if ENV_IGNORED.contains(&rest) {
+            continue;
+        }
+        let (section, key) = if let Some((_, s, k)) = ENV_ALIASES.iter().find(|(a, _, _)| *a == rest) {
+            ((*s).to_owned(), (*k).to_owned())
+        } else {
+            let lower = rest.to_ascii_lowercase();
+            let Some(section) = sections
+                .iter()
+                .find(|s| lower.starts_with(&format!("{s}_")))
+            else {
+                return Err(ConfigError::UnknownEnv(name));
+            };
+            let key = &rest[section.len() + 1..];
+            // status_map keys are upstream codes, kept as written.
+            let key = if *section == "status_map" { key.to_owned() } else { key.to_ascii_lowercase() };
+            ((*section).to_owned(), key)
+        };
+        let entry = table
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(section_table) = entry.as_table_mut() else {
+            return Err(ConfigError::Invalid {
+                key: section,
+                message: "is not a table".to_owned(),
+            });
+        };
+        section_table.insert(key, env_value(&value));
+    }
+    Ok(())
+}
+
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(n) = raw.parse::<i64>() {
+        return toml::Value::Integer(n);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_owned()),
+    }
+}
+
+/// `https://user:pass@host/` → `https://***@host/`.
+pub fn redact_url_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

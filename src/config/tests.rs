@@ -1,0 +1,77 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn load(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_toml(text, "test.toml", &env(vars))
+}
+
+#[test]
+fn defaults_are_valid() {
+    let c = load("", &[]).expect("defaults load");
+    assert_eq!(c.server.listen.port(), 8080);
+    assert!(c.upstream.url.is_none());
+    assert_eq!(c.session.store, StoreKind::Memory);
+}
+
+#[test]
+fn the_shipped_example_config_is_valid() {
+    let text = include_str!("../../config/wdgate.toml");
+    load(text, &[]).expect("config/wdgate.toml loads");
+}
+
+#[test]
+fn env_overrides_the_file() {
+    let c = load(
+        "[upstream]\nurl = \"http://file.example\"\ntimeout_ms = 5\n",
+        &[
+            ("WDGATE_UPSTREAM_URL", "https://env.example"),
+            ("WDGATE_SESSION_IDLE_TIMEOUT_SECS", "60"),
+            ("WDGATE_LISTEN", "127.0.0.1:0"),
+            ("WDGATE_STATUS_MAP_WDRC_SOMETHING", "403"),
+            ("UNRELATED", "x"),
+        ],
+    )
+    .expect("valid");
+    assert_eq!(c.upstream.url.as_deref(), Some("https://env.example"));
+    assert_eq!(c.upstream.timeout_ms, 5);
+    assert_eq!(c.session.idle_timeout_secs, 60);
+    assert_eq!(c.server.listen.port(), 0);
+    assert_eq!(c.status_map.get("WDRC_SOMETHING"), Some(&403));
+}
+
+#[test]
+fn errors_name_the_key() {
+    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        ("[upstream]\nurl = \"ftp://x\"\n", &[], "upstream.url"),
+        ("[session]\nidle_timeout_secs = 0\n", &[], "session.idle_timeout_secs"),
+        ("[server]\nlisten = \"nope\"\n", &[], "listen"),
+        ("[server]\nlisten_addr = \"x\"\n", &[], "listen_addr"),
+        ("[status_map]\nWDRC_X = 200\n", &[], "status_map.WDRC_X"),
+        ("", &[("WDGATE_NOPE", "1")], "WDGATE_NOPE"),
+        ("", &[("WDGATE_SESSION_IDLE_TIMEOUT_SECS", "abc")], "idle_timeout_secs"),
+        ("[log]\nformat = \"xml\"\n", &[], "xml"),
+        ("not toml [", &[], "test.toml"),
+    ];
+    for (text, vars, key) in cases {
+        let err = load(text, vars).expect_err(text).to_string();
+        assert!(err.contains(key), "{err:?} should name {key}");
+    }
+}
+
+#[test]
+fn redaction_hides_url_credentials() {
+    assert_eq!(
+        redact_url_credentials("https://user:pw@wd.example/x"),
+        "https://***@wd.example/x"
+    );
+    assert_eq!(redact_url_credentials("https://wd.example/a@b"), "https://wd.example/a@b");
+    let mut c = Config::default();
+    c.upstream.url = Some("https://user:secret@wd.example".to_owned());
+    assert!(!c.to_redacted_toml().contains("secret"));
+}

@@ -1,0 +1,118 @@
+//! Gateway tokens: 256 random bits, base64url, prefixed `wdg_` so secret scanners can
+//! spot a leaked one. The store keys on their SHA-256, never on the token itself.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+/// The prefix every token carries.
+pub const TOKEN_PREFIX: &str = "wdg_";
+
+/// Random bytes in a token.
+const TOKEN_BYTES: usize = 32;
+
+/// Length of a token's text: the prefix and 43 base64url characters.
+const TOKEN_LEN: usize = TOKEN_PREFIX.len() + 43;
+
+/// A freshly minted token, given to the client once.
+pub struct Token(String);
+
+/// SHA-256 of a token: the store's key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash([u8; 32]);
+
+/// The OS random number generator failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the OS random number generator failed: {0}")]
+pub struct RngError(String);
+
+impl Token {
+    /// Mints a token from the OS RNG.
+    pub fn generate() -> Result<Self, RngError> {
+        let mut bytes = [0u8; TOKEN_BYTES];
+        getrandom::fill(&mut bytes).map_err(|e| RngError(e.to_string()))?;
+        Ok(Self(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))))
+    }
+
+    /// The text to hand to the client.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The store key.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(&self.0)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+impl TokenHash {
+    /// Hashes presented token text, or `None` if it is not shaped like one of ours
+    /// (so garbage never costs a store lookup).
+    pub fn from_presented(text: &str) -> Option<Self> {
+        let body = text.strip_prefix(TOKEN_PREFIX)?;
+        let well_formed = text.len() == TOKEN_LEN
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        well_formed.then(|| Self::of(text))
+    }
+
+    fn of(text: &str) -> Self {
+        Self(Sha256::digest(text.as_bytes()).into())
+    }
+
+    /// Lowercase hex, for stores that key on text.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The first bytes are enough to correlate in a debugger; the hash is not a secret.
+        write!(f, "TokenHash({}…)", &self.to_hex()[..8])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_prefixed_unique_and_well_formed() {
+        let a = Token::generate().expect("rng");
+        let b = Token::generate().expect("rng");
+        assert!(a.as_str().starts_with("wdg_"));
+        assert_eq!(a.as_str().len(), TOKEN_LEN);
+        assert_ne!(a.as_str(), b.as_str());
+        assert_eq!(TokenHash::from_presented(a.as_str()), Some(a.hash()));
+        assert!(!format!("{a:?}").contains(&a.as_str()[4..]));
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused_without_hashing() {
+        let good = Token::generate().expect("rng");
+        let cases = [
+            "",
+            "wdg_",
+            "bearer",
+            &good.as_str()[4..],
+            &format!("{}x", good.as_str()),
+            &good.as_str().replace('_', "+"),
+        ];
+        for case in cases {
+            if case == good.as_str() {
+                continue;
+            }
+            assert_eq!(TokenHash::from_presented(case), None, "{case:?}");
+        }
+    }
+}

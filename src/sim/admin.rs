@@ -1,0 +1,86 @@
+//! The `/_sim/` admin routes that tests and the demo use: the outbox of access codes,
+//! call counts, expiring sessions and listings, and faults at run time.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::Simulator;
+use super::address::Address;
+use super::config::Faults;
+use super::state::OutboxEntry;
+
+/// `GET /_sim/outbox` filter.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OutboxQuery {
+    /// Only codes sent to this address (compared normalized).
+    to: Option<String>,
+}
+
+/// `GET /_sim/stats` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct Stats {
+    /// CGI requests by uppercase command.
+    calls: BTreeMap<String, u64>,
+}
+
+/// `GET /_sim/outbox[?to=ADDR]`: the codes sent, oldest first.
+pub(crate) async fn outbox(
+    State(sim): State<Simulator>,
+    Query(query): Query<OutboxQuery>,
+) -> Json<Vec<OutboxEntry>> {
+    let wanted = query
+        .to
+        .map(|to| Address::parse(&to).map_or_else(|| to.trim().to_owned(), |a| a.asis().to_owned()));
+    let entries = sim.with_state(|state| {
+        state
+            .outbox
+            .iter()
+            .filter(|e| wanted.as_ref().is_none_or(|w| e.to.eq_ignore_ascii_case(w)))
+            .cloned()
+            .collect()
+    });
+    Json(entries)
+}
+
+/// `GET /_sim/stats`.
+pub(crate) async fn stats(State(sim): State<Simulator>) -> Json<Stats> {
+    Json(Stats {
+        calls: sim.with_state(|state| state.calls.clone()),
+    })
+}
+
+/// `POST /_sim/expire-sessions`: every SID becomes invalid.
+pub(crate) async fn expire_sessions(State(sim): State<Simulator>) -> StatusCode {
+    sim.with_state(|state| state.expire_all_sessions());
+    StatusCode::NO_CONTENT
+}
+
+/// `POST /_sim/invalidate-lists`: every List_ID becomes invalid.
+pub(crate) async fn invalidate_lists(State(sim): State<Simulator>) -> StatusCode {
+    sim.with_state(|state| state.invalidate_lists());
+    StatusCode::NO_CONTENT
+}
+
+/// `GET /_sim/faults`.
+pub(crate) async fn get_faults(State(sim): State<Simulator>) -> Json<Faults> {
+    Json(sim.with_state(|state| state.faults.clone()))
+}
+
+/// `PUT /_sim/faults`: replaces the active faults; 422 for a ratio outside `0..=1`.
+pub(crate) async fn put_faults(
+    State(sim): State<Simulator>,
+    Json(faults): Json<Faults>,
+) -> (StatusCode, String) {
+    if let Some(name) = faults.invalid_ratio() {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{name} must be between 0 and 1"),
+        );
+    }
+    sim.with_state(|state| state.faults = faults);
+    (StatusCode::NO_CONTENT, String::new())
+}

@@ -1,0 +1,195 @@
+//! The simulator's configuration and its users: the built-in demo users or a TOML file.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// How the simulator runs. Every field has a default, so an empty table is valid.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    /// Path of a TOML users file; None = built-in demo users only. A file's users
+    /// replace the demo users.
+    pub users_file: Option<PathBuf>,
+    /// SIDs expire after this many idle seconds (default 1800).
+    pub sid_idle_secs: u64,
+    /// Access codes expire after this many seconds (default 600).
+    pub code_ttl_secs: u64,
+    /// Faults active from start (default none).
+    pub faults: Faults,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            users_file: None,
+            sid_idle_secs: 1800,
+            code_ttl_secs: 600,
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// Injected faults, applied to CGI requests only (never to `/_sim/` routes). Each
+/// ratio is a probability in `0.0..=1.0`, rolled independently per request in the
+/// order hang, drop, garbage, error. A faulted request never reaches the Worldox logic.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Sleep this long before answering every CGI request.
+    pub latency_ms: u64,
+    /// Answer HTTP 200 `text/html` with a body that is not JSON.
+    pub garbage_ratio: f64,
+    /// Answer the command's failure envelope with an error code no gateway knows.
+    pub error_ratio: f64,
+    /// Never answer.
+    pub hang_ratio: f64,
+    /// Send the headers, then reset the connection instead of a body.
+    pub drop_ratio: f64,
+}
+
+impl Faults {
+    /// The name of the first ratio outside `0.0..=1.0` (or NaN), if any.
+    pub fn invalid_ratio(&self) -> Option<&'static str> {
+        [
+            ("garbage_ratio", self.garbage_ratio),
+            ("error_ratio", self.error_ratio),
+            ("hang_ratio", self.hang_ratio),
+            ("drop_ratio", self.drop_ratio),
+        ]
+        .into_iter()
+        .find(|(_, r)| !(0.0..=1.0).contains(r))
+        .map(|(name, _)| name)
+    }
+}
+
+/// One simulated Worldox user, as written in a users file:
+///
+/// ```toml
+/// [[users]]
+/// username = "alice"
+/// password = "s3cret"
+/// name = "Alice Example"
+/// email = "alice@example.com"
+/// firm = "Example Law LLP"
+///
+/// [[users.devices]]
+/// address = "+15551234567"
+/// name = "Work cell"
+/// enabled = true
+/// ```
+#[derive(Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SimUser {
+    /// The user code typed at LOGON (matched case-insensitively).
+    pub username: String,
+    /// The password (matched exactly).
+    pub password: String,
+    /// The display name (LOGON's `data.user`).
+    #[serde(default)]
+    pub name: String,
+    /// LOGON's `data.email`.
+    #[serde(default)]
+    pub email: String,
+    /// LOGON's `data.Firm`.
+    #[serde(default)]
+    pub firm: String,
+    /// The user's two-factor devices at start.
+    #[serde(default)]
+    pub devices: Vec<SimDevice>,
+}
+
+/// A two-factor device of a [`SimUser`].
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SimDevice {
+    /// An email address or a phone number.
+    pub address: String,
+    /// The device's description.
+    #[serde(default)]
+    pub name: String,
+    /// Whether the device is enabled (default true).
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+}
+
+/// The top level of a users file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UsersFile {
+    #[serde(default)]
+    pub(crate) users: Vec<SimUser>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+impl fmt::Debug for SimUser {
+    // The password stays out of logs, even a simulator's.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimUser")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .field("firm", &self.firm)
+            .field("devices", &self.devices)
+            .finish()
+    }
+}
+
+/// The built-in demo users, used when no users file is configured:
+///
+/// | username | password | name | email | firm | devices |
+/// |---|---|---|---|---|---|
+/// | `demo` | `demo` | Demo User | demo@example.com | Example Law LLP | `+15516555721` "Work cell", `demo@example.com` "Work email", both enabled |
+/// | `qc1` | `qc1` | QC User1 | qc1@worldox.com | World Software Corporation | none |
+/// | `tricky` | `p+a&s=s%w#rd 1é` | Tricky Password | tricky@example.com | Example Law LLP | none |
+///
+/// `tricky`'s password holds every CGI separator and escape character, a space and a
+/// non-ASCII letter: logging in as it proves passwords reach the server intact.
+pub fn demo_users() -> Vec<SimUser> {
+    let user = |username: &str, password: &str, name: &str, email: &str, firm: &str| SimUser {
+        username: username.to_owned(),
+        password: password.to_owned(),
+        name: name.to_owned(),
+        email: email.to_owned(),
+        firm: firm.to_owned(),
+        devices: Vec::new(),
+    };
+    let device = |address: &str, name: &str| SimDevice {
+        address: address.to_owned(),
+        name: name.to_owned(),
+        enabled: true,
+    };
+    let mut demo = user(
+        "demo",
+        "demo",
+        "Demo User",
+        "demo@example.com",
+        "Example Law LLP",
+    );
+    demo.devices = vec![
+        device("+15516555721", "Work cell"),
+        device("demo@example.com", "Work email"),
+    ];
+    vec![
+        demo,
+        user(
+            "qc1",
+            "qc1",
+            "QC User1",
+            "qc1@worldox.com",
+            "World Software Corporation",
+        ),
+        user(
+            "tricky",
+            "p+a&s=s%w#rd 1\u{e9}",
+            "Tricky Password",
+            "tricky@example.com",
+            "Example Law LLP",
+        ),
+    ]
+}

@@ -1,0 +1,353 @@
+//! Everything the simulated server remembers: users and their devices, sessions,
+//! listings, pending access codes, the outbox, call counts and the active faults.
+//!
+//! All of it sits behind one mutex that no handler holds across an `.await`.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::address::Address;
+use super::config::{Faults, SimConfig, SimUser};
+use super::envelope::WdError;
+use super::random;
+use crate::upstream::fields::{REF_PREFIX, msg, rc};
+
+/// Bytes of randomness in a SID: 44, which base64-encodes to 60 characters as the
+/// seed's SID does.
+const SID_BYTES: usize = 44;
+/// Listings remembered per user; older List_IDs are forgotten (and so invalid).
+const LISTS_PER_USER: usize = 32;
+
+/// The simulator's whole state.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) users: Vec<UserState>,
+    sessions: HashMap<String, Session>,
+    lists: HashMap<String, ListRef>,
+    refs: HashMap<String, PendingRef>,
+    pub(crate) outbox: Vec<OutboxEntry>,
+    pub(crate) calls: BTreeMap<String, u64>,
+    pub(crate) faults: Faults,
+    /// LOGON's `rsClient`, random per simulator.
+    pub(crate) rs_client: String,
+    /// LOGON's `rsSecret`, random per simulator.
+    pub(crate) rs_secret: String,
+    sid_idle: Duration,
+    code_ttl: Duration,
+}
+
+/// A user and the devices the server stores for them.
+#[derive(Debug)]
+pub(crate) struct UserState {
+    pub(crate) profile: SimUser,
+    pub(crate) devices: Vec<Device>,
+    /// Bumped by every write; a List_ID is valid while it is unchanged.
+    generation: u64,
+    /// List_IDs issued at the current generation, oldest first.
+    list_ids: VecDeque<String>,
+    /// Addresses an access code has verified, each until used or expired.
+    verified: Vec<(String, Instant)>,
+}
+
+/// A stored two-factor device.
+#[derive(Clone, Debug)]
+pub(crate) struct Device {
+    pub(crate) address: Address,
+    pub(crate) name: String,
+    pub(crate) enabled: bool,
+}
+
+/// An access code sent to an address (`GET /_sim/outbox`).
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct OutboxEntry {
+    pub(crate) to: String,
+    pub(crate) code: String,
+    #[serde(rename = "ref")]
+    pub(crate) reference: String,
+    pub(crate) user: String,
+    pub(crate) object: String,
+    pub(crate) action: String,
+}
+
+#[derive(Debug)]
+struct Session {
+    user: usize,
+    last_used: Instant,
+}
+
+#[derive(Debug)]
+struct ListRef {
+    user: usize,
+    generation: u64,
+}
+
+#[derive(Debug)]
+struct PendingRef {
+    user: usize,
+    address: Address,
+    code: String,
+    expires: Instant,
+}
+
+impl State {
+    /// A fresh state; `Err` names the first bad user or device.
+    pub(crate) fn new(users: Vec<SimUser>, config: &SimConfig) -> Result<Self, String> {
+        let mut states: Vec<UserState> = Vec::with_capacity(users.len());
+        for mut profile in users {
+            if profile.username.trim().is_empty() {
+                return Err("a user has an empty username".to_owned());
+            }
+            if states
+                .iter()
+                .any(|u| u.profile.username.eq_ignore_ascii_case(&profile.username))
+            {
+                return Err(format!("user {:?} is defined twice", profile.username));
+            }
+            let mut devices: Vec<Device> = Vec::new();
+            for d in std::mem::take(&mut profile.devices) {
+                let address = Address::parse(&d.address).ok_or_else(|| {
+                    format!(
+                        "user {:?}: device {:?} is neither an email address nor a phone number",
+                        profile.username, d.address
+                    )
+                })?;
+                if devices.iter().any(|x| x.address.key() == address.key()) {
+                    return Err(format!(
+                        "user {:?}: device {:?} is listed twice",
+                        profile.username, d.address
+                    ));
+                }
+                devices.push(Device {
+                    address,
+                    name: d.name,
+                    enabled: d.enabled,
+                });
+            }
+            states.push(UserState {
+                profile,
+                devices,
+                generation: 0,
+                list_ids: VecDeque::new(),
+                verified: Vec::new(),
+            });
+        }
+        Ok(Self {
+            users: states,
+            sessions: HashMap::new(),
+            lists: HashMap::new(),
+            refs: HashMap::new(),
+            outbox: Vec::new(),
+            calls: BTreeMap::new(),
+            faults: config.faults.clone(),
+            rs_client: random::hex(32),
+            rs_secret: random::hex(32),
+            sid_idle: Duration::from_secs(config.sid_idle_secs),
+            code_ttl: Duration::from_secs(config.code_ttl_secs),
+        })
+    }
+
+    /// The user whose code is `username` (case-insensitive).
+    pub(crate) fn find_user(&self, username: &str) -> Option<usize> {
+        self.users
+            .iter()
+            .position(|u| u.profile.username.eq_ignore_ascii_case(username))
+    }
+
+    /// Starts a session and returns its raw SID: standard base64 with `/`, `+` and `=`
+    /// escaped as `$2F`, `$2B`, `$3D`.
+    pub(crate) fn new_session(&mut self, user: usize, now: Instant) -> String {
+        let idle = self.sid_idle;
+        self.sessions
+            .retain(|_, s| now.duration_since(s.last_used) <= idle);
+        let mut bytes = [0u8; SID_BYTES];
+        random::fill(&mut bytes);
+        let sid = STANDARD
+            .encode(bytes)
+            .replace('/', "$2F")
+            .replace('+', "$2B")
+            .replace('=', "$3D");
+        self.sessions.insert(
+            sid.clone(),
+            Session {
+                user,
+                last_used: now,
+            },
+        );
+        sid
+    }
+
+    /// The user of a live SID, refreshing its idle timer; `WDRC_SID_INVALID` otherwise.
+    pub(crate) fn session_user(&mut self, sid: Option<&str>, now: Instant) -> Result<usize, WdError> {
+        let idle = self.sid_idle;
+        let key = sid.unwrap_or_default();
+        match self.sessions.get_mut(key) {
+            Some(s) if now.duration_since(s.last_used) <= idle => {
+                s.last_used = now;
+                Ok(s.user)
+            }
+            Some(_) => {
+                self.sessions.remove(key);
+                Err(WdError::sid_invalid(sid))
+            }
+            None => Err(WdError::sid_invalid(sid)),
+        }
+    }
+
+    /// Ends a session, if there is one.
+    pub(crate) fn end_session(&mut self, sid: &str) {
+        self.sessions.remove(sid);
+    }
+
+    /// Ends every session.
+    pub(crate) fn expire_all_sessions(&mut self) {
+        self.sessions.clear();
+    }
+
+    /// Issues a new List_ID (`x` and 7 uppercase hex digits) for `user`'s devices as
+    /// they are now.
+    pub(crate) fn new_list(&mut self, user: usize) -> String {
+        let id = loop {
+            let id = format!("x{:07X}", random::u64() & 0x0FFF_FFFF);
+            if !self.lists.contains_key(&id) {
+                break id;
+            }
+        };
+        let u = &mut self.users[user];
+        u.list_ids.push_back(id.clone());
+        if u.list_ids.len() > LISTS_PER_USER {
+            if let Some(old) = u.list_ids.pop_front() {
+                self.lists.remove(&old);
+            }
+        }
+        self.lists.insert(
+            id.clone(),
+            ListRef {
+                user,
+                generation: u.generation,
+            },
+        );
+        id
+    }
+
+    /// The index into `user`'s devices of row `rec_num` of listing `list_id`.
+    /// A listing stays valid while the user's generation is unchanged, so its rows are
+    /// then exactly the current devices.
+    pub(crate) fn resolve_row(&self, user: usize, list_id: &str, rec_num: Option<&str>) -> Result<usize, WdError> {
+        if list_id.is_empty() {
+            return Err(WdError::new(rc::LISTID_UNDEFINED, msg::LISTID_UNDEFINED));
+        }
+        let invalid = || WdError::new(rc::LISTID_INVALID, msg::LISTID_INVALID);
+        let list = self.lists.get(list_id).ok_or_else(invalid)?;
+        let u = &self.users[user];
+        if list.user != user || list.generation != u.generation {
+            return Err(invalid());
+        }
+        let rec: usize = rec_num
+            .and_then(|r| r.trim().parse().ok())
+            .ok_or_else(invalid)?;
+        if rec == 0 || rec > u.devices.len() {
+            return Err(invalid());
+        }
+        Ok(rec - 1)
+    }
+
+    /// Records a write to `user`'s devices: every earlier List_ID becomes invalid.
+    pub(crate) fn bump(&mut self, user: usize) {
+        let u = &mut self.users[user];
+        u.generation += 1;
+        for id in u.list_ids.drain(..) {
+            self.lists.remove(&id);
+        }
+    }
+
+    /// Invalidates every listing of every user.
+    pub(crate) fn invalidate_lists(&mut self) {
+        for user in 0..self.users.len() {
+            self.bump(user);
+        }
+    }
+
+    /// Creates a `Ref` and a 6-digit access code for `address`, and "sends" the code.
+    pub(crate) fn send_code(
+        &mut self,
+        user: usize,
+        address: &Address,
+        object: &str,
+        action: &str,
+        now: Instant,
+    ) -> String {
+        self.refs.retain(|_, r| r.expires > now);
+        let reference = loop {
+            let n = random::u64();
+            let r = format!("{REF_PREFIX}{:04X}-{:04X}", (n >> 16) & 0xFFFF, n & 0xFFFF);
+            if !self.refs.contains_key(&r) {
+                break r;
+            }
+        };
+        let code = format!("{:06}", random::u64() % 1_000_000);
+        self.outbox.push(OutboxEntry {
+            to: address.asis().to_owned(),
+            code: code.clone(),
+            reference: reference.clone(),
+            user: self.users[user].profile.username.clone(),
+            object: object.to_owned(),
+            action: action.to_owned(),
+        });
+        self.refs.insert(
+            reference.clone(),
+            PendingRef {
+                user,
+                address: address.clone(),
+                code,
+                expires: now + self.code_ttl,
+            },
+        );
+        reference
+    }
+
+    /// Checks an access code. Any attempt uses the `Ref` up, right or wrong; a right
+    /// one marks its address verified for `user` until used or expired.
+    pub(crate) fn check_code(
+        &mut self,
+        user: usize,
+        reference: &str,
+        code: &str,
+        now: Instant,
+    ) -> Result<Address, WdError> {
+        let invalid = || WdError::new(rc::TWO_FA_ACCESSCODE_INVALID, msg::TWO_FA_ACCESSCODE_INVALID);
+        // Someone else's Ref is left alone: guessing at it must not burn it.
+        match self.refs.get(reference) {
+            Some(r) if r.user == user => {}
+            _ => return Err(invalid()),
+        }
+        let pending = self.refs.remove(reference).ok_or_else(invalid)?;
+        if pending.expires <= now || pending.code != code.trim() {
+            return Err(invalid());
+        }
+        let expires = now + self.code_ttl;
+        let verified = &mut self.users[user].verified;
+        verified.retain(|(_, exp)| *exp > now);
+        verified.push((pending.address.key(), expires));
+        Ok(pending.address)
+    }
+
+    /// Whether an access code has verified `address` for `user`.
+    pub(crate) fn is_verified(&self, user: usize, address: &Address, now: Instant) -> bool {
+        let key = address.key();
+        self.users[user]
+            .verified
+            .iter()
+            .any(|(k, exp)| *k == key && *exp > now)
+    }
+
+    /// Uses up the verification of `address` for `user`.
+    pub(crate) fn consume_verified(&mut self, user: usize, address: &Address) {
+        let key = address.key();
+        self.users[user].verified.retain(|(k, _)| *k != key);
+    }
+}

@@ -1,0 +1,234 @@
+//! Parsing Worldox answers: every envelope shape the reference shows.
+//!
+//! Worldox answers HTTP 200 whether a call worked or not; the outcome is in
+//! `root.errorStatus` (`ErrorCount` empty or a number, `Error` empty or an array), in
+//! copies of the first error directly in `errorStatus`, or, for LOGON, in `data`.
+//! An answer with no `errorStatus` at all (LOGOFF) is a success. `wd_Error_VAL` can
+//! echo the SID, so it is dropped here and never reaches the rest of the gateway.
+
+use serde_json::{Map, Value};
+
+use super::fields::rc;
+
+/// A parsed Worldox answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// `root.data`: an object or an array depending on the command.
+    pub data: Value,
+    /// `errorStatus.List_ID`, when non-empty.
+    pub list_id: Option<String>,
+    /// The errors the answer reports, in order; empty on success.
+    pub errors: Vec<UpstreamError>,
+}
+
+/// One upstream error, without `wd_Error_VAL` (which may echo secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamError {
+    /// `wd_Error_RCID`, e.g. `8740`.
+    pub rcid: String,
+    /// `wd_Error_RCTX`, e.g. `WDRC_SID_INVALID`.
+    pub rctx: String,
+    /// `wd_Error_MSG` cleaned of UI text.
+    pub message: String,
+    /// `wd_Error_VAR`: the parameter the error is about.
+    pub var: String,
+}
+
+/// Why an answer could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    /// The body is not JSON.
+    #[error("the upstream answer is not JSON")]
+    NotJson,
+    /// The body is JSON but not a Worldox envelope.
+    #[error("the upstream answer is not a Worldox envelope: {0}")]
+    WrongShape(&'static str),
+}
+
+impl Envelope {
+    /// Parses a body. Success or failure is in the result's `errors`; `Err` means the
+    /// body is not a Worldox answer at all.
+    pub fn parse(body: &[u8]) -> Result<Self, ShapeError> {
+        let value: Value = serde_json::from_slice(body).map_err(|_| ShapeError::NotJson)?;
+        Self::from_value(value)
+    }
+
+    /// Parses an already-decoded JSON value.
+    pub fn from_value(value: Value) -> Result<Self, ShapeError> {
+        let Value::Object(mut top) = value else {
+            return Err(ShapeError::WrongShape("not an object"));
+        };
+        let Some(Value::Object(mut root)) = top.remove("root") else {
+            return Err(ShapeError::WrongShape("no root object"));
+        };
+        let data = root.remove("data").unwrap_or(Value::Null);
+        let status = match root.remove("errorStatus") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(status)) => status,
+            Some(_) => return Err(ShapeError::WrongShape("errorStatus is not an object")),
+        };
+        let list_id = text(status.get("List_ID")).filter(|s| !s.is_empty());
+        let mut errors = errors_of(&status)?;
+        if errors.is_empty() {
+            if let Value::Object(d) = &data {
+                errors = logon_data_error(d);
+            }
+        }
+        // 9105 says "nothing found" with ErrorCount 1: a success with an empty result.
+        errors.retain(|e| e.rctx != rc::ZERO_PROJECT_CLEAN.1);
+        Ok(Self {
+            data,
+            list_id: list_id.map(str::to_owned),
+            errors,
+        })
+    }
+
+    /// Whether the call succeeded.
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The first error, which decides the answer's status.
+    pub fn first_error(&self) -> Option<&UpstreamError> {
+        self.errors.first()
+    }
+}
+
+impl UpstreamError {
+    /// Whether the session ID is unknown or expired.
+    pub fn is_sid_invalid(&self) -> bool {
+        self.rctx == rc::SID_INVALID.1
+    }
+
+    /// Whether the listing named by `wd_List_ID` is stale.
+    pub fn is_list_stale(&self) -> bool {
+        self.rctx == rc::LISTID_INVALID.1
+    }
+}
+
+fn errors_of(status: &Map<String, Value>) -> Result<Vec<UpstreamError>, ShapeError> {
+    let count = count_of(status.get("ErrorCount"))?;
+    let mut errors = Vec::new();
+    match status.get("Error") {
+        Some(Value::Array(items)) => {
+            for item in items {
+                let Value::Object(item) = item else {
+                    return Err(ShapeError::WrongShape("an Error entry is not an object"));
+                };
+                errors.extend(error_of(item));
+            }
+        }
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s.is_empty() => {}
+        Some(_) => return Err(ShapeError::WrongShape("Error is neither empty nor an array")),
+    }
+    // Some commands carry the first error only as fields of errorStatus itself.
+    if errors.is_empty() {
+        errors.extend(error_of(status));
+    }
+    if count > 0 && errors.is_empty() {
+        errors.push(UpstreamError {
+            rcid: String::new(),
+            rctx: String::from("WDRC_UNKNOWN"),
+            message: String::from("The upstream reported an error without details."),
+            var: String::new(),
+        });
+    }
+    Ok(errors)
+}
+
+fn count_of(value: Option<&Value>) -> Result<u64, ShapeError> {
+    match value {
+        None | Some(Value::Null) => Ok(0),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .ok_or(ShapeError::WrongShape("ErrorCount is not a count")),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(0),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map_err(|_| ShapeError::WrongShape("ErrorCount is not a count")),
+        Some(_) => Err(ShapeError::WrongShape("ErrorCount is not a count")),
+    }
+}
+
+fn error_of(fields: &Map<String, Value>) -> Option<UpstreamError> {
+    let rcid = text(fields.get("wd_Error_RCID")).unwrap_or_default();
+    let rctx = text(fields.get("wd_Error_RCTX")).unwrap_or_default();
+    let raw_message = text(fields.get("wd_Error_MSG")).unwrap_or_default();
+    if rcid.is_empty() && rctx.is_empty() && raw_message.is_empty() {
+        return None;
+    }
+    Some(UpstreamError {
+        rcid: rcid.to_owned(),
+        rctx: if rctx.is_empty() { raw_message } else { rctx }.to_owned(),
+        message: clean_message(raw_message),
+        var: text(fields.get("wd_Error_VAR")).unwrap_or_default().to_owned(),
+    })
+}
+
+/// LOGON repeats `ErrorCount` and `wd_Error_MSG` inside `data`.
+fn logon_data_error(data: &Map<String, Value>) -> Vec<UpstreamError> {
+    let failed = count_of(data.get("ErrorCount")).unwrap_or(0) > 0;
+    let message = text(data.get("wd_Error_MSG")).unwrap_or_default();
+    if !failed {
+        return Vec::new();
+    }
+    vec![UpstreamError {
+        rcid: String::new(),
+        rctx: message.to_owned(),
+        message: clean_message(message),
+        var: String::new(),
+    }]
+}
+
+fn text(value: Option<&Value>) -> Option<&str> {
+    value.and_then(Value::as_str)
+}
+
+/// Words of dialog buttons and icon classes that Worldox templates append to messages.
+const UI_WORDS: &[&str] = &[
+    "OK", "Ok", "Cancel", "Refresh", "Retry", "Yes", "No", "Close", "Continue", "Ignore",
+    "Abort", "Help",
+];
+
+/// Reduces a `wd_Error_MSG` to its human text: the title and the sentence, without the
+/// dialog buttons and icon names the upstream's templates append.
+///
+/// `"Undefined Address\n\n\nThe email … not defined.\n\n\n\n\nOK\n"` becomes
+/// `"Undefined Address: The email … not defined."`.
+pub fn clean_message(raw: &str) -> String {
+    let blocks: Vec<String> = raw
+        .split("\n\n")
+        .map(|block| {
+            block
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !is_ui_line(line))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|block| !block.is_empty())
+        .collect();
+    let text = match blocks.split_first() {
+        None => String::new(),
+        Some((only, [])) => only.clone(),
+        Some((title, rest)) => format!("{title}: {}", rest.join(" ")),
+    };
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// A line that is only button words or icon class names (`closeCircle, wdErrorIco`).
+fn is_ui_line(line: &str) -> bool {
+    line.split(',').map(str::trim).all(|word| {
+        UI_WORDS.contains(&word)
+            || (!word.is_empty()
+                && !word.contains(' ')
+                && word.chars().next().is_some_and(char::is_lowercase)
+                && word.chars().any(char::is_uppercase)
+                && word.chars().all(char::is_alphanumeric))
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+use serde_json::json;
+
+use super::*;
+
+fn parse(v: Value) -> Envelope {
+    Envelope::from_value(v).expect("a Worldox envelope")
+}
+
+#[test]
+fn twofget_success_has_rows_and_list_id() {
+    let env = parse(json!({"root": {
+        "errorStatus": {"List_ID": "x211D3D8", "List_Count": "2", "ErrorCount": "",
+            "wd_Error_RCID": "", "wd_Error_RCTX": "", "wd_Error_MSG": "", "wd_Error_VAR": "",
+            "wd_Error_VAL": "", "Error": ""},
+        "data": [{"Rec": "1"}, {"Rec": "2"}]}}));
+    assert!(env.is_ok());
+    assert_eq!(env.list_id.as_deref(), Some("x211D3D8"));
+    assert_eq!(env.data.as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn twofget_failure_reads_the_error_array_and_drops_val() {
+    let env = parse(json!({"root": {
+        "errorStatus": {"List_ID": "", "List_Count": "", "ErrorCount": "1",
+            "wd_Error_RCID": "8740", "wd_Error_RCTX": "WDRC_SID_INVALID",
+            "wd_Error_MSG": "WDRC_SID_INVALID", "wd_Error_VAR": "wd_SID",
+            "wd_Error_VAL": "pQG7rtsg$3Dkopkp[wy",
+            "Error": [{"wd_Error_RCID": "8740", "wd_Error_RCTX": "WDRC_SID_INVALID",
+                "wd_Error_MSG": "WDRC_SID_INVALID", "wd_Error_VAR": "wd_SID",
+                "wd_Error_VAL": "pQG7rtsg$3Dkopkp[wy"}]},
+        "data": [{"Rec": "%:R#%"}]}}));
+    assert_eq!(env.errors.len(), 1);
+    let e = &env.errors[0];
+    assert!(e.is_sid_invalid());
+    assert_eq!(e.rcid, "8740");
+    assert_eq!(e.var, "wd_SID");
+    assert!(!format!("{env:?}").contains("pQG7"), "VAL must be dropped");
+}
+
+#[test]
+fn twofset_failure_cleans_ui_junk_from_the_message() {
+    let env = parse(json!({"root": {
+        "errorStatus": {"List_ID": "x214E1A8", "List_Count": "", "ErrorCount": "1",
+            "Error": [{"wd_Error_RCID": "8375", "wd_Error_RCTX": "WDRC_LISTID_INVALID",
+                "wd_Error_MSG": "Invalid list ID issue\n\n\nInvalid list ID, click Refresh to update your file list.\n\n\n\ncloseCircle, wdErrorIco\nRefresh\nCancel",
+                "wd_Error_VAR": "", "wd_Error_VAL": ""}]},
+        "data": {"Ref": "", "AC": "", "Send": "", "RMT": "69.112.37.92"}}}));
+    let e = env.first_error().expect("an error");
+    assert!(e.is_list_stale());
+    assert_eq!(
+        e.message,
+        "Invalid list ID issue: Invalid list ID, click Refresh to update your file list."
+    );
+}
+
+#[test]
+fn messages_lose_dialog_buttons() {
+    assert_eq!(
+        clean_message("Undefined Address\n\n\nThe email address entered for two factor authentication is not defined.\n\n\n\n\nOK\n"),
+        "Undefined Address: The email address entered for two factor authentication is not defined."
+    );
+    assert_eq!(clean_message("WDRC_SID_INVALID"), "WDRC_SID_INVALID");
+    assert_eq!(clean_message(""), "");
+    assert_eq!(clean_message("\n\nOK\n"), "");
+}
+
+#[test]
+fn logon_failure_is_read_from_error_status() {
+    let env = parse(json!({"root": {
+        "data": {"session": "", "ErrorCount": "1",
+            "wd_Error_MSG": "WDRC_LOGON_USER_PASSWORD_INVALID", "rsSecret": "ce0e"},
+        "errorStatus": {"ErrorCount": "1", "wd_Error_RCID": "8435",
+            "wd_Error_RCTX": "WDRC_LOGON_USER_PASSWORD_INVALID",
+            "wd_Error_MSG": "WDRC_LOGON_USER_PASSWORD_INVALID",
+            "wd_Error_VAR": "wd_USER_NAME_VALUE",
+            "wd_Error_VAL": "The user name or password is incorrect. (WINRC#1326)",
+            "wd_Error_DOCID": "", "wd_Error_DOCNAME": "", "req_ID": "",
+            "Error": [{"wd_Error_RCID": "8435", "wd_Error_RCTX": "WDRC_LOGON_USER_PASSWORD_INVALID",
+                "wd_Error_MSG": "WDRC_LOGON_USER_PASSWORD_INVALID",
+                "wd_Error_VAR": "wd_USER_NAME_VALUE", "wd_Error_VAL": "x"}]}}}));
+    assert_eq!(env.first_error().map(|e| e.rcid.as_str()), Some("8435"));
+}
+
+#[test]
+fn logon_error_only_in_data_still_fails() {
+    let env = parse(json!({"root": {"data": {"ErrorCount": "1",
+        "wd_Error_MSG": "WDRC_LOGON_USER_PASSWORD_INVALID"}}}));
+    assert_eq!(
+        env.first_error().map(|e| e.rctx.as_str()),
+        Some("WDRC_LOGON_USER_PASSWORD_INVALID")
+    );
+}
+
+#[test]
+fn logoff_without_error_status_is_a_success() {
+    let env = parse(json!({"root": {"data": {"loggedOff": "successfully"}}}));
+    assert!(env.is_ok());
+}
+
+#[test]
+fn several_errors_keep_their_order() {
+    let env = parse(json!({"root": {"errorStatus": {"ErrorCount": "2", "Error": [
+        {"wd_Error_RCID": "8120", "wd_Error_RCTX": "WDRC_CABINET_INVALID", "wd_Error_MSG": "a"},
+        {"wd_Error_RCID": "8525", "wd_Error_RCTX": "WDRC_PATH_INVALID", "wd_Error_MSG": "b"}]}}}));
+    let codes: Vec<_> = env.errors.iter().map(|e| e.rcid.as_str()).collect();
+    assert_eq!(codes, ["8120", "8525"]);
+}
+
+#[test]
+fn zero_project_clean_is_an_empty_success() {
+    let env = parse(json!({"root": {"errorStatus": {"ErrorCount": "1", "Error": [
+        {"wd_Error_RCID": "9105", "wd_Error_RCTX": "WDRC_ZERO_PROJECT_CLEAN",
+         "wd_Error_MSG": "No files"}]}, "data": []}}));
+    assert!(env.is_ok());
+}
+
+#[test]
+fn an_error_count_without_details_is_still_an_error() {
+    let env = parse(json!({"root": {"errorStatus": {"ErrorCount": "1", "Error": ""}}}));
+    assert!(!env.is_ok());
+}
+
+#[test]
+fn garbage_is_rejected_with_a_reason() {
+    assert_eq!(Envelope::parse(b"<html>oops</html>"), Err(ShapeError::NotJson));
+    assert!(matches!(Envelope::parse(b"[1,2]"), Err(ShapeError::WrongShape(_))));
+    assert!(matches!(Envelope::parse(b"{\"root\":1}"), Err(ShapeError::WrongShape(_))));
+    assert!(matches!(
+        Envelope::parse(br#"{"root":{"errorStatus":{"ErrorCount":"x"}}}"#),
+        Err(ShapeError::WrongShape(_))
+    ));
+    assert!(matches!(
+        Envelope::parse(br#"{"root":{"errorStatus":{"Error":[1]}}}"#),
+        Err(ShapeError::WrongShape(_))
+    ));
+}
+
+proptest::proptest! {
+    #[test]
+    fn parsing_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+        let _ = Envelope::parse(&bytes);
+    }
+}
