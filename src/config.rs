@@ -237,16 +237,19 @@ impl Config {
 
     /// Parses TOML text, applies `env` and validates.
     pub fn from_toml(text: &str, origin: &str, env: &dyn EnvSource) -> Result<Self, ConfigError> {
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-            origin: origin.to_owned(),
-            message: e.message().to_owned() + &span_hint(text, e.span()),
-        })?;
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin: origin.to_owned(),
+                    message: e.message().to_owned() + &span_hint(text, e.span()),
+                })?;
         apply_env(&mut table, env)?;
-        let config: Config =
-            Config::deserialize(table).map_err(|e: toml::de::Error| ConfigError::Parse {
+        let config: Config = serde_path_to_error::deserialize(table).map_err(|e| {
+            ConfigError::Parse {
                 origin: format!("{origin} + {ENV_PREFIX}* environment"),
-                message: e.message().to_owned(),
-            })?;
+                message: format!("{}: {}", e.path(), e.inner().message()),
+            }
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -309,7 +312,10 @@ impl Config {
             return invalid("log.level", &e.to_string());
         }
         if let Err(e) = StatusTable::new(&self.status_map) {
-            return invalid(&format!("status_map.{}", e.code), "must be an HTTP error status (400-599)");
+            return invalid(
+                &format!("status_map.{}", e.code),
+                "must be an HTTP error status (400-599)",
+            );
         }
         Ok(())
     }
@@ -332,8 +338,13 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 }
 
 fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
-    span.map(|s| format!(" (line {})", text[..s.start.min(text.len())].lines().count().max(1)))
-        .unwrap_or_default()
+    span.map(|s| {
+        format!(
+            " (line {})",
+            text[..s.start.min(text.len())].lines().count().max(1)
+        )
+    })
+    .unwrap_or_default()
 }
 
 /// Sets `section.key` from each `WDGATE_SECTION_KEY` variable. Values that parse as a
@@ -347,21 +358,26 @@ fn apply_env(table: &mut toml::Table, env: &dyn EnvSource) -> Result<(), ConfigE
         if ENV_IGNORED.contains(&rest) {
             continue;
         }
-        let (section, key) = if let Some((_, s, k)) = ENV_ALIASES.iter().find(|(a, _, _)| *a == rest) {
-            ((*s).to_owned(), (*k).to_owned())
-        } else {
-            let lower = rest.to_ascii_lowercase();
-            let Some(section) = sections
-                .iter()
-                .find(|s| lower.starts_with(&format!("{s}_")))
-            else {
-                return Err(ConfigError::UnknownEnv(name));
+        let (section, key) =
+            if let Some((_, s, k)) = ENV_ALIASES.iter().find(|(a, _, _)| *a == rest) {
+                ((*s).to_owned(), (*k).to_owned())
+            } else {
+                let lower = rest.to_ascii_lowercase();
+                let Some(section) = sections
+                    .iter()
+                    .find(|s| lower.starts_with(&format!("{s}_")))
+                else {
+                    return Err(ConfigError::UnknownEnv(name));
+                };
+                let key = &rest[section.len() + 1..];
+                // status_map keys are upstream codes, kept as written.
+                let key = if *section == "status_map" {
+                    key.to_owned()
+                } else {
+                    key.to_ascii_lowercase()
+                };
+                ((*section).to_owned(), key)
             };
-            let key = &rest[section.len() + 1..];
-            // status_map keys are upstream codes, kept as written.
-            let key = if *section == "status_map" { key.to_owned() } else { key.to_ascii_lowercase() };
-            ((*section).to_owned(), key)
-        };
         let entry = table
             .entry(section.clone())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));

@@ -63,7 +63,10 @@ pub fn build_app(config: &Config) -> Result<Router, BuildError> {
         // A client's request id is kept only if it is a short token, so ids cannot forge log lines.
         .layer(axum::middleware::from_fn(telemetry::sanitize_request_id))
         // Every request gets an id first, so every later layer and log line can name it.
-        .layer(SetRequestIdLayer::new(telemetry::REQUEST_ID, telemetry::MakeUuid))
+        .layer(SetRequestIdLayer::new(
+            telemetry::REQUEST_ID,
+            telemetry::MakeUuid,
+        ))
         // The id goes back to the client, on errors too.
         .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID))
         // One span per request carrying the id and the matched route; the outcome is logged here.

@@ -64,7 +64,10 @@ fn main() -> ExitCode {
             return fail(&format!("invalid configuration: {e}"));
         }
     }
-    if let Command::Sim { users: Some(users), .. } = &cli.command {
+    if let Command::Sim {
+        users: Some(users), ..
+    } = &cli.command
+    {
         config.sim.users_file = Some(users.clone());
     }
     if let Command::CheckConfig = cli.command {

@@ -45,7 +45,8 @@ pub async fn sanitize_request_id(mut request: Request, next: Next) -> Response {
         let b = v.as_bytes();
         !b.is_empty()
             && b.len() <= 64
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
     });
     if !acceptable {
         request.headers_mut().remove(&REQUEST_ID);

@@ -11,7 +11,13 @@ use serde_json::json;
 async fn login_returns_a_bearer_token_and_the_profile() {
     let sim = Sim::start().await;
     let gw = Gateway::start(&sim.url(), &[]);
-    let r = gw.post_json("/sessions", &json!({"username": "demo", "password": "demo"}), None).await;
+    let r = gw
+        .post_json(
+            "/sessions",
+            &json!({"username": "demo", "password": "demo"}),
+            None,
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.header("cache-control"), "no-store");
     assert_eq!(r.header("location"), "/sessions/current");
@@ -23,20 +29,42 @@ async fn login_returns_a_bearer_token_and_the_profile() {
         r.json["user"],
         json!({"username": "demo", "name": "Demo User", "email": "demo@example.com", "firm": "Example Law LLP"})
     );
-    let keys: Vec<_> = r.json.as_object().expect("object").keys().cloned().collect();
-    assert_eq!(keys.len(), 5, "no upstream fields leak into the answer: {keys:?}");
+    let keys: Vec<_> = r
+        .json
+        .as_object()
+        .expect("object")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        keys.len(),
+        5,
+        "no upstream fields leak into the answer: {keys:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_password_is_401_with_the_upstream_code() {
     let sim = Sim::start().await;
     let gw = Gateway::start(&sim.url(), &[]);
-    let r = gw.post_json("/sessions", &json!({"username": "demo", "password": "nope"}), None).await;
+    let r = gw
+        .post_json(
+            "/sessions",
+            &json!({"username": "demo", "password": "nope"}),
+            None,
+        )
+        .await;
     r.assert_problem(401, "invalid_credentials");
     assert_eq!(r.header("www-authenticate"), "Bearer realm=\"wdgate\"");
     assert_eq!(r.json["upstream"]["rcid"], "8435");
-    assert_eq!(r.json["upstream"]["rctx"], "WDRC_LOGON_USER_PASSWORD_INVALID");
-    assert!(!r.text.contains("WINRC#1326"), "wd_Error_VAL must not be passed on");
+    assert_eq!(
+        r.json["upstream"]["rctx"],
+        "WDRC_LOGON_USER_PASSWORD_INVALID"
+    );
+    assert!(
+        !r.text.contains("WINRC#1326"),
+        "wd_Error_VAL must not be passed on"
+    );
 }
 
 #[tokio::test]
@@ -44,25 +72,90 @@ async fn bad_login_bodies_get_clear_errors_and_no_upstream_call() {
     let sim = Sim::start().await;
     let gw = Gateway::start(&sim.url(), &[("WDGATE_SERVER_BODY_LIMIT_BYTES", "4096")]);
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
-        ("application/json", br#"{"username": "demo"}"#.to_vec(), 400, "bad_request"),
-        ("application/json", br#"{"username": "demo", "password": 5}"#.to_vec(), 400, "bad_request"),
-        ("application/json", br#"{"username": "demo", "password": "#.to_vec(), 400, "bad_request"),
+        (
+            "application/json",
+            br#"{"username": "demo"}"#.to_vec(),
+            400,
+            "bad_request",
+        ),
+        (
+            "application/json",
+            br#"{"username": "demo", "password": 5}"#.to_vec(),
+            400,
+            "bad_request",
+        ),
+        (
+            "application/json",
+            br#"{"username": "demo", "password": "#.to_vec(),
+            400,
+            "bad_request",
+        ),
         ("application/json", b"[]".to_vec(), 400, "bad_request"),
         ("application/json", b"".to_vec(), 400, "bad_request"),
-        ("text/plain", br#"{"username": "demo", "password": "demo"}"#.to_vec(), 415, "unsupported_media_type"),
-        ("application/x-www-form-urlencoded", b"username=demo&password=demo".to_vec(), 415, "unsupported_media_type"),
-        ("application/json", format!(r#"{{"username": "demo", "password": "{}"}}"#, "x".repeat(10_000)).into_bytes(), 413, "payload_too_large"),
-        ("application/json", br#"{"username": "", "password": "demo"}"#.to_vec(), 422, "validation_failed"),
-        ("application/json", br#"{"username": "   ", "password": "demo"}"#.to_vec(), 422, "validation_failed"),
-        ("application/json", br#"{"username": "de\nmo", "password": "demo"}"#.to_vec(), 422, "validation_failed"),
-        ("application/json", br#"{"username": "demo", "password": ""}"#.to_vec(), 422, "validation_failed"),
+        (
+            "text/plain",
+            br#"{"username": "demo", "password": "demo"}"#.to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            b"username=demo&password=demo".to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "application/json",
+            format!(
+                r#"{{"username": "demo", "password": "{}"}}"#,
+                "x".repeat(10_000)
+            )
+            .into_bytes(),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "application/json",
+            br#"{"username": "", "password": "demo"}"#.to_vec(),
+            422,
+            "validation_failed",
+        ),
+        (
+            "application/json",
+            br#"{"username": "   ", "password": "demo"}"#.to_vec(),
+            422,
+            "validation_failed",
+        ),
+        (
+            "application/json",
+            br#"{"username": "de\nmo", "password": "demo"}"#.to_vec(),
+            422,
+            "validation_failed",
+        ),
+        (
+            "application/json",
+            br#"{"username": "demo", "password": ""}"#.to_vec(),
+            422,
+            "validation_failed",
+        ),
     ];
     for (content_type, body, status, code) in cases {
         let r = gw.post_raw("/sessions", content_type, body.clone()).await;
-        assert_eq!(r.status, status, "{} {:?}: {}", content_type, String::from_utf8_lossy(&body[..body.len().min(60)]), r.text);
+        assert_eq!(
+            r.status,
+            status,
+            "{} {:?}: {}",
+            content_type,
+            String::from_utf8_lossy(&body[..body.len().min(60)]),
+            r.text
+        );
         r.assert_problem(status, code);
     }
-    assert_eq!(sim.calls("LOGON").await, 0, "refused input never reaches Worldox");
+    assert_eq!(
+        sim.calls("LOGON").await,
+        0,
+        "refused input never reaches Worldox"
+    );
 }
 
 #[tokio::test]
@@ -72,12 +165,22 @@ async fn a_password_full_of_cgi_metacharacters_reaches_the_simulator_intact() {
     // The simulator's `tricky` user has exactly this password: it only logs in if every
     // byte arrived unchanged, and no `+ & = %` split it into extra parameters.
     let r = gw
-        .post_json("/sessions", &json!({"username": "tricky", "password": "p+a&s=s%w#rd 1\u{e9}"}), None)
+        .post_json(
+            "/sessions",
+            &json!({"username": "tricky", "password": "p+a&s=s%w#rd 1\u{e9}"}),
+            None,
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     // Near misses fail, so the match above is exact.
     for wrong in ["p a&s=s%w#rd 1\u{e9}", "p+a&s=s%25w#rd 1\u{e9}", "p+a"] {
-        let r = gw.post_json("/sessions", &json!({"username": "tricky", "password": wrong}), None).await;
+        let r = gw
+            .post_json(
+                "/sessions",
+                &json!({"username": "tricky", "password": wrong}),
+                None,
+            )
+            .await;
         assert_eq!(r.status, 401, "{wrong:?}: {}", r.text);
     }
 }
@@ -87,8 +190,19 @@ async fn metacharacters_in_the_username_cannot_inject_parameters() {
     let sim = Sim::start().await;
     let gw = Gateway::start(&sim.url(), &[]);
     // Were `&wd_User_Password_Value=demo` decoded as a parameter, this would log in.
-    for username in ["demo&wd_User_Password_Value=demo", "demo+wd_User_Password_Value=demo", "demo%26x%3D1", "d\u{e9}mo=+"] {
-        let r = gw.post_json("/sessions", &json!({"username": username, "password": "wrong"}), None).await;
+    for username in [
+        "demo&wd_User_Password_Value=demo",
+        "demo+wd_User_Password_Value=demo",
+        "demo%26x%3D1",
+        "d\u{e9}mo=+",
+    ] {
+        let r = gw
+            .post_json(
+                "/sessions",
+                &json!({"username": username, "password": "wrong"}),
+                None,
+            )
+            .await;
         r.assert_problem(401, "invalid_credentials");
     }
 }
@@ -105,7 +219,12 @@ async fn me_answers_from_the_cache_for_a_good_token() {
     assert_eq!(r.json["email"], "demo@example.com");
     assert!(r.json["session"]["expires_at"].as_u64() > r.json["session"]["created_at"].as_u64());
     let stats = sim.admin(reqwest::Method::GET, "stats", None).await;
-    let total: u64 = stats["calls"].as_object().expect("calls").values().filter_map(|v| v.as_u64()).sum();
+    let total: u64 = stats["calls"]
+        .as_object()
+        .expect("calls")
+        .values()
+        .filter_map(|v| v.as_u64())
+        .sum();
     assert_eq!(total, before, "GET /me makes no upstream call");
 }
 
@@ -120,7 +239,10 @@ async fn me_refuses_missing_malformed_and_unknown_tokens() {
     for token in ["garbage", "wdg_short", unknown.as_str()] {
         let r = gw.get("/me", Some(token)).await;
         r.assert_problem(401, "invalid_token");
-        assert!(r.header("www-authenticate").contains("error=\"invalid_token\""));
+        assert!(
+            r.header("www-authenticate")
+                .contains("error=\"invalid_token\"")
+        );
     }
     let r = gw.post_raw("/me", "application/json", b"{}".to_vec()).await;
     r.assert_problem(405, "method_not_allowed");
@@ -139,7 +261,9 @@ async fn an_idle_session_expires() {
         gw.get("/me", Some(&token)).await.status == 401
     })
     .await;
-    gw.get("/me", Some(&token)).await.assert_problem(401, "invalid_token");
+    gw.get("/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
 }
 
 #[tokio::test]
@@ -147,7 +271,10 @@ async fn a_busy_session_still_ends_at_its_absolute_timeout() {
     let sim = Sim::start().await;
     let gw = Gateway::start(
         &sim.url(),
-        &[("WDGATE_SESSION_IDLE_TIMEOUT_SECS", "1"), ("WDGATE_SESSION_ABSOLUTE_TIMEOUT_SECS", "1")],
+        &[
+            ("WDGATE_SESSION_IDLE_TIMEOUT_SECS", "1"),
+            ("WDGATE_SESSION_ABSOLUTE_TIMEOUT_SECS", "1"),
+        ],
     );
     let token = gw.login("demo", "demo").await;
     // Frequent use keeps the idle timer fresh; the absolute end comes anyway.
@@ -163,9 +290,17 @@ async fn logout_ends_the_session_here_and_upstream() {
     let r = gw.delete("/sessions/current", Some(&token)).await;
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(sim.calls("LOGOFF").await, 1);
-    gw.get("/me", Some(&token)).await.assert_problem(401, "invalid_token");
-    gw.delete("/sessions/current", Some(&token)).await.assert_problem(401, "invalid_token");
-    assert_eq!(gw.get("/me", Some(&other)).await.status, 200, "other sessions live on");
+    gw.get("/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
+    gw.delete("/sessions/current", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
+    assert_eq!(
+        gw.get("/me", Some(&other)).await.status,
+        200,
+        "other sessions live on"
+    );
 }
 
 #[tokio::test]
@@ -176,7 +311,9 @@ async fn logout_succeeds_even_when_the_upstream_is_down() {
     drop(sim);
     let r = gw.delete("/sessions/current", Some(&token)).await;
     assert_eq!(r.status, 204, "{}", r.text);
-    gw.get("/me", Some(&token)).await.assert_problem(401, "invalid_token");
+    gw.get("/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
 }
 
 #[tokio::test]
@@ -198,6 +335,9 @@ async fn request_ids_are_echoed_or_minted() {
         .send()
         .await
         .expect("GET");
-    let id = r.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    let id = r.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert_eq!(id.len(), 36, "a fresh UUID replaces an unsafe id: {id}");
 }

@@ -18,7 +18,10 @@ async fn a_garbage_answer_is_502() {
     sim.set_faults(json!({"garbage_ratio": 1.0})).await;
     let r = gw.post_json(LOGIN, &demo(), None).await;
     r.assert_problem(502, "upstream_bad_answer");
-    assert!(!r.text.contains("<html"), "the upstream's body is not passed on");
+    assert!(
+        !r.text.contains("<html"),
+        "the upstream's body is not passed on"
+    );
 }
 
 #[tokio::test]
@@ -28,7 +31,13 @@ async fn an_unknown_upstream_error_is_502_with_its_code() {
     sim.set_faults(json!({"error_ratio": 1.0})).await;
     let r = gw.post_json(LOGIN, &demo(), None).await;
     r.assert_problem(502, "upstream_error");
-    assert!(r.json["upstream"]["rctx"].as_str().is_some_and(|c| c.starts_with("WDRC_")), "{}", r.text);
+    assert!(
+        r.json["upstream"]["rctx"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("WDRC_")),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -42,7 +51,9 @@ async fn the_status_map_from_config_decides_unknown_codes() {
         .to_owned();
     let var = format!("WDGATE_STATUS_MAP_{code}");
     let gw = Gateway::start(&sim.url(), &[(var.as_str(), "403")]);
-    gw.post_json(LOGIN, &demo(), None).await.assert_problem(403, "upstream_error");
+    gw.post_json(LOGIN, &demo(), None)
+        .await
+        .assert_problem(403, "upstream_error");
 }
 
 #[tokio::test]
@@ -76,19 +87,25 @@ async fn an_upstream_slower_than_the_timeout_is_504() {
 #[tokio::test]
 async fn a_non_200_upstream_status_is_502() {
     // A web server with no Worldox behind it answers 404 for the CGI path.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let app = axum::Router::new();
         let _ = axum::serve(listener, app).await;
     });
     let gw = Gateway::start(&format!("http://{addr}"), &[]);
-    gw.post_json(LOGIN, &demo(), None).await.assert_problem(502, "upstream_bad_answer");
+    gw.post_json(LOGIN, &demo(), None)
+        .await
+        .assert_problem(502, "upstream_bad_answer");
 }
 
 #[tokio::test]
 async fn an_oversized_upstream_answer_is_502() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let big = format!("{{\"root\":{{\"data\":\"{}\"}}}}", "x".repeat(64 * 1024));
@@ -98,6 +115,11 @@ async fn an_oversized_upstream_answer_is_502() {
         });
         let _ = axum::serve(listener, app).await;
     });
-    let gw = Gateway::start(&format!("http://{addr}"), &[("WDGATE_UPSTREAM_MAX_RESPONSE_BYTES", "4096")]);
-    gw.post_json(LOGIN, &demo(), None).await.assert_problem(502, "upstream_bad_answer");
+    let gw = Gateway::start(
+        &format!("http://{addr}"),
+        &[("WDGATE_UPSTREAM_MAX_RESPONSE_BYTES", "4096")],
+    );
+    gw.post_json(LOGIN, &demo(), None)
+        .await
+        .assert_problem(502, "upstream_bad_answer");
 }

@@ -166,9 +166,14 @@ impl ApiError {
     fn problem(&self) -> Problem {
         let status = self.status();
         let (detail, upstream, log_cause) = match self {
-            Self::Upstream { error: upstream::Error::Rejected(e), .. } => {
-                (upstream_detail(self.code(), e), Some(UpstreamDetail::from(e)), None)
-            }
+            Self::Upstream {
+                error: upstream::Error::Rejected(e),
+                ..
+            } => (
+                upstream_detail(self.code(), e),
+                Some(UpstreamDetail::from(e)),
+                None,
+            ),
             Self::Upstream { error, .. } => (
                 "The Worldox server did not give a usable answer.".to_owned(),
                 None,
@@ -212,13 +217,25 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         match &self {
             Self::InvalidToken => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(INVALID_TOKEN));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(INVALID_TOKEN),
+                );
             }
-            Self::Upstream { error: upstream::Error::Rejected(e), .. } if e.is_sid_invalid() => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(INVALID_TOKEN));
+            Self::Upstream {
+                error: upstream::Error::Rejected(e),
+                ..
+            } if e.is_sid_invalid() => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(INVALID_TOKEN),
+                );
             }
             _ if self.status() == StatusCode::UNAUTHORIZED => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(CHALLENGE),
+                );
             }
             Self::StoreUnavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

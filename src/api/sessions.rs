@@ -85,7 +85,10 @@ pub async fn create(
     let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::LOCATION, HeaderValue::from_static("/sessions/current"));
+    headers.insert(
+        header::LOCATION,
+        HeaderValue::from_static("/sessions/current"),
+    );
     Ok(response)
 }
 

@@ -62,7 +62,11 @@ impl AppState {
 
     /// Turns a failed upstream call into the answer, via the status table. When the
     /// upstream says the SID is gone, the gateway session `key` is evicted too.
-    pub async fn upstream_failure(&self, key: Option<TokenHash>, error: upstream::Error) -> ApiError {
+    pub async fn upstream_failure(
+        &self,
+        key: Option<TokenHash>,
+        error: upstream::Error,
+    ) -> ApiError {
         if let (Some(key), upstream::Error::Rejected(e)) = (key, &error) {
             if e.is_sid_invalid() {
                 if let Err(store_error) = self.store().remove(key).await {

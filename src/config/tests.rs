@@ -47,14 +47,24 @@ fn env_overrides_the_file() {
 
 #[test]
 fn errors_name_the_key() {
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    /// TOML text, environment, and the key the error must name.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case<'_>] = &[
         ("[upstream]\nurl = \"ftp://x\"\n", &[], "upstream.url"),
-        ("[session]\nidle_timeout_secs = 0\n", &[], "session.idle_timeout_secs"),
+        (
+            "[session]\nidle_timeout_secs = 0\n",
+            &[],
+            "session.idle_timeout_secs",
+        ),
         ("[server]\nlisten = \"nope\"\n", &[], "listen"),
         ("[server]\nlisten_addr = \"x\"\n", &[], "listen_addr"),
         ("[status_map]\nWDRC_X = 200\n", &[], "status_map.WDRC_X"),
         ("", &[("WDGATE_NOPE", "1")], "WDGATE_NOPE"),
-        ("", &[("WDGATE_SESSION_IDLE_TIMEOUT_SECS", "abc")], "idle_timeout_secs"),
+        (
+            "",
+            &[("WDGATE_SESSION_IDLE_TIMEOUT_SECS", "abc")],
+            "idle_timeout_secs",
+        ),
         ("[log]\nformat = \"xml\"\n", &[], "xml"),
         ("not toml [", &[], "test.toml"),
     ];
@@ -70,7 +80,10 @@ fn redaction_hides_url_credentials() {
         redact_url_credentials("https://user:pw@wd.example/x"),
         "https://***@wd.example/x"
     );
-    assert_eq!(redact_url_credentials("https://wd.example/a@b"), "https://wd.example/a@b");
+    assert_eq!(
+        redact_url_credentials("https://wd.example/a@b"),
+        "https://wd.example/a@b"
+    );
     let mut c = Config::default();
     c.upstream.url = Some("https://user:secret@wd.example".to_owned());
     assert!(!c.to_redacted_toml().contains("secret"));

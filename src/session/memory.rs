@@ -28,7 +28,12 @@ impl SessionExpiry {
 }
 
 impl Expiry<TokenHash, Session> for SessionExpiry {
-    fn expire_after_create(&self, _: &TokenHash, session: &Session, _: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _: &TokenHash,
+        session: &Session,
+        _: Instant,
+    ) -> Option<Duration> {
         Some(self.ttl(session))
     }
 
@@ -82,7 +87,7 @@ impl SessionStore for MemoryStore {
         Box::pin(async move { Ok(self.cache.remove(&key).await) })
     }
 
-    fn len(&self) -> u64 {
+    fn live_count(&self) -> u64 {
         self.cache.entry_count()
     }
 }
@@ -112,7 +117,10 @@ mod tests {
     async fn insert_get_remove() {
         let store = MemoryStore::new(10, Duration::from_secs(60));
         let k = key();
-        store.insert(k, session(Duration::from_secs(600))).await.expect("insert");
+        store
+            .insert(k, session(Duration::from_secs(600)))
+            .await
+            .expect("insert");
         assert!(store.get(k).await.expect("get").is_some());
         assert!(store.get(key()).await.expect("get").is_none());
         assert!(store.remove(k).await.expect("remove").is_some());
@@ -123,7 +131,10 @@ mod tests {
     async fn a_session_past_its_absolute_end_is_gone() {
         let store = MemoryStore::new(10, Duration::from_secs(60));
         let k = key();
-        store.insert(k, session(Duration::ZERO)).await.expect("insert");
+        store
+            .insert(k, session(Duration::ZERO))
+            .await
+            .expect("insert");
         assert!(store.get(k).await.expect("get").is_none());
     }
 }

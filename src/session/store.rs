@@ -68,5 +68,5 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// Ends a session; returns it if it was live.
     fn remove(&self, key: TokenHash) -> StoreFuture<'_, Option<Session>>;
     /// How many sessions are live (approximate, for metrics).
-    fn len(&self) -> u64;
+    fn live_count(&self) -> u64;
 }

@@ -32,9 +32,9 @@ pub(crate) async fn outbox(
     State(sim): State<Simulator>,
     Query(query): Query<OutboxQuery>,
 ) -> Json<Vec<OutboxEntry>> {
-    let wanted = query
-        .to
-        .map(|to| Address::parse(&to).map_or_else(|| to.trim().to_owned(), |a| a.asis().to_owned()));
+    let wanted = query.to.map(|to| {
+        Address::parse(&to).map_or_else(|| to.trim().to_owned(), |a| a.asis().to_owned())
+    });
     let entries = sim.with_state(|state| {
         state
             .outbox

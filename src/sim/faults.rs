@@ -17,8 +17,7 @@ use super::random;
 
 /// An error code missing from every reference, so a gateway must treat it as unknown.
 const UNKNOWN_RC: (&str, &str) = ("8999", "WDRC_SIM_INJECTED_FAULT");
-const UNKNOWN_MSG: &str =
-    "Simulated failure\n\n\nThe simulator injected this error.\n\n\n\n\nOK\n";
+const UNKNOWN_MSG: &str = "Simulated failure\n\n\nThe simulator injected this error.\n\n\n\n\nOK\n";
 /// How long a hung request waits before the simulator gives up on it.
 const HANG: Duration = Duration::from_secs(3600);
 

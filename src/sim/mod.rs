@@ -22,16 +22,16 @@ mod twofa_set;
 #[cfg(test)]
 mod tests;
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::fmt;
 
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use self::config::{Faults, SimConfig, SimDevice, SimUser, demo_users};
 use self::config::UsersFile;
+pub use self::config::{Faults, SimConfig, SimDevice, SimUser, demo_users};
 use self::state::State;
 use crate::upstream::fields::CGI_PATH;
 
@@ -109,7 +109,10 @@ impl Simulator {
             .route("/_sim/stats", get(admin::stats))
             .route("/_sim/expire-sessions", post(admin::expire_sessions))
             .route("/_sim/invalidate-lists", post(admin::invalidate_lists))
-            .route("/_sim/faults", get(admin::get_faults).put(admin::put_faults))
+            .route(
+                "/_sim/faults",
+                get(admin::get_faults).put(admin::put_faults),
+            )
             .with_state(self.clone())
     }
 

@@ -20,8 +20,9 @@ use crate::upstream::fields::{REF_PREFIX, msg, rc};
 /// Bytes of randomness in a SID: 44, which base64-encodes to 60 characters as the
 /// seed's SID does.
 const SID_BYTES: usize = 44;
-/// Listings remembered per user; older List_IDs are forgotten (and so invalid).
-const LISTS_PER_USER: usize = 32;
+/// Listings remembered per user; older List_IDs are forgotten (and so invalid). Many,
+/// so that many sessions of one user reading at once do not evict each other's.
+const LISTS_PER_USER: usize = 1024;
 
 /// The simulator's whole state.
 #[derive(Debug)]
@@ -182,7 +183,11 @@ impl State {
     }
 
     /// The user of a live SID, refreshing its idle timer; `WDRC_SID_INVALID` otherwise.
-    pub(crate) fn session_user(&mut self, sid: Option<&str>, now: Instant) -> Result<usize, WdError> {
+    pub(crate) fn session_user(
+        &mut self,
+        sid: Option<&str>,
+        now: Instant,
+    ) -> Result<usize, WdError> {
         let idle = self.sid_idle;
         let key = sid.unwrap_or_default();
         match self.sessions.get_mut(key) {
@@ -237,7 +242,12 @@ impl State {
     /// The index into `user`'s devices of row `rec_num` of listing `list_id`.
     /// A listing stays valid while the user's generation is unchanged, so its rows are
     /// then exactly the current devices.
-    pub(crate) fn resolve_row(&self, user: usize, list_id: &str, rec_num: Option<&str>) -> Result<usize, WdError> {
+    pub(crate) fn resolve_row(
+        &self,
+        user: usize,
+        list_id: &str,
+        rec_num: Option<&str>,
+    ) -> Result<usize, WdError> {
         if list_id.is_empty() {
             return Err(WdError::new(rc::LISTID_UNDEFINED, msg::LISTID_UNDEFINED));
         }
@@ -319,7 +329,12 @@ impl State {
         code: &str,
         now: Instant,
     ) -> Result<Address, WdError> {
-        let invalid = || WdError::new(rc::TWO_FA_ACCESSCODE_INVALID, msg::TWO_FA_ACCESSCODE_INVALID);
+        let invalid = || {
+            WdError::new(
+                rc::TWO_FA_ACCESSCODE_INVALID,
+                msg::TWO_FA_ACCESSCODE_INVALID,
+            )
+        };
         // Someone else's Ref is left alone: guessing at it must not burn it.
         match self.refs.get(reference) {
             Some(r) if r.user == user => {}

@@ -53,7 +53,12 @@ fn step(state: &mut State, call: &Call<'_>, user: usize) -> Result<SetData, WdEr
 }
 
 /// Step 1: a `Ref` and a code "sent" to the address.
-fn send_code(state: &mut State, call: &Call<'_>, user: usize, to: &str) -> Result<SetData, WdError> {
+fn send_code(
+    state: &mut State,
+    call: &Call<'_>,
+    user: usize,
+    to: &str,
+) -> Result<SetData, WdError> {
     let address = Address::parse(to).ok_or_else(address_undefined)?;
     let object = call.params.get(param::SEND_OBJECT).unwrap_or_default();
     let action = call.params.get(param::SEND_ACTION).unwrap_or_default();

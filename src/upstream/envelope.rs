@@ -120,7 +120,11 @@ fn errors_of(status: &Map<String, Value>) -> Result<Vec<UpstreamError>, ShapeErr
         }
         None | Some(Value::Null) => {}
         Some(Value::String(s)) if s.is_empty() => {}
-        Some(_) => return Err(ShapeError::WrongShape("Error is neither empty nor an array")),
+        Some(_) => {
+            return Err(ShapeError::WrongShape(
+                "Error is neither empty nor an array",
+            ));
+        }
     }
     // Some commands carry the first error only as fields of errorStatus itself.
     if errors.is_empty() {
@@ -163,7 +167,9 @@ fn error_of(fields: &Map<String, Value>) -> Option<UpstreamError> {
         rcid: rcid.to_owned(),
         rctx: if rctx.is_empty() { raw_message } else { rctx }.to_owned(),
         message: clean_message(raw_message),
-        var: text(fields.get("wd_Error_VAR")).unwrap_or_default().to_owned(),
+        var: text(fields.get("wd_Error_VAR"))
+            .unwrap_or_default()
+            .to_owned(),
     })
 }
 
@@ -188,8 +194,8 @@ fn text(value: Option<&Value>) -> Option<&str> {
 
 /// Words of dialog buttons and icon classes that Worldox templates append to messages.
 const UI_WORDS: &[&str] = &[
-    "OK", "Ok", "Cancel", "Refresh", "Retry", "Yes", "No", "Close", "Continue", "Ignore",
-    "Abort", "Help",
+    "OK", "Ok", "Cancel", "Refresh", "Retry", "Yes", "No", "Close", "Continue", "Ignore", "Abort",
+    "Help",
 ];
 
 /// Reduces a `wd_Error_MSG` to its human text: the title and the sentence, without the

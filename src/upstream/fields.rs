@@ -129,7 +129,8 @@ pub mod msg {
     /// 8030, verbatim from the reference.
     pub const TWO_FA_ADDRESS_UNDEFINED: &str = "Undefined Address\n\n\nThe email address entered for two factor authentication is not defined.\n\n\n\n\nOK\n";
     /// 8031, in the style of 8030.
-    pub const TWO_FA_ACCESSCODE_INVALID: &str = "Invalid Access Code\n\n\nThe access code entered is invalid or has expired.\n\n\n\n\nOK\n";
+    pub const TWO_FA_ACCESSCODE_INVALID: &str =
+        "Invalid Access Code\n\n\nThe access code entered is invalid or has expired.\n\n\n\n\nOK\n";
     /// 8032, in the style of 8030.
     pub const TWO_FA_ADDRESS_DUPLICATE: &str = "Duplicate Address\n\n\nThe address entered is already defined for two factor authentication.\n\n\n\n\nOK\n";
     /// 8033, in the style of 8030.

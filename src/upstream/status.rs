@@ -58,10 +58,11 @@ impl StatusTable {
     pub fn new(overrides: &BTreeMap<String, u16>) -> Result<Self, BadStatusEntry> {
         let mut exact = BTreeMap::new();
         let mut prefixes = BTreeMap::new();
-        let entries = DEFAULTS
-            .iter()
-            .map(|&(code, status)| (code, status))
-            .chain(overrides.iter().map(|(code, status)| (code.as_str(), *status)));
+        let entries = DEFAULTS.iter().map(|&(code, status)| (code, status)).chain(
+            overrides
+                .iter()
+                .map(|(code, status)| (code.as_str(), *status)),
+        );
         for (code, status) in entries {
             let bad = || BadStatusEntry {
                 code: code.to_owned(),
@@ -149,7 +150,10 @@ mod tests {
     fn non_error_statuses_are_refused_with_the_key() {
         let err = StatusTable::new(&BTreeMap::from([("WDRC_X".to_owned(), 200)]))
             .expect_err("200 is not an error");
-        assert_eq!(err.to_string(), "status_map.WDRC_X: 200 is not an HTTP error status (400-599)");
+        assert_eq!(
+            err.to_string(),
+            "status_map.WDRC_X: 200 is not an HTTP error status (400-599)"
+        );
         assert!(StatusTable::new(&BTreeMap::from([("WDRC_X".to_owned(), 1000)])).is_err());
     }
 }

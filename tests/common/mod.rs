@@ -29,7 +29,9 @@ impl Sim {
 
     pub async fn with_config(config: SimConfig) -> Self {
         let sim = Simulator::new(&config).expect("simulator config");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let served = sim.clone();
         let task = tokio::spawn(async move {
@@ -49,7 +51,11 @@ impl Sim {
             req = req.json(&body);
         }
         let resp = req.send().await.expect("sim admin call");
-        assert!(resp.status().is_success(), "sim admin {path}: {}", resp.status());
+        assert!(
+            resp.status().is_success(),
+            "sim admin {path}: {}",
+            resp.status()
+        );
         resp.json().await.unwrap_or(Value::Null)
     }
 
@@ -61,12 +67,14 @@ impl Sim {
 
     /// Replaces the simulator's faults.
     pub async fn set_faults(&self, faults: Value) {
-        self.admin(reqwest::Method::PUT, "faults", Some(faults)).await;
+        self.admin(reqwest::Method::PUT, "faults", Some(faults))
+            .await;
     }
 
     /// Ends every Worldox session, as an idle timeout upstream would.
     pub async fn expire_sessions(&self) {
-        self.admin(reqwest::Method::POST, "expire-sessions", None).await;
+        self.admin(reqwest::Method::POST, "expire-sessions", None)
+            .await;
     }
 
     /// The outbox of sent access codes.
@@ -160,7 +168,10 @@ impl Gateway {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| {
                 let _ = child.kill();
-                panic!("first stdout line was {first:?}; log: {}", log.lock().expect("log"))
+                panic!(
+                    "first stdout line was {first:?}; log: {}",
+                    log.lock().expect("log")
+                )
             })
             .parse()
             .expect("an address");
@@ -185,7 +196,13 @@ impl Gateway {
 
     /// Logs in and returns the token.
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let resp = self.post_json("/sessions", &json!({"username": username, "password": password}), None).await;
+        let resp = self
+            .post_json(
+                "/sessions",
+                &json!({"username": username, "password": password}),
+                None,
+            )
+            .await;
         assert_eq!(resp.status, 201, "login failed: {}", resp.text);
         resp.json["token"].as_str().expect("token").to_owned()
     }
@@ -210,7 +227,13 @@ impl Gateway {
         self.send(reqwest::Method::POST, path, body, token).await
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: &Value, token: Option<&str>) -> Reply {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> Reply {
         let mut req = client().request(method, self.url(path)).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -250,7 +273,12 @@ impl Reply {
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Self { status, headers, text, json }
+        Self {
+            status,
+            headers,
+            text,
+            json,
+        }
     }
 
     pub fn header(&self, name: &str) -> &str {
@@ -263,11 +291,25 @@ impl Reply {
     /// Asserts a problem+json answer with `status` and `code`, and a request id.
     pub fn assert_problem(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{}", self.text);
-        assert_eq!(self.header("content-type"), "application/problem+json", "{}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            "application/problem+json",
+            "{}",
+            self.text
+        );
         assert_eq!(self.json["status"], status, "{}", self.text);
         assert_eq!(self.json["code"], code, "{}", self.text);
-        assert!(!self.json["detail"].as_str().unwrap_or("").is_empty(), "{}", self.text);
-        assert_eq!(self.json["request_id"].as_str(), Some(self.header("x-request-id")), "{}", self.text);
+        assert!(
+            !self.json["detail"].as_str().unwrap_or("").is_empty(),
+            "{}",
+            self.text
+        );
+        assert_eq!(
+            self.json["request_id"].as_str(),
+            Some(self.header("x-request-id")),
+            "{}",
+            self.text
+        );
     }
 }
 
@@ -286,7 +328,10 @@ where
 {
     let start = Instant::now();
     while !condition().await {
-        assert!(start.elapsed() < DEADLINE, "condition not met within {DEADLINE:?}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "condition not met within {DEADLINE:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -304,7 +349,10 @@ where
         if condition().await {
             return;
         }
-        assert!(start.elapsed() < DEADLINE, "condition not met within {DEADLINE:?}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "condition not met within {DEADLINE:?}"
+        );
     }
 }
 

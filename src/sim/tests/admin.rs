@@ -36,7 +36,10 @@ async fn outbox_filters_by_normalized_address() {
         .json();
     assert_eq!(phone.as_array().unwrap().len(), 1);
     assert_eq!(phone[0]["to"], "+15516555721");
-    let none = sim.admin(Method::GET, "/_sim/outbox?to=x%40y.z", None).await.json();
+    let none = sim
+        .admin(Method::GET, "/_sim/outbox?to=x%40y.z", None)
+        .await
+        .json();
     assert_eq!(none, serde_json::json!([]));
 }
 
@@ -69,7 +72,14 @@ async fn faults_can_be_read_and_replaced() {
 #[tokio::test]
 async fn garbage_faults_answer_html_and_spare_admin_routes() {
     let sim = Sim::demo();
-    put_faults(&sim, &Faults { garbage_ratio: 1.0, ..Faults::default() }).await;
+    put_faults(
+        &sim,
+        &Faults {
+            garbage_ratio: 1.0,
+            ..Faults::default()
+        },
+    )
+    .await;
     let query = Params::new().to_query(command::LOGON);
     let request = Request::builder()
         .method(Method::POST)
@@ -89,12 +99,21 @@ async fn garbage_faults_answer_html_and_spare_admin_routes() {
 async fn error_faults_answer_an_unknown_code_in_the_commands_envelope() {
     let sim = Sim::demo();
     let sid = sim.logon("demo", "demo").await;
-    put_faults(&sim, &Faults { error_ratio: 1.0, ..Faults::default() }).await;
+    put_faults(
+        &sim,
+        &Faults {
+            error_ratio: 1.0,
+            ..Faults::default()
+        },
+    )
+    .await;
     let v = sim.list(&sid, true).await;
     assert_eq!(v["root"]["errorStatus"]["ErrorCount"], "1");
     assert_eq!(v["root"]["errorStatus"]["wd_Error_RCID"], "8999");
     assert_eq!(v["root"]["data"][0]["Rec"], "%:R#%");
-    let v = sim.post(command::LOGON, &Params::new(), &logon_form("demo", "demo")).await;
+    let v = sim
+        .post(command::LOGON, &Params::new(), &logon_form("demo", "demo"))
+        .await;
     assert_eq!(v["root"]["data"]["session"], "");
     assert_eq!(rctx(&v), "WDRC_SIM_INJECTED_FAULT");
 }
@@ -102,7 +121,14 @@ async fn error_faults_answer_an_unknown_code_in_the_commands_envelope() {
 #[tokio::test]
 async fn drop_faults_break_the_body() {
     let sim = Sim::demo();
-    put_faults(&sim, &Faults { drop_ratio: 1.0, ..Faults::default() }).await;
+    put_faults(
+        &sim,
+        &Faults {
+            drop_ratio: 1.0,
+            ..Faults::default()
+        },
+    )
+    .await;
     let request = Request::builder()
         .uri(format!("{CGI_PATH}?LOGOFF"))
         .body(Body::empty())
@@ -115,7 +141,10 @@ async fn drop_faults_break_the_body() {
 #[tokio::test(start_paused = true)]
 async fn hang_faults_never_answer_and_latency_delays() {
     let config = SimConfig {
-        faults: Faults { hang_ratio: 1.0, ..Faults::default() },
+        faults: Faults {
+            hang_ratio: 1.0,
+            ..Faults::default()
+        },
         ..SimConfig::default()
     };
     let sim = Sim::with(&config);
@@ -123,7 +152,14 @@ async fn hang_faults_never_answer_and_latency_delays() {
     let timed = tokio::time::timeout(std::time::Duration::from_secs(600), call).await;
     assert!(timed.is_err(), "a hung request must not answer");
 
-    put_faults(&sim, &Faults { latency_ms: 2000, ..Faults::default() }).await;
+    put_faults(
+        &sim,
+        &Faults {
+            latency_ms: 2000,
+            ..Faults::default()
+        },
+    )
+    .await;
     let start = tokio::time::Instant::now();
     sim.raw("LOGOFF", None, None).await;
     assert!(start.elapsed() >= std::time::Duration::from_millis(2000));
@@ -138,11 +174,17 @@ fn start_up_errors_name_the_users_file() {
     };
     let err = Simulator::new(&config).unwrap_err();
     assert!(matches!(err, SimError::ReadUsers { .. }));
-    assert!(err.to_string().contains(&missing.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&missing.display().to_string()),
+        "{err}"
+    );
 
     for (text, expected) in [
         ("[[users]]\nusername = 1\n", "invalid simulator users file"),
-        ("[[users]]\nusername = \"a\"\npassword = \"b\"\ncolour = \"red\"\n", "colour"),
+        (
+            "[[users]]\nusername = \"a\"\npassword = \"b\"\ncolour = \"red\"\n",
+            "colour",
+        ),
         ("", "no [[users]]"),
         (
             "[[users]]\nusername = \"a\"\npassword = \"b\"\n[[users.devices]]\naddress = \"nope\"\n",
@@ -178,7 +220,10 @@ fn a_users_file_replaces_the_demo_users() {
 #[test]
 fn invalid_fault_ratios_are_refused_at_start() {
     let config = SimConfig {
-        faults: Faults { error_ratio: f64::NAN, ..Faults::default() },
+        faults: Faults {
+            error_ratio: f64::NAN,
+            ..Faults::default()
+        },
         ..SimConfig::default()
     };
     let err = Simulator::new(&config).unwrap_err();
@@ -187,7 +232,8 @@ fn invalid_fault_ratios_are_refused_at_start() {
 
 #[test]
 fn sim_config_reads_from_toml_with_defaults() {
-    let config: SimConfig = toml::from_str("sid_idle_secs = 5\n[faults]\nlatency_ms = 10\n").unwrap();
+    let config: SimConfig =
+        toml::from_str("sid_idle_secs = 5\n[faults]\nlatency_ms = 10\n").unwrap();
     assert_eq!(config.sid_idle_secs, 5);
     assert_eq!(config.code_ttl_secs, 600);
     assert_eq!(config.faults.latency_ms, 10);

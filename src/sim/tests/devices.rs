@@ -18,14 +18,21 @@ fn add_form(address: &str, name: &str, enabled: &str) -> Params {
 }
 
 fn owned(rec: &str, asis: &str, name: &str, flag: &str) -> (String, String, String, String) {
-    (rec.to_owned(), asis.to_owned(), name.to_owned(), flag.to_owned())
+    (
+        rec.to_owned(),
+        asis.to_owned(),
+        name.to_owned(),
+        flag.to_owned(),
+    )
 }
 
 #[tokio::test]
 async fn addresses_are_masked_unless_redact_0() {
     let sim = Sim::demo();
     let sid = sim.logon("demo", "demo").await;
-    let unfiltered = sim.get(command::TWO_FA_GET, &Params::new().with(param::SID, &sid)).await;
+    let unfiltered = sim
+        .get(command::TWO_FA_GET, &Params::new().with(param::SID, &sid))
+        .await;
     for v in [unfiltered, sim.list(&sid, false).await] {
         let data = &v["root"]["data"];
         assert_eq!(data[0]["ADDR"], "(***) ***-**21");
@@ -70,11 +77,15 @@ async fn a_write_by_another_session_makes_earlier_list_ids_stale() {
     let id_b = list_id(&sim.list(&b, true).await);
     let edit = row_form(&id_b, "1").with(param::REC_ENABLED, "0");
     assert_eq!(rctx(&sim.set(&b, &edit).await), "");
-    let stale = sim.set(&a, &row_form(&id_a, "1").with(param::REC_ENABLED, "1")).await;
+    let stale = sim
+        .set(&a, &row_form(&id_a, "1").with(param::REC_ENABLED, "1"))
+        .await;
     assert_eq!(rctx(&stale), "WDRC_LISTID_INVALID");
     assert_eq!(stale["root"]["errorStatus"]["List_ID"], id_a.as_str());
     // The writer's own listing is stale too.
-    let again = sim.set(&b, &row_form(&id_b, "1").with(param::REC_ENABLED, "1")).await;
+    let again = sim
+        .set(&b, &row_form(&id_b, "1").with(param::REC_ENABLED, "1"))
+        .await;
     assert_eq!(rctx(&again), "WDRC_LISTID_INVALID");
 }
 
@@ -83,9 +94,13 @@ async fn invalidate_lists_makes_every_list_id_stale() {
     let sim = Sim::demo();
     let sid = sim.logon("demo", "demo").await;
     let id = list_id(&sim.list(&sid, true).await);
-    let answer = sim.admin(Method::POST, "/_sim/invalidate-lists", None).await;
+    let answer = sim
+        .admin(Method::POST, "/_sim/invalidate-lists", None)
+        .await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT);
-    let v = sim.set(&sid, &row_form(&id, "1").with(param::REC_ENABLED, "0")).await;
+    let v = sim
+        .set(&sid, &row_form(&id, "1").with(param::REC_ENABLED, "0"))
+        .await;
     assert_eq!(rctx(&v), "WDRC_LISTID_INVALID");
 }
 
@@ -98,15 +113,22 @@ async fn bad_list_references_fail() {
     let other_id = list_id(&sim.list(&other, true).await);
     let cases = [
         (row_form("", "1"), "WDRC_LISTID_UNDEFINED"),
-        (Params::new().with(param::LIST_REC_NUM, "1"), "WDRC_LISTID_UNDEFINED"),
+        (
+            Params::new().with(param::LIST_REC_NUM, "1"),
+            "WDRC_LISTID_UNDEFINED",
+        ),
         (row_form(&id, "3"), "WDRC_LISTID_INVALID"),
         (row_form(&id, "0"), "WDRC_LISTID_INVALID"),
         (row_form(&id, "one"), "WDRC_LISTID_INVALID"),
-        (Params::new().with(param::LIST_ID, &id), "WDRC_LISTID_INVALID"),
+        (
+            Params::new().with(param::LIST_ID, &id),
+            "WDRC_LISTID_INVALID",
+        ),
         (row_form(&other_id, "1"), "WDRC_LISTID_INVALID"),
     ];
     for (form, expected) in cases {
-        let v = sim.set(&sid, &form.with(param::REC_ENABLED, "0")).await;
+        let form = form.with(param::REC_ENABLED, "0");
+        let v = sim.set(&sid, &form).await;
         assert_eq!(rctx(&v), expected, "{form:?}");
     }
 }
@@ -131,12 +153,17 @@ async fn adding_a_device_takes_a_code_from_the_outbox() {
     let sim = Sim::demo();
     let sid = sim.logon("qc1", "qc1").await;
     sim.verify(&sid, "(201) 555-0123").await;
-    let v = sim.set(&sid, &add_form("201.555.0123", "Desk phone", "0")).await;
+    let v = sim
+        .set(&sid, &add_form("201.555.0123", "Desk phone", "0"))
+        .await;
     assert_eq!(rctx(&v), "", "{v}");
     assert_eq!(v["root"]["data"]["Ref"], "");
     assert_eq!(v["root"]["data"]["RMT"], "127.0.0.1");
     let list = sim.list(&sid, true).await;
-    assert_eq!(rows(&list), [owned("1", "+12015550123", "Desk phone", "No")]);
+    assert_eq!(
+        rows(&list),
+        [owned("1", "+12015550123", "Desk phone", "No")]
+    );
     let outbox = sim.admin(Method::GET, "/_sim/outbox", None).await.json();
     let entry = &outbox[0];
     assert_eq!(entry["to"], "+12015550123");
@@ -144,11 +171,15 @@ async fn adding_a_device_takes_a_code_from_the_outbox() {
     assert_eq!(entry["object"], "Worldox");
     assert_eq!(entry["action"], "Worldox Web Authentication");
     assert_eq!(entry["code"].as_str().unwrap().len(), 6);
-    // The verification was used up: the same address cannot be added twice, nor
-    // another address without its own code.
+    // The verification was used up, and an address is one device only.
+    let again = sim.set(&sid, &add_form("+12015550123", "Again", "1")).await;
+    assert_eq!(rctx(&again), "WDRC_2FA_NOT_VERIFIED");
+    sim.verify(&sid, "+12015550123").await;
     let again = sim.set(&sid, &add_form("+12015550123", "Again", "1")).await;
     assert_eq!(rctx(&again), "WDRC_2FA_ADDRESS_DUPLICATE");
-    let unverified = sim.set(&sid, &add_form("qc1@worldox.com", "Mail", "1")).await;
+    let unverified = sim
+        .set(&sid, &add_form("qc1@worldox.com", "Mail", "1"))
+        .await;
     assert_eq!(rctx(&unverified), "WDRC_2FA_NOT_VERIFIED");
 }
 
@@ -156,18 +187,25 @@ async fn adding_a_device_takes_a_code_from_the_outbox() {
 async fn a_wrong_code_burns_the_ref() {
     let sim = Sim::demo();
     let sid = sim.logon("qc1", "qc1").await;
-    assert_eq!(rctx(&sim.set(&sid, &send_form("qc1@worldox.com")).await), "");
+    assert_eq!(
+        rctx(&sim.set(&sid, &send_form("qc1@worldox.com")).await),
+        ""
+    );
     let (reference, code) = sim.last_code("qc1@worldox.com").await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
     let v = sim.set(&sid, &code_form(&reference, wrong)).await;
     assert_eq!(rctx(&v), "WDRC_2FA_ACCESSCODE_INVALID");
-    assert!(v["root"]["errorStatus"]["Error"][0]["wd_Error_MSG"]
-        .as_str()
-        .unwrap()
-        .starts_with("Invalid Access Code\n"));
+    assert!(
+        v["root"]["errorStatus"]["Error"][0]["wd_Error_MSG"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid Access Code\n")
+    );
     let v = sim.set(&sid, &code_form(&reference, &code)).await;
     assert_eq!(rctx(&v), "WDRC_2FA_ACCESSCODE_INVALID");
-    let add = sim.set(&sid, &add_form("qc1@worldox.com", "Mail", "1")).await;
+    let add = sim
+        .set(&sid, &add_form("qc1@worldox.com", "Mail", "1"))
+        .await;
     assert_eq!(rctx(&add), "WDRC_2FA_NOT_VERIFIED");
 }
 
@@ -196,7 +234,10 @@ async fn another_users_ref_is_refused_and_left_intact() {
     let (reference, code) = sim.last_code("qc1@worldox.com").await;
     let v = sim.set(&thief, &code_form(&reference, &code)).await;
     assert_eq!(rctx(&v), "WDRC_2FA_ACCESSCODE_INVALID");
-    assert_eq!(rctx(&sim.set(&owner, &code_form(&reference, &code)).await), "");
+    assert_eq!(
+        rctx(&sim.set(&owner, &code_form(&reference, &code)).await),
+        ""
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -247,21 +288,37 @@ async fn changing_an_address_needs_a_code() {
     assert_eq!(rctx(&sim.set(&sid, &to_new).await), "WDRC_2FA_NOT_VERIFIED");
     sim.verify(&sid, "+15516555721").await;
     let to_other_row = row_form(&id, "2").with(param::REC_ADDRESS, "+15516555721");
-    assert_eq!(rctx(&sim.set(&sid, &to_other_row).await), "WDRC_2FA_ADDRESS_DUPLICATE");
+    assert_eq!(
+        rctx(&sim.set(&sid, &to_other_row).await),
+        "WDRC_2FA_ADDRESS_DUPLICATE"
+    );
     let bad = row_form(&id, "2").with(param::REC_ADDRESS, "nope");
-    assert_eq!(rctx(&sim.set(&sid, &bad).await), "WDRC_2FA_ADDRESS_UNDEFINED");
+    assert_eq!(
+        rctx(&sim.set(&sid, &bad).await),
+        "WDRC_2FA_ADDRESS_UNDEFINED"
+    );
     sim.verify(&sid, "new@example.com").await;
     assert_eq!(rctx(&sim.set(&sid, &to_new).await), "");
     let list = sim.list(&sid, true).await;
-    assert_eq!(rows(&list)[1], owned("2", "new@example.com", "Work email", "Yes"));
+    assert_eq!(
+        rows(&list)[1],
+        owned("2", "new@example.com", "Work email", "Yes")
+    );
 }
 
 #[tokio::test]
 async fn a_set_without_a_recognisable_step_is_an_error() {
     let sim = Sim::demo();
     let sid = sim.logon("demo", "demo").await;
-    let v = sim.set(&sid, &Params::new().with(param::REC_ENABLED, "1")).await;
+    let v = sim
+        .set(&sid, &Params::new().with(param::REC_ENABLED, "1"))
+        .await;
     assert_eq!(rctx(&v), "WDRC_2FA_ADDRESS_UNDEFINED");
-    let v = sim.set(&sid, &Params::new().with(param::WORLDOX_REF, "Worldox 0000-0000")).await;
+    let v = sim
+        .set(
+            &sid,
+            &Params::new().with(param::WORLDOX_REF, "Worldox 0000-0000"),
+        )
+        .await;
     assert_eq!(rctx(&v), "WDRC_2FA_ACCESSCODE_INVALID");
 }

@@ -6,6 +6,7 @@ mod devices;
 mod seeds;
 mod sessions;
 mod shape;
+mod socket;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,7 +87,11 @@ impl Sim {
 
     /// A CGI call with a raw query string, an optional form body and a client address.
     async fn raw(&self, query: &str, form: Option<String>, rmt: Option<&str>) -> Answer {
-        let method = if form.is_some() { Method::POST } else { Method::GET };
+        let method = if form.is_some() {
+            Method::POST
+        } else {
+            Method::GET
+        };
         let mut request = Request::builder()
             .method(method)
             .uri(format!("{CGI_PATH}?{query}"))
@@ -115,7 +120,9 @@ impl Sim {
 
     /// Logs in and returns the raw SID.
     async fn logon(&self, user: &str, password: &str) -> String {
-        let answer = self.post(command::LOGON, &Params::new(), &logon_form(user, password)).await;
+        let answer = self
+            .post(command::LOGON, &Params::new(), &logon_form(user, password))
+            .await;
         assert_eq!(rctx(&answer), "", "{answer}");
         decode(answer["root"]["data"]["session"].as_str().unwrap())
     }
@@ -204,12 +211,22 @@ fn rows(list: &Value) -> Vec<(String, String, String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (field(r, "Rec"), field(r, "ADDR.ASIS"), field(r, "NAME"), field(r, "FLAG")))
+        .map(|r| {
+            (
+                field(r, "Rec"),
+                field(r, "ADDR.ASIS"),
+                field(r, "NAME"),
+                field(r, "FLAG"),
+            )
+        })
         .collect()
 }
 
 fn list_id(list: &Value) -> String {
-    list["root"]["errorStatus"]["List_ID"].as_str().unwrap().to_owned()
+    list["root"]["errorStatus"]["List_ID"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn temp_users_file(toml: &str) -> PathBuf {

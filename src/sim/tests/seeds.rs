@@ -37,7 +37,11 @@ name = "Work email"
 "#;
 
 fn assert_shape(actual: &str, seed: &str) {
-    assert_eq!(Json::parse(actual).skeleton(), Json::parse(seed).skeleton(), "{actual}");
+    assert_eq!(
+        Json::parse(actual).skeleton(),
+        Json::parse(seed).skeleton(),
+        "{actual}"
+    );
 }
 
 fn seed(text: &str) -> Value {
@@ -48,7 +52,11 @@ fn seed(text: &str) -> Value {
 async fn logon_success_has_the_seeds_keys_in_order() {
     let sim = Sim::demo();
     let answer = sim
-        .raw(&Params::new().to_query(command::LOGON), Some(logon_form("qc1", "qc1").to_form()), None)
+        .raw(
+            &Params::new().to_query(command::LOGON),
+            Some(logon_form("qc1", "qc1").to_form()),
+            None,
+        )
         .await;
     assert_shape(&answer.body, LOGON_OK);
     let v = answer.json();
@@ -57,7 +65,10 @@ async fn logon_success_has_the_seeds_keys_in_order() {
     let sid = decode(session);
     assert!(!session.contains('$'), "session is URL-encoded: {session}");
     assert_eq!(session, crate::upstream::cgi::encode(&sid));
-    assert!(!sid.contains(['/', '+', '=']), "the raw SID escapes base64 specials: {sid}");
+    assert!(
+        !sid.contains(['/', '+', '=']),
+        "the raw SID escapes base64 specials: {sid}"
+    );
     assert_eq!(sid.len() - 2 * sid.matches('$').count(), 60);
     assert_eq!(
         data["uploadFolder"],
@@ -68,14 +79,23 @@ async fn logon_success_has_the_seeds_keys_in_order() {
     assert_eq!(data["email"], "qc1@worldox.com");
     assert_eq!(data["Firm"], "World Software Corporation");
     assert_eq!(data["rsClient"].as_str().unwrap().len(), 64);
-    assert_eq!(v["root"]["errorStatus"], seed(LOGON_OK)["root"]["errorStatus"]);
+    assert_eq!(
+        v["root"]["errorStatus"],
+        seed(LOGON_OK)["root"]["errorStatus"]
+    );
 }
 
 #[tokio::test]
 async fn logon_failure_equals_the_seed_but_for_server_secrets() {
     let sim = Sim::demo();
     let form = logon_form("qc1@worldox.com", "wrong");
-    let answer = sim.raw(&Params::new().to_query(command::LOGON), Some(form.to_form()), None).await;
+    let answer = sim
+        .raw(
+            &Params::new().to_query(command::LOGON),
+            Some(form.to_form()),
+            None,
+        )
+        .await;
     assert_shape(&answer.body, LOGON_FAILED);
     let mut ours = answer.json();
     let mut theirs = seed(LOGON_FAILED);
@@ -97,14 +117,25 @@ async fn list_success_has_the_seeds_status_and_rows() {
     let answer = sim.raw(&query, None, None).await;
     let ours = Json::parse(&answer.body);
     let (ok, failed) = (Json::parse(LIST_OK), Json::parse(LIST_FAILED));
-    assert_eq!(ours.at("root/errorStatus").skeleton(), ok.at("root/errorStatus").skeleton());
+    assert_eq!(
+        ours.at("root/errorStatus").skeleton(),
+        ok.at("root/errorStatus").skeleton()
+    );
     // The seed's success rows lack NAME; its placeholder row has every field.
-    assert_eq!(ours.at("root/data").skeleton(), failed.at("root/data").skeleton());
+    assert_eq!(
+        ours.at("root/data").skeleton(),
+        failed.at("root/data").skeleton()
+    );
 
     let mut v = answer.json();
     let id = list_id(&v);
     assert!(id.len() == 8 && id.starts_with('x'), "{id}");
-    assert!(id[1..].bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()), "{id}");
+    assert!(
+        id[1..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
+        "{id}"
+    );
     let mut expected = seed(LIST_OK);
     expected["root"]["errorStatus"]["List_ID"] = id.as_str().into();
     for row in v["root"]["data"].as_array_mut().unwrap() {
@@ -118,7 +149,9 @@ async fn list_failure_equals_the_seed_placeholders_and_junk() {
     let sim = Sim::demo();
     // The seed's VAL is this SID with `[wy` appended.
     let sid = "pQG7rtsguFSwdhnaBLtpvrtxOwZoDI4bGO3EnXdTMRHy1bqg1FctD7A6Gw8$3Dkopkp";
-    let query = Params::new().with(param::SID, sid).to_query(command::TWO_FA_GET);
+    let query = Params::new()
+        .with(param::SID, sid)
+        .to_query(command::TWO_FA_GET);
     let answer = sim.raw(&query, None, None).await;
     assert_shape(&answer.body, LIST_FAILED);
     assert_eq!(answer.json(), seed(LIST_FAILED));
@@ -128,9 +161,15 @@ async fn list_failure_equals_the_seed_placeholders_and_junk() {
 async fn send_code_answers_the_seeds_ref_and_masked_address() {
     let sim = Sim::with_users(SEED_USERS);
     let sid = sim.logon("qc1", "qc1").await;
-    let query = Params::new().with(param::SID, &sid).to_query(command::TWO_FA_SET);
+    let query = Params::new()
+        .with(param::SID, &sid)
+        .to_query(command::TWO_FA_SET);
     let answer = sim
-        .raw(&query, Some(send_form("dsnyder@worldox.com").to_form()), Some(SEED_RMT))
+        .raw(
+            &query,
+            Some(send_form("dsnyder@worldox.com").to_form()),
+            Some(SEED_RMT),
+        )
         .await;
     assert_shape(&answer.body, SEND_OK);
     assert_shape(&answer.body, EDIT_OK);
@@ -147,9 +186,15 @@ async fn send_code_answers_the_seeds_ref_and_masked_address() {
 async fn an_undefined_address_equals_the_seeds_failure() {
     let sim = Sim::demo();
     let sid = sim.logon("demo", "demo").await;
-    let query = Params::new().with(param::SID, &sid).to_query(command::TWO_FA_SET);
+    let query = Params::new()
+        .with(param::SID, &sid)
+        .to_query(command::TWO_FA_SET);
     let answer = sim
-        .raw(&query, Some(send_form("not an address").to_form()), Some(SEED_RMT))
+        .raw(
+            &query,
+            Some(send_form("not an address").to_form()),
+            Some(SEED_RMT),
+        )
         .await;
     assert_shape(&answer.body, ADD_FAILED);
     assert_eq!(answer.json(), seed(ADD_FAILED));
@@ -159,7 +204,9 @@ async fn an_undefined_address_equals_the_seeds_failure() {
 async fn an_unknown_list_id_equals_the_seeds_edit_failure() {
     let sim = Sim::demo();
     let sid = sim.logon("demo", "demo").await;
-    let query = Params::new().with(param::SID, &sid).to_query(command::TWO_FA_SET);
+    let query = Params::new()
+        .with(param::SID, &sid)
+        .to_query(command::TWO_FA_SET);
     let form = Params::new()
         .with(param::LIST_REC_NUM, "1")
         .with(param::LIST_ID, "x214E1A8")
@@ -188,7 +235,9 @@ async fn a_delete_equals_the_seeds_delete_success() {
     let sim = Sim::demo();
     let sid = sim.logon("demo", "demo").await;
     let id = list_id(&sim.list(&sid, false).await);
-    let query = Params::new().with(param::SID, &sid).to_query(command::TWO_FA_SET);
+    let query = Params::new()
+        .with(param::SID, &sid)
+        .to_query(command::TWO_FA_SET);
     let form = Params::new()
         .with(param::LIST_REC_NUM, "2")
         .with(param::LIST_ID, &id)
@@ -206,7 +255,9 @@ async fn a_delete_equals_the_seeds_delete_success() {
 async fn logoff_equals_the_reference() {
     let sim = Sim::demo();
     let sid = sim.logon("demo", "demo").await;
-    let query = Params::new().with(param::SID, &sid).to_query(command::LOGOFF);
+    let query = Params::new()
+        .with(param::SID, &sid)
+        .to_query(command::LOGOFF);
     let answer = sim.raw(&query, None, None).await;
     assert_shape(&answer.body, LOGOFF);
     assert_eq!(answer.json(), seed(LOGOFF));

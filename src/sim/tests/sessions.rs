@@ -9,8 +9,14 @@ use crate::upstream::cgi::encode;
 async fn wrong_password_or_unknown_user_fails_like_the_seed() {
     let sim = Sim::demo();
     for (user, password) in [("demo", "DEMO"), ("nobody", "demo"), ("demo", "")] {
-        let v = sim.post(command::LOGON, &Params::new(), &logon_form(user, password)).await;
-        assert_eq!(rctx(&v), "WDRC_LOGON_USER_PASSWORD_INVALID", "{user}/{password}");
+        let v = sim
+            .post(command::LOGON, &Params::new(), &logon_form(user, password))
+            .await;
+        assert_eq!(
+            rctx(&v),
+            "WDRC_LOGON_USER_PASSWORD_INVALID",
+            "{user}/{password}"
+        );
         let status = &v["root"]["errorStatus"];
         assert_eq!(status["ErrorCount"], "1");
         assert_eq!(status["wd_Error_RCID"], "8435");
@@ -29,7 +35,9 @@ async fn wrong_password_or_unknown_user_fails_like_the_seed() {
 #[tokio::test]
 async fn user_codes_match_case_insensitively_passwords_exactly() {
     let sim = Sim::demo();
-    let v = sim.post(command::LOGON, &Params::new(), &logon_form("DEMO", "demo")).await;
+    let v = sim
+        .post(command::LOGON, &Params::new(), &logon_form("DEMO", "demo"))
+        .await;
     assert_eq!(rctx(&v), "");
     assert_eq!(v["root"]["data"]["name"], "demo");
     assert_eq!(v["root"]["data"]["user"], "Demo User");
@@ -41,9 +49,11 @@ async fn a_password_with_every_separator_arrives_intact() {
     let password = "p+a&s=s%w#rd 1\u{e9}";
     sim.logon("tricky", password).await;
     // In the query too, where `+` and `&` separate parameters.
-    let v = sim.get(command::LOGON, &logon_form("tricky", password)).await;
+    let v = sim
+        .get(command::LOGON, &logon_form("tricky", password))
+        .await;
     assert_eq!(rctx(&v), "");
-    assert!(sim.users().contains(&"tricky".to_owned()));
+    assert!(sim.sim.users().contains(&"tricky".to_owned()));
 }
 
 #[tokio::test]
@@ -61,11 +71,17 @@ async fn a_double_encoded_sid_is_rejected() {
     let sim = Sim::demo();
     let sid = sim.logon("demo", "demo").await;
     let double = encode(&encode(&sid)).into_owned();
-    let answer = sim.raw(&format!("2FGET+wd_SID={double}"), None, None).await.json();
+    let answer = sim
+        .raw(&format!("2FGET+wd_SID={double}"), None, None)
+        .await
+        .json();
     assert_eq!(rctx(&answer), "WDRC_SID_INVALID");
     // Once encoded it works, whatever `$` escapes the SID holds.
     let once = encode(&sid).into_owned();
-    let answer = sim.raw(&format!("2FGET+wd_SID={once}"), None, None).await.json();
+    let answer = sim
+        .raw(&format!("2FGET+wd_SID={once}"), None, None)
+        .await
+        .json();
     assert_eq!(rctx(&answer), "");
 }
 
@@ -102,7 +118,10 @@ async fn logoff_always_succeeds_and_ends_the_session() {
     let sim = Sim::demo();
     let sid = sim.logon("demo", "demo").await;
     let expected = serde_json::json!({"root": {"data": {"loggedOff": "successfully"}}});
-    let v = sim.raw(&format!("LOGOFF&wd_SID={}", encode(&sid)), None, None).await.json();
+    let v = sim
+        .raw(&format!("LOGOFF&wd_SID={}", encode(&sid)), None, None)
+        .await
+        .json();
     assert_eq!(v, expected);
     assert_eq!(rctx(&sim.list(&sid, true).await), "WDRC_SID_INVALID");
     for query in ["LOGOFF&wd_SID=unknown", "LOGOFF", "logoff+html=%2Fx.json"] {

@@ -14,7 +14,9 @@ fn query_has_command_then_plus_separated_pairs() {
 #[test]
 fn separators_and_escapes_in_values_cannot_inject_parameters() {
     let nasty = "a+b&c=d%25e#f\ng\r h";
-    let q = Params::new().with("wd_User_Password_Value", nasty).to_query("LOGON");
+    let q = Params::new()
+        .with("wd_User_Password_Value", nasty)
+        .to_query("LOGON");
     assert_eq!(
         q,
         "LOGON+wd_User_Password_Value=a%2Bb%26c%3Dd%2525e%23f%0Ag%0D%20h"
@@ -35,7 +37,9 @@ fn non_ascii_is_utf8_percent_encoded() {
 #[test]
 fn an_already_escaped_sid_is_encoded_exactly_once() {
     // The raw SID carries `$2F` escapes; the wire form has `%24`, never `%2524`.
-    let q = Params::new().with("wd_SID", "Kr$2Ff2XB$3D").to_query("LOGOFF");
+    let q = Params::new()
+        .with("wd_SID", "Kr$2Ff2XB$3D")
+        .to_query("LOGOFF");
     assert!(q.contains("Kr%242Ff2XB%243D"));
     assert!(!q.contains("%2524"));
     assert_eq!(parse_query(&q).params.get("wd_SID"), Some("Kr$2Ff2XB$3D"));

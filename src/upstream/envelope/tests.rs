@@ -56,7 +56,9 @@ fn twofset_failure_cleans_ui_junk_from_the_message() {
 #[test]
 fn messages_lose_dialog_buttons() {
     assert_eq!(
-        clean_message("Undefined Address\n\n\nThe email address entered for two factor authentication is not defined.\n\n\n\n\nOK\n"),
+        clean_message(
+            "Undefined Address\n\n\nThe email address entered for two factor authentication is not defined.\n\n\n\n\nOK\n"
+        ),
         "Undefined Address: The email address entered for two factor authentication is not defined."
     );
     assert_eq!(clean_message("WDRC_SID_INVALID"), "WDRC_SID_INVALID");
@@ -99,18 +101,22 @@ fn logoff_without_error_status_is_a_success() {
 
 #[test]
 fn several_errors_keep_their_order() {
-    let env = parse(json!({"root": {"errorStatus": {"ErrorCount": "2", "Error": [
+    let env = parse(
+        json!({"root": {"errorStatus": {"ErrorCount": "2", "Error": [
         {"wd_Error_RCID": "8120", "wd_Error_RCTX": "WDRC_CABINET_INVALID", "wd_Error_MSG": "a"},
-        {"wd_Error_RCID": "8525", "wd_Error_RCTX": "WDRC_PATH_INVALID", "wd_Error_MSG": "b"}]}}}));
+        {"wd_Error_RCID": "8525", "wd_Error_RCTX": "WDRC_PATH_INVALID", "wd_Error_MSG": "b"}]}}}),
+    );
     let codes: Vec<_> = env.errors.iter().map(|e| e.rcid.as_str()).collect();
     assert_eq!(codes, ["8120", "8525"]);
 }
 
 #[test]
 fn zero_project_clean_is_an_empty_success() {
-    let env = parse(json!({"root": {"errorStatus": {"ErrorCount": "1", "Error": [
+    let env = parse(
+        json!({"root": {"errorStatus": {"ErrorCount": "1", "Error": [
         {"wd_Error_RCID": "9105", "wd_Error_RCTX": "WDRC_ZERO_PROJECT_CLEAN",
-         "wd_Error_MSG": "No files"}]}, "data": []}}));
+         "wd_Error_MSG": "No files"}]}, "data": []}}),
+    );
     assert!(env.is_ok());
 }
 
@@ -122,9 +128,18 @@ fn an_error_count_without_details_is_still_an_error() {
 
 #[test]
 fn garbage_is_rejected_with_a_reason() {
-    assert_eq!(Envelope::parse(b"<html>oops</html>"), Err(ShapeError::NotJson));
-    assert!(matches!(Envelope::parse(b"[1,2]"), Err(ShapeError::WrongShape(_))));
-    assert!(matches!(Envelope::parse(b"{\"root\":1}"), Err(ShapeError::WrongShape(_))));
+    assert_eq!(
+        Envelope::parse(b"<html>oops</html>"),
+        Err(ShapeError::NotJson)
+    );
+    assert!(matches!(
+        Envelope::parse(b"[1,2]"),
+        Err(ShapeError::WrongShape(_))
+    ));
+    assert!(matches!(
+        Envelope::parse(b"{\"root\":1}"),
+        Err(ShapeError::WrongShape(_))
+    ));
     assert!(matches!(
         Envelope::parse(br#"{"root":{"errorStatus":{"ErrorCount":"x"}}}"#),
         Err(ShapeError::WrongShape(_))
