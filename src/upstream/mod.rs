@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod fields;
 pub mod sid;
 pub mod status;
+pub mod twofa;
 
 pub use client::{Call, Client, Error};
 pub use sid::Sid;

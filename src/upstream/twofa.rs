@@ -1,0 +1,240 @@
+//! 2FGET and 2FSET: the user's two-factor devices.
+//!
+//! 2FSET is one command for five operations, told apart by the fields sent: send a
+//! code (`wd_2FA_SendToAddr`), verify it (`wd_2FA_WORLDOXREF` + `wd_2FA_ACCESSCODE`),
+//! store a new record (`wd_2FA_RecAddress` …), edit one or delete one (`wd_List_ID` +
+//! `wd_List_RecNum`, `wd_2FA_RecEnabled=DELETE`).
+
+use http::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::cgi::Params;
+use super::client::{Call, Client, Error};
+use super::envelope::ShapeError;
+use super::fields::{REC_DELETE, command, filter, param, template};
+use super::sid::Sid;
+
+/// What the code is for, as the reference's example sends it.
+const SEND_OBJECT: &str = "Worldox";
+/// Why the code is sent, as the reference's example sends it.
+const SEND_ACTION: &str = "Worldox Web Authentication";
+
+/// One 2FGET listing: its id and its rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    /// `errorStatus.List_ID`: names this listing for edits and deletes.
+    pub list_id: String,
+    /// The devices, in `Rec` order.
+    pub rows: Vec<DeviceRow>,
+}
+
+/// One 2FGET row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRow {
+    /// `Rec`: the row's number in this listing (1-based).
+    pub rec: u32,
+    /// `ADDR`: the address as displayed.
+    pub addr: String,
+    /// `ADDR.ASIS`: the address as stored (E.164 for phones).
+    pub addr_asis: String,
+    /// `NAME`: the description.
+    pub name: String,
+    /// `FLAG`: `Yes` when enabled.
+    pub enabled: bool,
+}
+
+/// The answer to "send a code".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSent {
+    /// `Ref`, e.g. `Worldox 5FFC-B161`: names the code for the verify step.
+    pub reference: String,
+    /// `Send`: where the code went, masked by the server.
+    pub sent_to: String,
+}
+
+/// The fields of a record written by 2FSET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// `wd_2FA_RecAddress`.
+    pub address: &'a str,
+    /// The description.
+    pub name: &'a str,
+    /// `wd_2FA_RecEnabled`.
+    pub enabled: bool,
+}
+
+impl Client {
+    /// 2FGET, with addresses in clear (`Redact>0`).
+    pub async fn list_devices(&self, sid: &Sid) -> Result<Listing, Error> {
+        let call = Call {
+            command: command::TWO_FA_GET,
+            method: Method::GET,
+            query: Params::new()
+                .with(param::SID, sid.expose())
+                .with(param::HTML_ON_OK, template::TWO_FA_LIST)
+                .with(param::HTML_ON_FAIL, template::TWO_FA_LIST)
+                .with(param::LIST_FILTER, filter::SHOW),
+            form: Params::new(),
+        };
+        let envelope = self.call(&call).await?;
+        let list_id = envelope
+            .list_id
+            .ok_or(ShapeError::WrongShape("2FGET answered without a List_ID"))?;
+        let rows = parse_rows(&envelope.data)?;
+        Ok(Listing { list_id, rows })
+    }
+
+    /// 2FSET step 1: sends an access code to `address`.
+    pub async fn send_code(&self, sid: &Sid, address: &str) -> Result<CodeSent, Error> {
+        let form = Params::new()
+            .with(param::SEND_TO_ADDR, address)
+            .with(param::SEND_OBJECT, SEND_OBJECT)
+            .with(param::SEND_ACTION, SEND_ACTION);
+        let envelope = self.call(&set_call(sid, form)).await?;
+        let field = |name| envelope.data.get(name).and_then(Value::as_str).unwrap_or_default();
+        let reference = field("Ref");
+        if reference.is_empty() {
+            return Err(ShapeError::WrongShape("2FSET sent a code without a Ref").into());
+        }
+        Ok(CodeSent {
+            reference: reference.to_owned(),
+            sent_to: field("Send").to_owned(),
+        })
+    }
+
+    /// 2FSET step 2: proves the user received the code.
+    pub async fn verify_code(&self, sid: &Sid, reference: &str, code: &str) -> Result<(), Error> {
+        let form = Params::new()
+            .with(param::WORLDOX_REF, reference)
+            .with(param::ACCESS_CODE, code);
+        self.call(&set_call(sid, form)).await.map(drop)
+    }
+
+    /// 2FSET step 3: stores a new, verified device.
+    pub async fn add_device(&self, sid: &Sid, record: &Record<'_>) -> Result<(), Error> {
+        let form = Params::new()
+            .with(param::REC_ADDRESS, record.address)
+            .with(param::REC_CONTACT, record.name)
+            .with(param::REC_ENABLED, enabled_flag(record.enabled));
+        self.call(&set_call(sid, form)).await.map(drop)
+    }
+
+    /// 2FSET edit of row `rec` of listing `list_id`.
+    pub async fn edit_device(
+        &self,
+        sid: &Sid,
+        list_id: &str,
+        rec: u32,
+        record: &Record<'_>,
+    ) -> Result<(), Error> {
+        let form = listed(list_id, rec, record.address, record.name)
+            .with(param::REC_ENABLED, enabled_flag(record.enabled));
+        self.call(&set_call(sid, form)).await.map(drop)
+    }
+
+    /// 2FSET delete of row `rec` of listing `list_id`.
+    pub async fn delete_device(
+        &self,
+        sid: &Sid,
+        list_id: &str,
+        rec: u32,
+        address: &str,
+        name: &str,
+    ) -> Result<(), Error> {
+        let form = listed(list_id, rec, address, name).with(param::REC_ENABLED, REC_DELETE);
+        self.call(&set_call(sid, form)).await.map(drop)
+    }
+}
+
+/// A 2FSET POST: the SID in the query as the reference shows, the fields in the body.
+fn set_call(sid: &Sid, form: Params) -> Call {
+    Call {
+        command: command::TWO_FA_SET,
+        method: Method::POST,
+        query: Params::new()
+            .with(param::SID, sid.expose())
+            .with(param::HTML_ON_OK, template::TWO_FA_SET)
+            .with(param::HTML_ON_FAIL, template::TWO_FA_SET),
+        form,
+    }
+}
+
+/// The fields that name an existing row. The reference spells the description
+/// `wd_2FA_RecContract` for edits and deletes and `wd_2FA_RecContact` for adds; both
+/// are sent so either reading works.
+fn listed(list_id: &str, rec: u32, address: &str, name: &str) -> Params {
+    Params::new()
+        .with(param::LIST_REC_NUM, rec.to_string())
+        .with(param::LIST_ID, list_id)
+        .with(param::REC_CONTRACT, name)
+        .with(param::REC_CONTACT, name)
+        .with(param::REC_ADDRESS, address)
+}
+
+fn enabled_flag(enabled: bool) -> &'static str {
+    if enabled { "1" } else { "0" }
+}
+
+/// Reads 2FGET rows, skipping unfilled template rows (`"Rec": "%:R#%"`).
+fn parse_rows(data: &Value) -> Result<Vec<DeviceRow>, ShapeError> {
+    let rows = match data {
+        Value::Array(rows) => rows,
+        Value::Null => return Ok(Vec::new()),
+        _ => return Err(ShapeError::WrongShape("2FGET data is not an array")),
+    };
+    let mut devices = Vec::with_capacity(rows.len());
+    for row in rows {
+        let field = |name| row.get(name).and_then(Value::as_str).unwrap_or_default();
+        let Ok(rec) = field("Rec").parse::<u32>() else {
+            continue;
+        };
+        let addr = field("ADDR");
+        let asis = match field("ADDR.ASIS") {
+            "" => addr,
+            asis => asis,
+        };
+        devices.push(DeviceRow {
+            rec,
+            addr: addr.to_owned(),
+            addr_asis: asis.to_owned(),
+            name: field("NAME").to_owned(),
+            enabled: field("FLAG").eq_ignore_ascii_case("yes"),
+        });
+    }
+    devices.sort_by_key(|d| d.rec);
+    Ok(devices)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn seed_rows_parse_and_placeholders_are_skipped() {
+        let data = json!([
+            {"Rec": "1", "L": "1", "ADDR": "(551) 655-5721", "ADDR.ASIS": "+15516555721",
+             "ADDR.VIEW": "(551) 655-5721", "FLAG": "Yes"},
+            {"Rec": "2", "L": "2", "ADDR": "dsnyder@worldox.com", "ADDR.ASIS": "dsnyder@worldox.com",
+             "ADDR.VIEW": "dsnyder@worldox.com", "NAME": "John’s Cell", "FLAG": "No"},
+            {"Rec": "%:R#%", "L": "%:L#%", "ADDR": "%:ADDR%", "FLAG": "%:FLAG%"}
+        ]);
+        let rows = parse_rows(&data).expect("rows");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].addr_asis, "+15516555721");
+        assert!(rows[0].enabled);
+        assert_eq!(rows[0].name, "", "the seed's success rows have no NAME");
+        assert_eq!(rows[1].name, "John’s Cell");
+        assert!(!rows[1].enabled);
+    }
+
+    #[test]
+    fn edit_sends_both_spellings_of_the_description() {
+        let p = listed("x1", 2, "a@b.co", "Desk");
+        assert_eq!(p.get("wd_2FA_RecContract"), Some("Desk"));
+        assert_eq!(p.get("wd_2FA_RecContact"), Some("Desk"));
+        assert_eq!(p.get("wd_List_RecNum"), Some("2"));
+    }
+}
