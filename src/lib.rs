@@ -3,6 +3,7 @@
 //! [`build_app`] turns a [`Config`] into the whole service, so tests can drive it
 //! without a socket and `main.rs` only binds and serves.
 
+pub mod address;
 pub mod api;
 pub mod config;
 pub mod session;

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::Simulator;
-use super::address::Address;
+use crate::address::Address;
 use super::config::Faults;
 use super::state::OutboxEntry;
 
@@ -51,6 +51,25 @@ pub(crate) async fn stats(State(sim): State<Simulator>) -> Json<Stats> {
     Json(Stats {
         calls: sim.with_state(|state| state.calls.clone()),
     })
+}
+
+/// One live Worldox session, as `GET /_sim/sessions` lists it.
+#[derive(Debug, Serialize)]
+pub(crate) struct LiveSession {
+    /// Whose it is.
+    user: String,
+    /// The raw SID: the secret the gateway must never show. Tests look for it.
+    sid: String,
+}
+
+/// `GET /_sim/sessions`: the live SIDs, so tests can check they never leak.
+pub(crate) async fn sessions(State(sim): State<Simulator>) -> Json<Vec<LiveSession>> {
+    let live = sim.with_state(|state| state.live_sessions());
+    Json(
+        live.into_iter()
+            .map(|(user, sid)| LiveSession { user, sid })
+            .collect(),
+    )
 }
 
 /// `POST /_sim/expire-sessions`: every SID becomes invalid.

@@ -3,17 +3,15 @@
 //! fault injection. It is the test upstream and the gateway's embedded default.
 //!
 //! `/cgi-bin/wdwebcgi.exe` answers HTTP 200 JSON whatever happens (unless a fault is
-//! injected); `/_sim/` holds admin routes: `GET outbox[?to=]`, `GET stats`, `POST expire-sessions`,
+//! injected); `/_sim/` holds admin routes: `GET outbox[?to=]`, `GET stats`, `GET sessions`, `POST expire-sessions`,
 //! `POST invalidate-lists`, `GET|PUT faults`.
 
-mod address;
 mod admin;
 mod config;
 mod dispatch;
 mod envelope;
 mod faults;
 mod logon;
-mod mask;
 mod random;
 mod state;
 mod twofa_get;
@@ -107,6 +105,7 @@ impl Simulator {
             .route(CGI_PATH, get(dispatch::cgi).post(dispatch::cgi))
             .route("/_sim/outbox", get(admin::outbox))
             .route("/_sim/stats", get(admin::stats))
+            .route("/_sim/sessions", get(admin::sessions))
             .route("/_sim/expire-sessions", post(admin::expire_sessions))
             .route("/_sim/invalidate-lists", post(admin::invalidate_lists))
             .route(

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::address::Address;
+use crate::address::Address;
 use super::config::{Faults, SimConfig, SimUser};
 use super::envelope::WdError;
 use super::random;
@@ -206,6 +206,14 @@ impl State {
     /// Ends a session, if there is one.
     pub(crate) fn end_session(&mut self, sid: &str) {
         self.sessions.remove(sid);
+    }
+
+    /// Every live session as `(username, raw SID)`, for tests that look for leaks.
+    pub(crate) fn live_sessions(&self) -> Vec<(String, String)> {
+        self.sessions
+            .iter()
+            .map(|(sid, s)| (self.users[s.user].profile.username.clone(), sid.clone()))
+            .collect()
     }
 
     /// Ends every session.

@@ -4,7 +4,7 @@ use super::dispatch::Call;
 use super::envelope::{
     ErrorFields, ErrorList, ListBody, ListRow, ListStatus, WdError, error_count, to_body,
 };
-use super::mask;
+use crate::address::mask;
 use super::state::{Device, State};
 use crate::upstream::fields::{filter, flag, param, placeholder};
 

@@ -4,10 +4,10 @@
 //! a code; `wd_2FA_WORLDOXREF`/`wd_2FA_ACCESSCODE` check one; `wd_List_ID` or
 //! `wd_List_RecNum` edit or delete a row; `wd_2FA_RecAddress` alone adds a device.
 
-use super::address::Address;
+use crate::address::Address;
 use super::dispatch::Call;
 use super::envelope::{SetBody, SetData, WdError, to_body};
-use super::mask;
+use crate::address::mask;
 use super::state::{Device, State};
 use crate::upstream::fields::{AC_SENT, REC_DELETE, REC_DISABLED, REC_ENABLED, msg, param, rc};
 

@@ -1,10 +1,10 @@
 //! Masking addresses as 2FGET does with `Redact>1` and 2FSET does in `Send`:
 //! `(***) ***-**21`, `+*********21`, `*****er@*****ox.***`.
 
-use super::address::Address;
+use super::Address;
 
 /// The masked `(ADDR, ADDR.ASIS, ADDR.VIEW)` of an address.
-pub(crate) fn masked_row(address: &Address) -> (String, String, String) {
+pub fn masked_row(address: &Address) -> (String, String, String) {
     match address {
         Address::Phone(e164) => {
             let view = phone(&address.view());
@@ -18,12 +18,12 @@ pub(crate) fn masked_row(address: &Address) -> (String, String, String) {
 }
 
 /// The masked form shown to whoever asked for a code (`ADDR` masked).
-pub(crate) fn masked(address: &Address) -> String {
+pub fn masked(address: &Address) -> String {
     masked_row(address).0
 }
 
 /// Every digit but the last two becomes `*`; everything else stays.
-pub(crate) fn phone(s: &str) -> String {
+pub fn phone(s: &str) -> String {
     let digits = s.bytes().filter(u8::is_ascii_digit).count();
     let mut seen = 0;
     s.chars()
@@ -40,7 +40,7 @@ pub(crate) fn phone(s: &str) -> String {
 
 /// The local part and each domain label but the last keep their last two characters;
 /// the last label (the TLD) is starred entirely.
-pub(crate) fn email(s: &str) -> String {
+pub fn email(s: &str) -> String {
     let Some((local, domain)) = s.rsplit_once('@') else {
         return part(s);
     };

@@ -1,9 +1,13 @@
-//! Two-factor addresses: which strings are phone numbers or email addresses, and how
-//! the server writes them back (`ADDR`, `ADDR.ASIS`, `ADDR.VIEW`).
+//! Two-factor addresses: which strings are phone numbers or email addresses, their
+//! normal forms, and how Worldox writes them (`ADDR`, `ADDR.ASIS`, `ADDR.VIEW`) and
+//! masks them. The simulator and the gateway share it, so both agree on what a valid
+//! address is and which two spellings name the same device.
+
+pub mod mask;
 
 /// A validated, normalized two-factor address.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Address {
+pub enum Address {
     /// A phone number in E.164 (`+15516555721`).
     Phone(String),
     /// An email address with its domain lowercased, its local part as given.
@@ -17,7 +21,7 @@ impl Address {
     /// digits, or 10 digits (North American, `+1` is added), or 11 digits starting
     /// with `1`. An email has one `@`, a non-empty local part, a dotted domain without
     /// empty labels, and no spaces or control characters.
-    pub(crate) fn parse(input: &str) -> Option<Self> {
+    pub fn parse(input: &str) -> Option<Self> {
         let input = input.trim();
         Self::parse_phone(input).or_else(|| Self::parse_email(input))
     }
@@ -56,7 +60,7 @@ impl Address {
     }
 
     /// The address in its stored form: E.164 or the email (`ADDR.ASIS`).
-    pub(crate) fn asis(&self) -> &str {
+    pub fn asis(&self) -> &str {
         match self {
             Self::Phone(s) | Self::Email(s) => s,
         }
@@ -64,7 +68,7 @@ impl Address {
 
     /// The address as shown (`ADDR`, `ADDR.VIEW`): `(551) 655-5721` for a North
     /// American number, otherwise the stored form.
-    pub(crate) fn view(&self) -> String {
+    pub fn view(&self) -> String {
         match self {
             Self::Phone(e164) => match e164.strip_prefix("+1") {
                 Some(d) if d.len() == 10 => {
@@ -78,7 +82,7 @@ impl Address {
 
     /// The comparison key: two addresses are the same device when their keys match
     /// (E.164, or the whole email lowercased).
-    pub(crate) fn key(&self) -> String {
+    pub fn key(&self) -> String {
         match self {
             Self::Phone(s) => s.clone(),
             Self::Email(s) => s.to_lowercase(),
