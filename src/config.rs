@@ -29,6 +29,8 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     /// Gateway sessions.
     pub session: SessionConfig,
+    /// Two-factor devices.
+    pub devices: DevicesConfig,
     /// Logging.
     pub log: LogConfig,
     /// Extra or overriding entries of the upstream-code → HTTP-status table.
@@ -85,6 +87,29 @@ pub struct SessionConfig {
     pub absolute_timeout_secs: u64,
     /// Most sessions held; the least recently used go first beyond it.
     pub max_sessions: u64,
+}
+
+/// Two-factor devices.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DevicesConfig {
+    /// Secret that keys device ids. Set it (the same on every replica) for ids that
+    /// survive restarts; unset, a random key lives as long as the process.
+    pub id_key: Option<String>,
+    /// Seconds a session's device listing is cached; 0 turns the cache off.
+    pub cache_ttl_secs: u64,
+    /// Seconds a `verification_id` (and the access code behind it) stays usable.
+    pub verification_ttl_secs: u64,
+}
+
+impl Default for DevicesConfig {
+    fn default() -> Self {
+        Self {
+            id_key: None,
+            cache_ttl_secs: 60,
+            verification_ttl_secs: 600,
+        }
+    }
 }
 
 /// Which session store to use.
@@ -308,6 +333,12 @@ impl Config {
         if self.session.max_sessions == 0 {
             return invalid("session.max_sessions", "must be above 0");
         }
+        if self.devices.verification_ttl_secs == 0 {
+            return invalid("devices.verification_ttl_secs", "must be above 0");
+        }
+        if self.devices.id_key.as_ref().is_some_and(|k| k.len() < 16) {
+            return invalid("devices.id_key", "must be at least 16 characters");
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid("log.level", &e.to_string());
         }
@@ -325,6 +356,9 @@ impl Config {
         let mut shown = self.clone();
         if let Some(url) = &mut shown.upstream.url {
             *url = redact_url_credentials(url);
+        }
+        if let Some(key) = &mut shown.devices.id_key {
+            *key = "<redacted>".to_owned();
         }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }
@@ -350,7 +384,7 @@ fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
 /// Sets `section.key` from each `WDGATE_SECTION_KEY` variable. Values that parse as a
 /// TOML number or boolean are taken as such, everything else as a string.
 fn apply_env(table: &mut toml::Table, env: &dyn EnvSource) -> Result<(), ConfigError> {
-    let sections = ["server", "upstream", "session", "log", "status_map", "sim"];
+    let sections = ["server", "upstream", "session", "devices", "log", "status_map", "sim"];
     for (name, value) in env.vars() {
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
             continue;

@@ -6,6 +6,7 @@
 pub mod address;
 pub mod api;
 pub mod config;
+pub mod devices;
 pub mod session;
 pub mod sim;
 pub mod telemetry;
@@ -28,6 +29,7 @@ pub use config::Config;
 
 use api::AppState;
 use config::StoreKind;
+use devices::{IdKey, ListingCache, Verifications};
 use session::{MemoryStore, SessionStore};
 use upstream::status::StatusTable;
 
@@ -40,6 +42,9 @@ pub enum BuildError {
     /// A `[status_map]` entry is unusable.
     #[error(transparent)]
     StatusMap(#[from] upstream::status::BadStatusEntry),
+    /// The OS random number generator failed.
+    #[error("the OS random number generator failed: {0}")]
+    Rng(String),
 }
 
 /// Builds the whole gateway: the tower stack around every route.
@@ -55,7 +60,25 @@ pub fn build_app(config: &Config) -> Result<Router, BuildError> {
             Duration::from_secs(config.session.idle_timeout_secs),
         )),
     };
-    let state = AppState::new(upstream, store, statuses, config.session.clone());
+    let ids = match &config.devices.id_key {
+        Some(key) => IdKey::from_secret(key.as_bytes()),
+        None => IdKey::random().map_err(|e| BuildError::Rng(e.to_string()))?,
+    };
+    let state = AppState::new(api::state::Parts {
+        upstream,
+        store,
+        statuses,
+        sessions: config.session.clone(),
+        listings: ListingCache::new(
+            ids,
+            Duration::from_secs(config.devices.cache_ttl_secs),
+            config.session.max_sessions,
+        ),
+        verifications: Verifications::new(
+            Duration::from_secs(config.devices.verification_ttl_secs),
+            config.session.max_sessions,
+        ),
+    });
     let trace = TraceLayer::new_for_http()
         .make_span_with(telemetry::make_span)
         .on_request(())

@@ -100,11 +100,7 @@ pub async fn delete_current(
     State(state): State<AppState>,
     current: CurrentSession,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store()
-        .remove(current.key)
-        .await
-        .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
+    state.end_session(current.key).await?;
     if let Err(e) = state.upstream().logoff(&current.session.sid).await {
         tracing::warn!(error = %e, "LOGOFF failed; the Worldox session will expire on its own");
     }

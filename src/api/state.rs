@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::problem::ApiError;
 use crate::config::SessionConfig;
+use crate::devices::{ListingCache, Verifications};
 use crate::session::{SessionStore, TokenHash};
 use crate::upstream::{self, status::StatusTable};
 
@@ -20,24 +21,58 @@ struct Inner {
     store: Arc<dyn SessionStore>,
     statuses: StatusTable,
     sessions: SessionConfig,
+    listings: ListingCache,
+    verifications: Verifications,
+}
+
+/// The pieces [`AppState`] bundles.
+#[derive(Debug)]
+pub struct Parts {
+    /// The Worldox client.
+    pub upstream: upstream::Client,
+    /// Where sessions live.
+    pub store: Arc<dyn SessionStore>,
+    /// Upstream code → HTTP status.
+    pub statuses: StatusTable,
+    /// Session timeouts.
+    pub sessions: SessionConfig,
+    /// Per-session device listings.
+    pub listings: ListingCache,
+    /// Pending 2FA verifications.
+    pub verifications: Verifications,
 }
 
 impl AppState {
     /// Bundles the shared pieces.
-    pub fn new(
-        upstream: upstream::Client,
-        store: Arc<dyn SessionStore>,
-        statuses: StatusTable,
-        sessions: SessionConfig,
-    ) -> Self {
+    pub fn new(parts: Parts) -> Self {
+        let Parts {
+            upstream,
+            store,
+            statuses,
+            sessions,
+            listings,
+            verifications,
+        } = parts;
         Self {
             inner: Arc::new(Inner {
                 upstream,
                 store,
                 statuses,
                 sessions,
+                listings,
+                verifications,
             }),
         }
+    }
+
+    /// Per-session device listings.
+    pub fn listings(&self) -> &ListingCache {
+        &self.inner.listings
+    }
+
+    /// Pending 2FA verifications.
+    pub fn verifications(&self) -> &Verifications {
+        &self.inner.verifications
     }
 
     /// The Worldox client.
@@ -60,6 +95,16 @@ impl AppState {
         Duration::from_secs(self.inner.sessions.absolute_timeout_secs)
     }
 
+    /// Ends a gateway session and drops what is cached for it.
+    pub async fn end_session(&self, key: TokenHash) -> Result<(), ApiError> {
+        self.inner.listings.invalidate(key).await;
+        self.store()
+            .remove(key)
+            .await
+            .map(drop)
+            .map_err(|e| ApiError::StoreUnavailable(e.to_string()))
+    }
+
     /// Turns a failed upstream call into the answer, via the status table. When the
     /// upstream says the SID is gone, the gateway session `key` is evicted too.
     pub async fn upstream_failure(
@@ -69,8 +114,8 @@ impl AppState {
     ) -> ApiError {
         if let (Some(key), upstream::Error::Rejected(e)) = (key, &error) {
             if e.is_sid_invalid() {
-                if let Err(store_error) = self.store().remove(key).await {
-                    tracing::warn!(error = %store_error, "could not evict an expired session");
+                if let Err(evict_error) = self.end_session(key).await {
+                    tracing::warn!(error = %evict_error, "could not evict an expired session");
                 }
                 tracing::info!("upstream session expired; gateway session evicted");
             }

@@ -86,5 +86,7 @@ fn redaction_hides_url_credentials() {
     );
     let mut c = Config::default();
     c.upstream.url = Some("https://user:secret@wd.example".to_owned());
-    assert!(!c.to_redacted_toml().contains("secret"));
+    c.devices.id_key = Some("topsecret-device-key".to_owned());
+    let shown = c.to_redacted_toml();
+    assert!(!shown.contains("secret"), "{shown}");
 }

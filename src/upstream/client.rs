@@ -32,7 +32,7 @@ pub struct Call {
 }
 
 /// Why an upstream call failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The server answered, and the answer reports an error.
     #[error("upstream error {}", .0.rctx)]

@@ -1,0 +1,10 @@
+//! Two-factor devices on the gateway's side: stable ids, the per-session listing
+//! cache, and pending verifications. No HTTP and no CGI here.
+
+pub mod ids;
+pub mod listing;
+pub mod verifications;
+
+pub use ids::IdKey;
+pub use listing::{Device, Devices, ListingCache};
+pub use verifications::{ClaimError, Verification, Verifications};
