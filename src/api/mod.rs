@@ -1,6 +1,7 @@
 //! The REST API: routes and JSON DTOs. It knows nothing of CGI syntax.
 
 pub mod auth;
+pub mod devices;
 pub mod json;
 pub mod me;
 pub mod problem;
@@ -19,6 +20,17 @@ pub fn routes(state: AppState) -> Router {
         .route("/sessions", post(sessions::create))
         .route("/sessions/current", delete(sessions::delete_current))
         .route("/me", get(me::get))
+        .route("/me/2fa-devices", get(devices::list).post(devices::create))
+        .route(
+            "/me/2fa-devices/verifications",
+            post(devices::start_verification),
+        )
+        .route(
+            "/me/2fa-devices/{id}",
+            get(devices::get)
+                .patch(devices::update)
+                .delete(devices::delete),
+        )
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

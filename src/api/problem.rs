@@ -51,6 +51,16 @@ pub enum ApiError {
         /// What is wrong with it.
         message: String,
     },
+    /// 422: the `verification_id` is unknown, expired, another session's, or for
+    /// another address.
+    #[error("{0}")]
+    VerificationInvalid(String),
+    /// 409: the `verification_id` was used already; a new code is needed.
+    #[error("this verification_id has already been used; request a new code")]
+    VerificationUsed,
+    /// 409: the address is already one of the user's devices.
+    #[error("this address is already one of your devices")]
+    DeviceExists,
     /// 4xx/5xx as the status table says: the upstream call failed.
     #[error("upstream call failed: {error}")]
     Upstream {
@@ -126,7 +136,10 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation { .. } | Self::VerificationInvalid(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::VerificationUsed | Self::DeviceExists => StatusCode::CONFLICT,
             Self::Upstream { status, .. } => *status,
             Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::RequestTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -145,6 +158,9 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation { .. } => "validation_failed",
+            Self::VerificationInvalid(_) => "verification_invalid",
+            Self::VerificationUsed => "verification_used",
+            Self::DeviceExists => "device_exists",
             Self::Upstream { error, .. } => match error {
                 upstream::Error::Rejected(e) if e.is_sid_invalid() => "session_expired",
                 upstream::Error::Rejected(e) if e.rctx == rc::LOGON_USER_PASSWORD_INVALID.1 => {

@@ -69,15 +69,19 @@ impl Verifications {
         Ok(id)
     }
 
+    /// The pending verification `id` of `session`, without using it up.
+    pub async fn peek(&self, id: &str, session: TokenHash) -> Result<Verification, ClaimError> {
+        match self.cache.get(id).await {
+            Some(Slot::Pending(v)) if v.session == session => Ok(v),
+            Some(Slot::Used) => Err(ClaimError::Used),
+            _ => Err(ClaimError::Unknown),
+        }
+    }
+
     /// Takes a verification for one use by `session`. Of two concurrent claims, one
     /// wins; the id is then marked used.
     pub async fn claim(&self, id: &str, session: TokenHash) -> Result<Verification, ClaimError> {
-        match self.cache.get(id).await {
-            None => return Err(ClaimError::Unknown),
-            Some(Slot::Used) => return Err(ClaimError::Used),
-            Some(Slot::Pending(v)) if v.session != session => return Err(ClaimError::Unknown),
-            Some(Slot::Pending(_)) => {}
-        }
+        self.peek(id, session).await?;
         // `remove` is atomic: only one claimant gets the pending entry back.
         match self.cache.remove(id).await {
             Some(Slot::Pending(v)) => {

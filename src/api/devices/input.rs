@@ -1,0 +1,98 @@
+//! Request bodies of the device routes and their validation.
+
+use serde::Deserialize;
+
+use super::super::problem::ApiError;
+use crate::address::Address;
+
+/// Longest device name, in characters.
+const MAX_NAME_CHARS: usize = 64;
+/// Longest access code accepted, in characters.
+const MAX_CODE_CHARS: usize = 32;
+
+/// `POST /me/2fa-devices/verifications` body.
+#[derive(Debug, Deserialize)]
+pub struct VerificationRequest {
+    /// Where to send the code: a phone number or an email address.
+    pub address: String,
+}
+
+/// `POST /me/2fa-devices` body.
+#[derive(Debug, Deserialize)]
+pub struct CreateRequest {
+    /// The address the code was sent to.
+    pub address: String,
+    /// A description.
+    pub name: String,
+    /// Whether the device can receive codes (default true).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// From `POST /me/2fa-devices/verifications`.
+    pub verification_id: String,
+    /// The access code the user received.
+    pub code: String,
+}
+
+/// `PATCH /me/2fa-devices/{id}` body. A new address also needs a verification.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRequest {
+    /// New description.
+    pub name: Option<String>,
+    /// Enable or disable.
+    pub enabled: Option<bool>,
+    /// New address (needs `verification_id` and `code`).
+    pub address: Option<String>,
+    /// From `POST /me/2fa-devices/verifications` for the new address.
+    pub verification_id: Option<String>,
+    /// The access code sent to the new address.
+    pub code: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A phone number or an email address, or a 422 naming `field`.
+pub fn address(field: &'static str, text: &str) -> Result<Address, ApiError> {
+    if text.chars().count() > 254 {
+        return Err(invalid(field, "is too long"));
+    }
+    Address::parse(text).ok_or_else(|| {
+        invalid(
+            field,
+            "must be an email address or a phone number (E.164 such as +15516555721, or 10 digits)",
+        )
+    })
+}
+
+/// A device name: 1 to 64 characters, no control characters.
+pub fn name(text: &str) -> Result<String, ApiError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(invalid("name", "must not be empty"));
+    }
+    if trimmed.chars().count() > MAX_NAME_CHARS {
+        return Err(invalid("name", "must be at most 64 characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(invalid("name", "must not contain control characters"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// An access code as typed: 1 to 32 characters, no control characters.
+pub fn code(text: &str) -> Result<&str, ApiError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_CODE_CHARS || trimmed.chars().any(char::is_control) {
+        return Err(invalid("code", "must be the access code that was sent"));
+    }
+    Ok(trimmed)
+}
+
+fn invalid(field: &'static str, message: &str) -> ApiError {
+    ApiError::Validation {
+        field,
+        message: message.to_owned(),
+    }
+}
