@@ -269,12 +269,11 @@ impl Config {
                     message: e.message().to_owned() + &span_hint(text, e.span()),
                 })?;
         apply_env(&mut table, env)?;
-        let config: Config = serde_path_to_error::deserialize(table).map_err(|e| {
-            ConfigError::Parse {
+        let config: Config =
+            serde_path_to_error::deserialize(table).map_err(|e| ConfigError::Parse {
                 origin: format!("{origin} + {ENV_PREFIX}* environment"),
                 message: format!("{}: {}", e.path(), e.inner().message()),
-            }
-        })?;
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -384,7 +383,15 @@ fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
 /// Sets `section.key` from each `WDGATE_SECTION_KEY` variable. Values that parse as a
 /// TOML number or boolean are taken as such, everything else as a string.
 fn apply_env(table: &mut toml::Table, env: &dyn EnvSource) -> Result<(), ConfigError> {
-    let sections = ["server", "upstream", "session", "devices", "log", "status_map", "sim"];
+    let sections = [
+        "server",
+        "upstream",
+        "session",
+        "devices",
+        "log",
+        "status_map",
+        "sim",
+    ];
     for (name, value) in env.vars() {
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
             continue;

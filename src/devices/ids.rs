@@ -77,6 +77,9 @@ mod tests {
         let a = key.device_id("demo", &addr("+15516555721"));
         assert_ne!(a, key.device_id("other", &addr("+15516555721")));
         assert_ne!(a, key.device_id("demo", &addr("+15516555722")));
-        assert_ne!(a, IdKey::from_secret(b"k2").device_id("demo", &addr("+15516555721")));
+        assert_ne!(
+            a,
+            IdKey::from_secret(b"k2").device_id("demo", &addr("+15516555721"))
+        );
     }
 }

@@ -44,7 +44,9 @@ impl Devices {
 
     /// The device at `address` (compared normalized).
     pub fn find_address(&self, address: &Address) -> Option<&Device> {
-        self.devices.iter().find(|d| d.address.key() == address.key())
+        self.devices
+            .iter()
+            .find(|d| d.address.key() == address.key())
     }
 }
 
@@ -60,18 +62,30 @@ impl ListingCache {
     /// A cache keeping each listing `ttl` (zero: no caching) for at most `capacity`
     /// sessions.
     pub fn new(ids: IdKey, ttl: Duration, capacity: u64) -> Self {
-        let cache = (!ttl.is_zero())
-            .then(|| Cache::builder().max_capacity(capacity).time_to_live(ttl).build());
+        let cache = (!ttl.is_zero()).then(|| {
+            Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build()
+        });
         Self { cache, ids }
     }
 
     /// The session's listing: cached, or loaded by `load` (one load for concurrent
     /// callers).
-    pub async fn get<F>(&self, key: TokenHash, username: &str, load: F) -> Result<Arc<Devices>, upstream::Error>
+    pub async fn get<F>(
+        &self,
+        key: TokenHash,
+        username: &str,
+        load: F,
+    ) -> Result<Arc<Devices>, upstream::Error>
     where
         F: Future<Output = Result<Listing, upstream::Error>>,
     {
-        let translate = async { load.await.map(|listing| Arc::new(self.with_ids(username, listing))) };
+        let translate = async {
+            load.await
+                .map(|listing| Arc::new(self.with_ids(username, listing)))
+        };
         match &self.cache {
             Some(cache) => cache
                 .try_get_with(key, translate)
@@ -100,7 +114,8 @@ impl ListingCache {
             .filter_map(|row| {
                 // A row whose address is neither a phone nor an email cannot be named
                 // stably; Worldox only stores those two kinds.
-                let address = Address::parse(&row.addr_asis).or_else(|| Address::parse(&row.addr))?;
+                let address =
+                    Address::parse(&row.addr_asis).or_else(|| Address::parse(&row.addr))?;
                 Some(Device {
                     id: self.ids.device_id(username, &address),
                     address,

@@ -50,7 +50,10 @@ impl Verifications {
     /// Verifications that expire after `ttl`.
     pub fn new(ttl: Duration, capacity: u64) -> Self {
         Self {
-            cache: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+            cache: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
             ttl,
         }
     }
@@ -65,7 +68,9 @@ impl Verifications {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes)?;
         let id = format!("ver_{}", URL_SAFE_NO_PAD.encode(bytes));
-        self.cache.insert(id.clone(), Slot::Pending(verification)).await;
+        self.cache
+            .insert(id.clone(), Slot::Pending(verification))
+            .await;
         Ok(id)
     }
 
@@ -117,7 +122,10 @@ mod tests {
         let theirs = Token::generate().expect("rng").hash();
         let id = v.start(verification(mine)).await.expect("rng");
         assert_eq!(v.claim(&id, theirs).await, Err(ClaimError::Unknown));
-        assert_eq!(v.claim(&id, mine).await.map(|x| x.reference), Ok("Worldox 5FFC-B161".to_owned()));
+        assert_eq!(
+            v.claim(&id, mine).await.map(|x| x.reference),
+            Ok("Worldox 5FFC-B161".to_owned())
+        );
         assert_eq!(v.claim(&id, mine).await, Err(ClaimError::Used));
         assert_eq!(v.claim("ver_nope", mine).await, Err(ClaimError::Unknown));
     }

@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::Simulator;
-use crate::address::Address;
 use super::config::Faults;
 use super::state::OutboxEntry;
+use crate::address::Address;
 
 /// `GET /_sim/outbox` filter.
 #[derive(Debug, Deserialize)]

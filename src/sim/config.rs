@@ -47,6 +47,9 @@ pub struct Faults {
     pub hang_ratio: f64,
     /// Send the headers, then reset the connection instead of a body.
     pub drop_ratio: f64,
+    /// Every List_ID is stale the moment it is issued, so every 2FSET edit or delete
+    /// fails with `WDRC_LISTID_INVALID`.
+    pub stale_lists: bool,
 }
 
 impl Faults {

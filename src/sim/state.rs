@@ -11,10 +11,10 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::address::Address;
 use super::config::{Faults, SimConfig, SimUser};
 use super::envelope::WdError;
 use super::random;
+use crate::address::Address;
 use crate::upstream::fields::{REF_PREFIX, msg, rc};
 
 /// Bytes of randomness in a SID: 44, which base64-encodes to 60 characters as the
@@ -262,7 +262,7 @@ impl State {
         let invalid = || WdError::new(rc::LISTID_INVALID, msg::LISTID_INVALID);
         let list = self.lists.get(list_id).ok_or_else(invalid)?;
         let u = &self.users[user];
-        if list.user != user || list.generation != u.generation {
+        if list.user != user || list.generation != u.generation || self.faults.stale_lists {
             return Err(invalid());
         }
         let rec: usize = rec_num

@@ -4,8 +4,8 @@ use super::dispatch::Call;
 use super::envelope::{
     ErrorFields, ErrorList, ListBody, ListRow, ListStatus, WdError, error_count, to_body,
 };
-use crate::address::mask;
 use super::state::{Device, State};
+use crate::address::mask;
 use crate::upstream::fields::{filter, flag, param, placeholder};
 
 /// 2FGET: every call issues a new List_ID. Addresses are masked unless the filter is

@@ -4,11 +4,11 @@
 //! a code; `wd_2FA_WORLDOXREF`/`wd_2FA_ACCESSCODE` check one; `wd_List_ID` or
 //! `wd_List_RecNum` edit or delete a row; `wd_2FA_RecAddress` alone adds a device.
 
-use crate::address::Address;
 use super::dispatch::Call;
 use super::envelope::{SetBody, SetData, WdError, to_body};
-use crate::address::mask;
 use super::state::{Device, State};
+use crate::address::Address;
+use crate::address::mask;
 use crate::upstream::fields::{AC_SENT, REC_DELETE, REC_DISABLED, REC_ENABLED, msg, param, rc};
 
 /// 2FSET. Every answer, success or failure, has the same envelope; `List_ID` echoes

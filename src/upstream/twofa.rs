@@ -92,7 +92,13 @@ impl Client {
             .with(param::SEND_OBJECT, SEND_OBJECT)
             .with(param::SEND_ACTION, SEND_ACTION);
         let envelope = self.call(&set_call(sid, form)).await?;
-        let field = |name| envelope.data.get(name).and_then(Value::as_str).unwrap_or_default();
+        let field = |name| {
+            envelope
+                .data
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
         let reference = field("Ref");
         if reference.is_empty() {
             return Err(ShapeError::WrongShape("2FSET sent a code without a Ref").into());

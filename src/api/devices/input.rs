@@ -84,7 +84,10 @@ pub fn name(text: &str) -> Result<String, ApiError> {
 /// An access code as typed: 1 to 32 characters, no control characters.
 pub fn code(text: &str) -> Result<&str, ApiError> {
     let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > MAX_CODE_CHARS || trimmed.chars().any(char::is_control) {
+    if trimmed.is_empty()
+        || trimmed.chars().count() > MAX_CODE_CHARS
+        || trimmed.chars().any(char::is_control)
+    {
         return Err(invalid("code", "must be the access code that was sent"));
     }
     Ok(trimmed)

@@ -98,8 +98,10 @@ pub async fn create(
     let name = input::name(&body.name)?;
     let code = input::code(&body.code)?;
     let ops = DeviceOps::new(&state, &current);
+    ops.check_verification(&body.verification_id, &address)
+        .await?;
     ops.ensure_new_address(&address, None).await?;
-    ops.verify(&body.verification_id, &address, code).await?;
+    ops.verify(&body.verification_id, code).await?;
     let record = Record {
         address: address.asis(),
         name: &name,
@@ -150,8 +152,9 @@ pub async fn update(
             });
         };
         let code = input::code(code)?;
+        ops.check_verification(verification_id, address).await?;
         ops.ensure_new_address(address, Some(&id)).await?;
-        ops.verify(verification_id, address, code).await?;
+        ops.verify(verification_id, code).await?;
     }
     let name = new_name.unwrap_or_else(|| device.row.name.clone());
     let enabled = patch.enabled.unwrap_or(device.row.enabled);

@@ -32,8 +32,16 @@ impl<'a> DeviceOps<'a> {
 
     /// The listing, from cache or one (shared) upstream 2FGET.
     pub async fn listing(&self) -> Result<Arc<Devices>, ApiError> {
-        let load = self.state.upstream().list_devices(&self.current.session.sid);
-        match self.state.listings().get(self.current.key, self.username(), load).await {
+        let load = self
+            .state
+            .upstream()
+            .list_devices(&self.current.session.sid);
+        match self
+            .state
+            .listings()
+            .get(self.current.key, self.username(), load)
+            .await
+        {
             Ok(devices) => Ok(devices),
             Err(e) => Err(self.fail(e).await),
         }
@@ -58,7 +66,11 @@ impl<'a> DeviceOps<'a> {
     }
 
     /// Fails with 409 if `address` is already a device (other than `except`).
-    pub async fn ensure_new_address(&self, address: &Address, except: Option<&str>) -> Result<(), ApiError> {
+    pub async fn ensure_new_address(
+        &self,
+        address: &Address,
+        except: Option<&str>,
+    ) -> Result<(), ApiError> {
         let listing = self.listing().await?;
         match listing.find_address(address) {
             Some(d) if Some(d.id.as_str()) != except => Err(ApiError::DeviceExists),
@@ -66,11 +78,16 @@ impl<'a> DeviceOps<'a> {
         }
     }
 
-    /// Checks `verification_id` belongs to this session and `address`, uses it up and
-    /// sends the code upstream (2FSET step 2).
-    pub async fn verify(&self, verification_id: &str, address: &Address, code: &str) -> Result<(), ApiError> {
-        let verifications = self.state.verifications();
-        let pending = verifications
+    /// Checks `verification_id` is this session's, unused, and for `address`, without
+    /// using it up.
+    pub async fn check_verification(
+        &self,
+        verification_id: &str,
+        address: &Address,
+    ) -> Result<(), ApiError> {
+        let pending = self
+            .state
+            .verifications()
             .peek(verification_id, self.current.key)
             .await
             .map_err(claim_error)?;
@@ -79,7 +96,14 @@ impl<'a> DeviceOps<'a> {
                 "the verification_id was issued for another address".to_owned(),
             ));
         }
-        let claimed = verifications
+        Ok(())
+    }
+
+    /// Uses up `verification_id` and sends its code upstream (2FSET step 2).
+    pub async fn verify(&self, verification_id: &str, code: &str) -> Result<(), ApiError> {
+        let claimed = self
+            .state
+            .verifications()
             .claim(verification_id, self.current.key)
             .await
             .map_err(claim_error)?;
@@ -140,7 +164,9 @@ impl<'a> DeviceOps<'a> {
     /// Maps a failed call through the status table, evicting the session if Worldox
     /// ended it.
     pub async fn fail(&self, error: upstream::Error) -> ApiError {
-        self.state.upstream_failure(Some(self.current.key), error).await
+        self.state
+            .upstream_failure(Some(self.current.key), error)
+            .await
     }
 }
 

@@ -84,7 +84,12 @@ impl DeviceView {
         let href = format!("{COLLECTION}/{id}");
         let links = vec![
             link("self", &href, "GET", "This device"),
-            link("update", &href, "PATCH", "Rename, enable or disable this device"),
+            link(
+                "update",
+                &href,
+                "PATCH",
+                "Rename, enable or disable this device",
+            ),
             link("delete", &href, "DELETE", "Remove this device"),
             link("list", COLLECTION, "GET", "All your devices"),
         ];

@@ -1,0 +1,482 @@
+//! `/me/2fa-devices` over real HTTP against the simulator: every flow and failure.
+
+mod common;
+
+use common::{Gateway, Reply, Sim};
+use futures_util::future::join_all;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const DEVICES: &str = "/me/2fa-devices";
+
+async fn setup() -> (Sim, Gateway, String) {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[]);
+    let token = gw.login("demo", "demo").await;
+    (sim, gw, token)
+}
+
+/// The devices in clear, by name.
+async fn clear_list(gw: &Gateway, token: &str) -> Vec<Value> {
+    let r = gw
+        .get(&format!("{DEVICES}?redact=false"), Some(token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json["devices"].as_array().cloned().unwrap_or_default()
+}
+
+async fn id_of(gw: &Gateway, token: &str, name: &str) -> String {
+    clear_list(gw, token)
+        .await
+        .iter()
+        .find(|d| d["name"] == name)
+        .and_then(|d| d["id"].as_str())
+        .unwrap_or_else(|| panic!("no device named {name}"))
+        .to_owned()
+}
+
+/// Step 1: asks for a code; returns the verification id and the code from the outbox.
+async fn request_code(gw: &Gateway, sim: &Sim, token: &str, address: &str) -> (String, String) {
+    let r = gw
+        .post_json(
+            &format!("{DEVICES}/verifications"),
+            &json!({"address": address}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let code = sim.outbox().await.last().expect("a code was sent")["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    (
+        r.json["verification_id"].as_str().expect("id").to_owned(),
+        code,
+    )
+}
+
+async fn add(gw: &Gateway, sim: &Sim, token: &str, address: &str, name: &str) -> Reply {
+    let (verification_id, code) = request_code(gw, sim, token, address).await;
+    let body = json!({"address": address, "name": name, "enabled": true,
+                      "verification_id": verification_id, "code": code});
+    gw.post_json(DEVICES, &body, Some(token)).await
+}
+
+async fn patch(gw: &Gateway, token: &str, id: &str, body: Value) -> Reply {
+    gw.send(
+        Method::PATCH,
+        &format!("{DEVICES}/{id}"),
+        &body,
+        Some(token),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_listing_is_redacted_by_default_as_the_seed_shows() {
+    let (_sim, gw, token) = setup().await;
+    let r = gw.get(DEVICES, Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("cache-control"), "no-store");
+    let devices = r.json["devices"].as_array().expect("devices");
+    assert_eq!(devices.len(), 2);
+    let phone = &devices[0];
+    assert_eq!(phone["type"], "phone");
+    assert_eq!(phone["address"], "+*********21");
+    assert_eq!(phone["display"], "(***) ***-**21");
+    assert_eq!(phone["name"], "Work cell");
+    assert_eq!(phone["enabled"], true);
+    let email = &devices[1];
+    assert_eq!(email["type"], "email");
+    assert_eq!(email["address"], "**mo@*****le.***");
+    let id = phone["id"].as_str().expect("id");
+    let rels: Vec<_> = phone["_links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .map(|l| (l["rel"].clone(), l["method"].clone()))
+        .collect();
+    assert!(rels.contains(&(json!("self"), json!("GET"))));
+    assert!(rels.contains(&(json!("update"), json!("PATCH"))));
+    assert!(rels.contains(&(json!("delete"), json!("DELETE"))));
+    assert_eq!(phone["_links"][0]["href"], format!("{DEVICES}/{id}"));
+    assert!(!r.text.contains("5516555721") && !r.text.contains("demo@example.com"));
+
+    let clear = clear_list(&gw, &token).await;
+    assert_eq!(clear[0]["address"], "+15516555721");
+    assert_eq!(clear[0]["display"], "(551) 655-5721");
+    assert_eq!(clear[1]["address"], "demo@example.com");
+    assert_eq!(
+        clear[0]["id"], phone["id"],
+        "ids do not depend on redaction"
+    );
+    gw.get(&format!("{DEVICES}?redact=maybe"), Some(&token))
+        .await
+        .assert_problem(400, "bad_request");
+}
+
+#[tokio::test]
+async fn one_device_by_id_and_unknown_ids_are_404() {
+    let (_sim, gw, token) = setup().await;
+    let id = id_of(&gw, &token, "Work email").await;
+    let r = gw
+        .get(&format!("{DEVICES}/{id}?redact=false"), Some(&token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["address"], "demo@example.com");
+    gw.get(&format!("{DEVICES}/dev_nope"), Some(&token))
+        .await
+        .assert_problem(404, "not_found");
+    gw.get(DEVICES, None)
+        .await
+        .assert_problem(401, "missing_token");
+}
+
+#[tokio::test]
+async fn adding_a_device_takes_a_code_from_the_outbox() {
+    let (sim, gw, token) = setup().await;
+    let r = add(&gw, &sim, &token, "(212) 555-0147", "Desk phone").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let location = r.header("location").to_owned();
+    assert_eq!(
+        location,
+        format!("{DEVICES}/{}", r.json["id"].as_str().expect("id"))
+    );
+    assert_eq!(r.json["type"], "phone");
+    assert_eq!(r.json["address"], "+*********47");
+    let got = gw
+        .get(&format!("{location}?redact=false"), Some(&token))
+        .await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(got.json["address"], "+12125550147");
+    assert_eq!(got.json["name"], "Desk phone");
+    assert_eq!(clear_list(&gw, &token).await.len(), 3);
+    let sent = sim.outbox().await;
+    assert_eq!(sent.last().expect("sent")["to"], "+12125550147");
+}
+
+#[tokio::test]
+async fn a_wrong_code_is_422_and_the_listing_is_unchanged() {
+    let (sim, gw, token) = setup().await;
+    let (verification_id, code) = request_code(&gw, &sim, &token, "new@example.com").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let body = json!({"address": "new@example.com", "name": "New", "verification_id": verification_id, "code": wrong});
+    let r = gw.post_json(DEVICES, &body, Some(&token)).await;
+    r.assert_problem(422, "upstream_error");
+    assert_eq!(r.json["upstream"]["rctx"], "WDRC_2FA_ACCESSCODE_INVALID");
+    // The code is spent upstream: the verification cannot be tried again.
+    let body = json!({"address": "new@example.com", "name": "New", "verification_id": verification_id, "code": code});
+    gw.post_json(DEVICES, &body, Some(&token))
+        .await
+        .assert_problem(409, "verification_used");
+    assert_eq!(clear_list(&gw, &token).await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_expired_code_is_422() {
+    let sim = Sim::with_config(wdgate::sim::SimConfig {
+        code_ttl_secs: 0,
+        ..Default::default()
+    })
+    .await;
+    let gw = Gateway::start(&sim.url(), &[]);
+    let token = gw.login("demo", "demo").await;
+    let r = add(&gw, &sim, &token, "late@example.com", "Late").await;
+    r.assert_problem(422, "upstream_error");
+    assert_eq!(clear_list(&gw, &token).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_verification_id_works_once_for_its_own_session_and_address() {
+    let (sim, gw, token) = setup().await;
+    let (verification_id, code) = request_code(&gw, &sim, &token, "once@example.com").await;
+    let create = |address: &str, vid: &str| json!({"address": address, "name": "Once", "verification_id": vid, "code": code.clone()});
+    // Another session cannot use it.
+    let other = gw.login("demo", "demo").await;
+    gw.post_json(
+        DEVICES,
+        &create("once@example.com", &verification_id),
+        Some(&other),
+    )
+    .await
+    .assert_problem(422, "verification_invalid");
+    // It is for one address only.
+    gw.post_json(
+        DEVICES,
+        &create("twice@example.com", &verification_id),
+        Some(&token),
+    )
+    .await
+    .assert_problem(422, "verification_invalid");
+    gw.post_json(
+        DEVICES,
+        &create("once@example.com", "ver_unknown"),
+        Some(&token),
+    )
+    .await
+    .assert_problem(422, "verification_invalid");
+    let r = gw
+        .post_json(
+            DEVICES,
+            &create("once@example.com", &verification_id),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    gw.post_json(
+        DEVICES,
+        &create("once@example.com", &verification_id),
+        Some(&token),
+    )
+    .await
+    .assert_problem(409, "verification_used");
+}
+
+#[tokio::test]
+async fn addresses_that_are_neither_email_nor_phone_are_422_before_any_upstream_call() {
+    let (sim, gw, token) = setup().await;
+    let before = sim.calls("2FSET").await;
+    for bad in [
+        "",
+        "not an address",
+        "a@b",
+        "555-1234",
+        "+1",
+        "x@y.com\nwd_List_ID=1",
+        "a+b&c=d%@x",
+    ] {
+        let r = gw
+            .post_json(
+                &format!("{DEVICES}/verifications"),
+                &json!({"address": bad}),
+                Some(&token),
+            )
+            .await;
+        r.assert_problem(422, "validation_failed");
+    }
+    gw.post_json(
+        &format!("{DEVICES}/verifications"),
+        &json!({"addr": "a@b.co"}),
+        Some(&token),
+    )
+    .await
+    .assert_problem(400, "bad_request");
+    assert_eq!(sim.calls("2FSET").await, before);
+}
+
+#[tokio::test]
+async fn a_duplicate_address_is_409() {
+    let (sim, gw, token) = setup().await;
+    let r = add(&gw, &sim, &token, "Demo@Example.com", "Again").await;
+    r.assert_problem(409, "device_exists");
+    assert_eq!(clear_list(&gw, &token).await.len(), 2);
+}
+
+#[tokio::test]
+async fn rename_and_disable_is_one_2fset_and_shows_at_once() {
+    let (sim, gw, token) = setup().await;
+    let id = id_of(&gw, &token, "Work cell").await;
+    let before = sim.calls("2FSET").await;
+    let r = patch(
+        &gw,
+        &token,
+        &id,
+        json!({"name": "Old cell", "enabled": false}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["id"], id.as_str());
+    assert_eq!(r.json["name"], "Old cell");
+    assert_eq!(r.json["enabled"], false);
+    assert_eq!(sim.calls("2FSET").await, before + 1);
+    let list = clear_list(&gw, &token).await;
+    assert_eq!(
+        list[0]["name"], "Old cell",
+        "the write dropped the cached listing"
+    );
+    assert_eq!(list[0]["enabled"], false);
+}
+
+#[tokio::test]
+async fn odd_characters_in_a_name_arrive_intact() {
+    let (_sim, gw, token) = setup().await;
+    let id = id_of(&gw, &token, "Work cell").await;
+    let name = "a+b&c=d%e #1 John’s";
+    let r = patch(&gw, &token, &id, json!({"name": name})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(clear_list(&gw, &token).await[0]["name"], name);
+    patch(&gw, &token, &id, json!({"name": "two\nlines"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    patch(&gw, &token, &id, json!({"name": ""}))
+        .await
+        .assert_problem(422, "validation_failed");
+    patch(&gw, &token, &id, json!({"enabled": "yes"}))
+        .await
+        .assert_problem(400, "bad_request");
+    patch(&gw, &token, &id, json!({"colour": "red"}))
+        .await
+        .assert_problem(400, "bad_request");
+}
+
+#[tokio::test]
+async fn changing_the_address_needs_a_verification_of_the_new_one() {
+    let (sim, gw, token) = setup().await;
+    let id = id_of(&gw, &token, "Work email").await;
+    patch(&gw, &token, &id, json!({"address": "moved@example.com"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    let (verification_id, code) = request_code(&gw, &sim, &token, "moved@example.com").await;
+    let r = patch(
+        &gw,
+        &token,
+        &id,
+        json!({"address": "moved@example.com", "verification_id": verification_id, "code": code}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_ne!(r.json["id"], id.as_str(), "a new address is a new id");
+    let list = clear_list(&gw, &token).await;
+    assert_eq!(list[1]["address"], "moved@example.com");
+    assert_eq!(list[1]["name"], "Work email");
+    assert_eq!(list[1]["id"], r.json["id"]);
+}
+
+#[tokio::test]
+async fn delete_then_the_id_is_gone() {
+    let (sim, gw, token) = setup().await;
+    let id = id_of(&gw, &token, "Work cell").await;
+    let r = gw.delete(&format!("{DEVICES}/{id}"), Some(&token)).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    gw.get(&format!("{DEVICES}/{id}"), Some(&token))
+        .await
+        .assert_problem(404, "not_found");
+    gw.delete(&format!("{DEVICES}/{id}"), Some(&token))
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(clear_list(&gw, &token).await.len(), 1);
+    assert!(sim.calls("2FSET").await >= 1);
+}
+
+#[tokio::test]
+async fn ids_survive_renumbering_by_another_session() {
+    let (sim, gw, token) = setup().await;
+    let email_id = id_of(&gw, &token, "Work email").await; // cached: the email is Rec 2
+    let phone_id = id_of(&gw, &token, "Work cell").await;
+    // Another session deletes Rec 1; Worldox renumbers the email to Rec 1.
+    let other = gw.login("demo", "demo").await;
+    assert_eq!(
+        gw.delete(&format!("{DEVICES}/{phone_id}"), Some(&other))
+            .await
+            .status,
+        204
+    );
+    // The first session's cached List_ID is stale; the gateway refreshes and edits the right row.
+    let r = patch(&gw, &token, &email_id, json!({"name": "Renamed"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let list = clear_list(&gw, &token).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["address"], "demo@example.com");
+    assert_eq!(list[0]["name"], "Renamed");
+    assert_eq!(list[0]["id"], email_id.as_str());
+    let _ = sim;
+}
+
+#[tokio::test]
+async fn a_stale_list_id_is_refreshed_and_retried_once() {
+    let (sim, gw, token) = setup().await;
+    let id = id_of(&gw, &token, "Work cell").await;
+    let (gets, sets) = (sim.calls("2FGET").await, sim.calls("2FSET").await);
+    sim.admin(Method::POST, "invalidate-lists", None).await;
+    let r = patch(&gw, &token, &id, json!({"name": "Retried"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        sim.calls("2FSET").await,
+        sets + 2,
+        "one failed write, one retry"
+    );
+    assert_eq!(sim.calls("2FGET").await, gets + 1, "one refresh");
+}
+
+#[tokio::test]
+async fn a_list_id_that_stays_stale_is_409_after_one_retry() {
+    let (sim, gw, token) = setup().await;
+    let id = id_of(&gw, &token, "Work cell").await;
+    let sets = sim.calls("2FSET").await;
+    sim.set_faults(json!({"stale_lists": true})).await;
+    let r = patch(&gw, &token, &id, json!({"name": "Never"})).await;
+    r.assert_problem(409, "upstream_error");
+    assert_eq!(r.json["upstream"]["rctx"], "WDRC_LISTID_INVALID");
+    assert_eq!(
+        r.json["detail"],
+        "Invalid list ID issue: Invalid list ID, click Refresh to update your file list."
+    );
+    assert_eq!(sim.calls("2FSET").await, sets + 2, "exactly one retry");
+    gw.delete(&format!("{DEVICES}/{id}"), Some(&token))
+        .await
+        .assert_problem(409, "upstream_error");
+    sim.set_faults(json!({})).await;
+    assert_eq!(
+        clear_list(&gw, &token).await[0]["name"],
+        "Work cell",
+        "nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn a_session_that_expires_upstream_mid_flow_is_401_and_evicted() {
+    let (sim, gw, token) = setup().await;
+    let id = id_of(&gw, &token, "Work cell").await;
+    let (verification_id, code) = request_code(&gw, &sim, &token, "mid@example.com").await;
+    sim.expire_sessions().await;
+    let body = json!({"address": "mid@example.com", "name": "Mid", "verification_id": verification_id, "code": code});
+    let r = gw.post_json(DEVICES, &body, Some(&token)).await;
+    r.assert_problem(401, "session_expired");
+    assert_eq!(
+        r.header("www-authenticate"),
+        "Bearer realm=\"wdgate\", error=\"invalid_token\""
+    );
+    assert!(r.json.get("upstream").is_some());
+    gw.get("/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
+    patch(&gw, &token, &id, json!({"name": "x"}))
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+#[tokio::test]
+async fn a_listing_read_after_upstream_expiry_is_401() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[("WDGATE_DEVICES_CACHE_TTL_SECS", "0")]);
+    let token = gw.login("demo", "demo").await;
+    assert_eq!(gw.get(DEVICES, Some(&token)).await.status, 200);
+    sim.expire_sessions().await;
+    let r = gw.get(DEVICES, Some(&token)).await;
+    r.assert_problem(401, "session_expired");
+    gw.get(DEVICES, Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+#[tokio::test]
+async fn concurrent_reads_of_one_session_share_one_2fget() {
+    let (sim, gw, token) = setup().await;
+    let before = sim.calls("2FGET").await;
+    let reads = (0..50).map(|_| gw.get(DEVICES, Some(&token)));
+    for r in join_all(reads).await {
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    assert_eq!(sim.calls("2FGET").await, before + 1);
+}
+
+#[tokio::test]
+async fn with_the_cache_off_every_read_goes_upstream() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[("WDGATE_DEVICES_CACHE_TTL_SECS", "0")]);
+    let token = gw.login("demo", "demo").await;
+    for _ in 0..3 {
+        assert_eq!(gw.get(DEVICES, Some(&token)).await.status, 200);
+    }
+    assert_eq!(sim.calls("2FGET").await, 3);
+}
