@@ -1,0 +1,114 @@
+//! An `https://` upstream: trusted through `upstream.ca_file`, refused without it.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::serve::Listener;
+use common::{Gateway, Sim};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::server::TlsStream;
+
+/// A TLS listener for `axum::serve`; failed handshakes are skipped.
+struct TlsListener {
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+}
+
+impl Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// A CA (as PEM) and a `localhost` server config signed by it.
+fn test_pki() -> (String, tokio_rustls::rustls::ServerConfig) {
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "wdgate test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("CA cert");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().expect("leaf key");
+    let leaf_params = CertificateParams::new(vec!["localhost".to_owned()]).expect("leaf params");
+    let leaf = leaf_params
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf cert");
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let server = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(leaf.der().to_vec())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        )
+        .expect("server config");
+    (ca_cert.pem(), server)
+}
+
+async fn https_sim(sim: &Sim, server: tokio_rustls::rustls::ServerConfig) -> String {
+    let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = tcp.local_addr().expect("addr").port();
+    let listener = TlsListener {
+        tcp,
+        acceptor: TlsAcceptor::from(Arc::new(server)),
+    };
+    let router = sim.sim.router();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("https://localhost:{port}")
+}
+
+#[tokio::test]
+async fn an_https_upstream_signed_by_the_configured_ca_works() {
+    let sim = Sim::start().await;
+    let (ca_pem, server) = test_pki();
+    let url = https_sim(&sim, server).await;
+    let ca_file = std::env::temp_dir().join(format!("wdgate-test-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_file, ca_pem).expect("write CA");
+    let ca_path = ca_file.to_string_lossy().into_owned();
+
+    let gw = Gateway::start(&url, &[("WDGATE_UPSTREAM_CA_FILE", &ca_path)]);
+    let r = gw
+        .post_json(
+            "/sessions",
+            &json!({"username": "demo", "password": "demo"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    // Without the CA the certificate is not trusted: a clear 502, not a success.
+    let untrusting = Gateway::start(&url, &[]);
+    let r = untrusting
+        .post_json(
+            "/sessions",
+            &json!({"username": "demo", "password": "demo"}),
+            None,
+        )
+        .await;
+    r.assert_problem(502, "upstream_unreachable");
+    let _ = std::fs::remove_file(&ca_file);
+}
