@@ -5,12 +5,20 @@
 //! touching the process environment.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use self::passthrough::PassthroughConfig;
+pub use self::limits::LimitsConfig;
+pub use self::server::{ServerConfig, TlsConfig};
+pub use self::session::{SessionConfig, StoreKind};
 use crate::sim::SimConfig;
+
+mod passthrough;
+mod limits;
+mod server;
+mod session;
 use crate::upstream::status::StatusTable;
 
 /// The file read when no `--config` is given and it exists.
@@ -31,24 +39,16 @@ pub struct Config {
     pub session: SessionConfig,
     /// Two-factor devices.
     pub devices: DevicesConfig,
+    /// Abuse limits.
+    pub limits: LimitsConfig,
+    /// The `/wd/{COMMAND}` passthrough of allow-listed Worldox commands.
+    pub passthrough: PassthroughConfig,
     /// Logging.
     pub log: LogConfig,
     /// Extra or overriding entries of the upstream-code → HTTP-status table.
     pub status_map: BTreeMap<String, u16>,
     /// The built-in simulator, used when `upstream.url` is unset and by `wdgate sim`.
     pub sim: SimConfig,
-}
-
-/// The REST listener.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ServerConfig {
-    /// Address to listen on; port 0 picks a free port (printed on stdout).
-    pub listen: SocketAddr,
-    /// Largest request body accepted, in bytes (413 above).
-    pub body_limit_bytes: usize,
-    /// Longest a request may take end to end, in seconds (504 after).
-    pub request_timeout_secs: u64,
 }
 
 /// The Worldox server.
@@ -75,20 +75,6 @@ pub struct UpstreamConfig {
     pub max_response_bytes: usize,
 }
 
-/// Gateway sessions.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SessionConfig {
-    /// `memory` (in-process moka cache).
-    pub store: StoreKind,
-    /// A session unused this many seconds ends.
-    pub idle_timeout_secs: u64,
-    /// A session ends this many seconds after login, however busy.
-    pub absolute_timeout_secs: u64,
-    /// Most sessions held; the least recently used go first beyond it.
-    pub max_sessions: u64,
-}
-
 /// Two-factor devices.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -112,14 +98,6 @@ impl Default for DevicesConfig {
     }
 }
 
-/// Which session store to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreKind {
-    /// In-process moka cache.
-    Memory,
-}
-
 /// Logging.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -140,16 +118,6 @@ pub enum LogFormat {
     Json,
 }
 
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            body_limit_bytes: 16 * 1024,
-            request_timeout_secs: 30,
-        }
-    }
-}
-
 impl Default for UpstreamConfig {
     fn default() -> Self {
         Self {
@@ -161,17 +129,6 @@ impl Default for UpstreamConfig {
             pool_max_idle: 64,
             pool_idle_timeout_secs: 60,
             max_response_bytes: 4 * 1024 * 1024,
-        }
-    }
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        Self {
-            store: StoreKind::Memory,
-            idle_timeout_secs: 30 * 60,
-            absolute_timeout_secs: 8 * 60 * 60,
-            max_sessions: 200_000,
         }
     }
 }
@@ -314,23 +271,14 @@ impl Config {
                 return invalid("upstream.ca_file", "is not a readable file");
             }
         }
-        if self.server.body_limit_bytes < 256 {
-            return invalid("server.body_limit_bytes", "must be at least 256");
-        }
-        if self.server.request_timeout_secs == 0 {
-            return invalid("server.request_timeout_secs", "must be above 0");
-        }
-        if self.session.idle_timeout_secs == 0 {
-            return invalid("session.idle_timeout_secs", "must be above 0");
-        }
-        if self.session.absolute_timeout_secs < self.session.idle_timeout_secs {
+        self.server.validate()?;
+        self.session.validate()?;
+        if self.session.store == StoreKind::Redis && self.devices.id_key.is_none() {
+            // Replicas share listings, so they must name devices alike.
             return invalid(
-                "session.absolute_timeout_secs",
-                "must be at least session.idle_timeout_secs",
+                "devices.id_key",
+                "must be set, the same on every replica, when session.store = \"redis\"",
             );
-        }
-        if self.session.max_sessions == 0 {
-            return invalid("session.max_sessions", "must be above 0");
         }
         if self.devices.verification_ttl_secs == 0 {
             return invalid("devices.verification_ttl_secs", "must be above 0");
@@ -338,6 +286,7 @@ impl Config {
         if self.devices.id_key.as_ref().is_some_and(|k| k.len() < 16) {
             return invalid("devices.id_key", "must be at least 16 characters");
         }
+        self.passthrough.validate()?;
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid("log.level", &e.to_string());
         }
@@ -356,6 +305,7 @@ impl Config {
         if let Some(url) = &mut shown.upstream.url {
             *url = redact_url_credentials(url);
         }
+        shown.session.redis_url = shown.session.redacted_redis_url();
         if let Some(key) = &mut shown.devices.id_key {
             *key = "<redacted>".to_owned();
         }
@@ -388,7 +338,9 @@ fn apply_env(table: &mut toml::Table, env: &dyn EnvSource) -> Result<(), ConfigE
         "upstream",
         "session",
         "devices",
+        "limits",
         "log",
+        "passthrough",
         "status_map",
         "sim",
     ];

@@ -7,18 +7,21 @@ pub mod address;
 pub mod api;
 pub mod config;
 pub mod devices;
+pub mod server;
 pub mod session;
 pub mod sim;
 pub mod telemetry;
 pub mod upstream;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use axum::error_handling::HandleErrorLayer;
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -28,9 +31,9 @@ use tracing::Level;
 pub use config::Config;
 
 use api::AppState;
-use config::StoreKind;
+use api::client_ip::ClientIpResolver;
+use api::login_limit::LoginLimiter;
 use devices::{IdKey, ListingCache, Verifications};
-use session::{MemoryStore, SessionStore};
 use upstream::status::StatusTable;
 
 /// The service could not be built from the config.
@@ -45,6 +48,9 @@ pub enum BuildError {
     /// The OS random number generator failed.
     #[error("the OS random number generator failed: {0}")]
     Rng(String),
+    /// The Redis session store settings are unusable.
+    #[error(transparent)]
+    Redis(#[from] session::ConnectError),
 }
 
 /// Builds the whole gateway: the tower stack around every route.
@@ -54,12 +60,7 @@ pub enum BuildError {
 pub fn build_app(config: &Config) -> Result<Router, BuildError> {
     let upstream = upstream::Client::new(&config.upstream)?;
     let statuses = StatusTable::new(&config.status_map)?;
-    let store: Arc<dyn SessionStore> = match config.session.store {
-        StoreKind::Memory => Arc::new(MemoryStore::new(
-            config.session.max_sessions,
-            Duration::from_secs(config.session.idle_timeout_secs),
-        )),
-    };
+    let (store, redis) = session::build_store(&config.session)?;
     let ids = match &config.devices.id_key {
         Some(key) => IdKey::from_secret(key.as_bytes()),
         None => IdKey::random().map_err(|e| BuildError::Rng(e.to_string()))?,
@@ -73,11 +74,21 @@ pub fn build_app(config: &Config) -> Result<Router, BuildError> {
             ids,
             Duration::from_secs(config.devices.cache_ttl_secs),
             config.session.max_sessions,
+        )
+        .shared(
+            redis.as_ref(),
+            Duration::from_millis(config.session.l1_ttl_ms),
         ),
         verifications: Verifications::new(
             Duration::from_secs(config.devices.verification_ttl_secs),
             config.session.max_sessions,
         ),
+        passthrough: config.passthrough.clone(),
+        login_limiter: LoginLimiter::new(
+            config.limits.login_per_username_per_minute,
+            config.limits.login_per_ip_per_minute,
+        ),
+        client_ip: ClientIpResolver::new(config.server.trusted_networks()),
     });
     let trace = TraceLayer::new_for_http()
         .make_span_with(telemetry::make_span)
@@ -99,6 +110,15 @@ pub fn build_app(config: &Config) -> Result<Router, BuildError> {
         .layer(axum::middleware::from_fn(api::problem::render_problems))
         // A panic is a 500 problem, not a dropped connection.
         .layer(CatchPanicLayer::new())
+        // Beyond the concurrency limit a request is refused at once (503 + Retry-After)
+        // rather than queued without bound; the semaphore is shared by every route.
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            api::ApiError::Overloaded
+        }))
+        .layer(LoadShedLayer::new())
+        .layer(GlobalConcurrencyLimitLayer::new(
+            config.server.max_concurrent_requests,
+        ))
         // No request outlives the configured budget.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,

@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
-use wdgate::config::{Config, ProcessEnv};
+use std::time::Duration;
+
+use wdgate::config::{Config, ProcessEnv, redact_url_credentials};
+use wdgate::server::{self, ReloadingTls};
 use wdgate::sim::{self, Simulator};
 
 /// A REST gateway in front of a Worldox Web server.
@@ -112,16 +115,23 @@ async fn serve(mut config: Config) -> Result<(), String> {
         });
         config.upstream.url = Some(format!("http://{sim_addr}"));
     }
+    let tls = match &config.server.tls {
+        Some(tls_config) => {
+            let tls = ReloadingTls::load(tls_config).map_err(|e| e.to_string())?;
+            tls.spawn_watcher(Duration::from_secs(tls_config.reload_interval_secs));
+            Some(tls)
+        }
+        None => None,
+    };
     let app = wdgate::build_app(&config).map_err(|e| e.to_string())?;
     announce(&listener)?;
-    tracing::info!(upstream = %wdgate::config::redact_url_credentials(config.upstream.url.as_deref().unwrap_or("")), "wdgate ready");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!(
+        upstream = %redact_url_credentials(config.upstream.url.as_deref().unwrap_or("")),
+        tls = tls.is_some(),
+        "wdgate ready"
+    );
+    let options = server::Options::new(&config.server, tls);
+    server::serve(listener, app, options, shutdown_signal()).await;
     tracing::info!("wdgate stopped");
     Ok(())
 }
@@ -178,7 +188,7 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("shutdown signal received");
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -5,8 +5,10 @@
 
 pub mod mask;
 
+use serde::{Deserialize, Serialize};
+
 /// A validated, normalized two-factor address.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Address {
     /// A phone number in E.164 (`+15516555721`).
     Phone(String),

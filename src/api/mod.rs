@@ -1,9 +1,13 @@
 //! The REST API: routes and JSON DTOs. It knows nothing of CGI syntax.
 
 pub mod auth;
+pub mod client_ip;
 pub mod devices;
+pub mod health;
 pub mod json;
+pub mod login_limit;
 pub mod me;
+pub mod passthrough;
 pub mod problem;
 pub mod sessions;
 pub mod state;
@@ -31,15 +35,15 @@ pub fn routes(state: AppState) -> Router {
                 .patch(devices::update)
                 .delete(devices::delete),
         )
-        .route("/healthz", get(healthz))
+        .route(
+            "/wd/{command}",
+            get(passthrough::call).post(passthrough::call),
+        )
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-}
-
-/// Liveness: the process answers.
-async fn healthz() -> &'static str {
-    "ok"
 }
 
 async fn not_found() -> ApiError {

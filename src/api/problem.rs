@@ -31,6 +31,9 @@ pub enum ApiError {
     /// 401: the token is unknown, malformed or expired.
     #[error("the token is invalid or expired")]
     InvalidToken,
+    /// 403: the caller may not do this (a command the passthrough does not allow).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: no such resource.
     #[error("{0}")]
     NotFound(String),
@@ -69,6 +72,17 @@ pub enum ApiError {
         /// The failure.
         error: upstream::Error,
     },
+    /// 429: too many login attempts; retry after the given seconds.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// Seconds until an attempt is allowed again (`Retry-After`).
+        retry_after_secs: u64,
+        /// What was limited.
+        detail: String,
+    },
+    /// 503: the gateway is at its concurrency limit; retry shortly.
+    #[error("the gateway is overloaded; retry shortly")]
+    Overloaded,
     /// 503: the session store cannot answer.
     #[error("the session store is unavailable")]
     StoreUnavailable(String),
@@ -132,6 +146,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -141,7 +156,8 @@ impl ApiError {
             }
             Self::VerificationUsed | Self::DeviceExists => StatusCode::CONFLICT,
             Self::Upstream { status, .. } => *status,
-            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::RequestTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -153,6 +169,7 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::MissingToken => "missing_token",
             Self::InvalidToken => "invalid_token",
+            Self::Forbidden(_) => "command_not_allowed",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
@@ -173,6 +190,8 @@ impl ApiError {
                 | upstream::Error::TooLarge(_)
                 | upstream::Error::Shape(_) => "upstream_bad_answer",
             },
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Overloaded => "overloaded",
             Self::StoreUnavailable(_) => "store_unavailable",
             Self::RequestTimeout => "request_timeout",
             Self::Internal(_) => "internal_error",
@@ -253,8 +272,11 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(CHALLENGE),
                 );
             }
-            Self::StoreUnavailable(_) => {
+            Self::StoreUnavailable(_) | Self::Overloaded => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::TooManyRequests { retry_after_secs, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             _ => {}
         }

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::auth::CurrentSession;
+use super::client_ip::ClientIp;
 use super::json::ApiJson;
 use super::me::UserView;
 use super::problem::ApiError;
@@ -55,9 +56,11 @@ pub struct LoginResponse {
 /// Logs in upstream and opens a gateway session.
 pub async fn create(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(login): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     validate(&login)?;
+    state.login_limiter().check(&login.username, ip)?;
     let logon = state
         .upstream()
         .logon(&login.username, &login.password.0)

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::client_ip::ClientIpResolver;
+use super::login_limit::LoginLimiter;
 use super::problem::ApiError;
-use crate::config::SessionConfig;
+use crate::config::{PassthroughConfig, SessionConfig};
 use crate::devices::{ListingCache, Verifications};
 use crate::session::{SessionStore, TokenHash};
 use crate::upstream::{self, status::StatusTable};
@@ -12,17 +14,7 @@ use crate::upstream::{self, status::StatusTable};
 /// Shared handler state, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    upstream: upstream::Client,
-    store: Arc<dyn SessionStore>,
-    statuses: StatusTable,
-    sessions: SessionConfig,
-    listings: ListingCache,
-    verifications: Verifications,
+    inner: Arc<Parts>,
 }
 
 /// The pieces [`AppState`] bundles.
@@ -40,28 +32,19 @@ pub struct Parts {
     pub listings: ListingCache,
     /// Pending 2FA verifications.
     pub verifications: Verifications,
+    /// Which commands `/wd/{COMMAND}` passes through.
+    pub passthrough: PassthroughConfig,
+    /// Login rate limits.
+    pub login_limiter: LoginLimiter,
+    /// Client IP resolution.
+    pub client_ip: ClientIpResolver,
 }
 
 impl AppState {
     /// Bundles the shared pieces.
     pub fn new(parts: Parts) -> Self {
-        let Parts {
-            upstream,
-            store,
-            statuses,
-            sessions,
-            listings,
-            verifications,
-        } = parts;
         Self {
-            inner: Arc::new(Inner {
-                upstream,
-                store,
-                statuses,
-                sessions,
-                listings,
-                verifications,
-            }),
+            inner: Arc::new(parts),
         }
     }
 
@@ -73,6 +56,21 @@ impl AppState {
     /// Pending 2FA verifications.
     pub fn verifications(&self) -> &Verifications {
         &self.inner.verifications
+    }
+
+    /// Login rate limits.
+    pub fn login_limiter(&self) -> &LoginLimiter {
+        &self.inner.login_limiter
+    }
+
+    /// Client IP resolution.
+    pub fn client_ip(&self) -> &ClientIpResolver {
+        &self.inner.client_ip
+    }
+
+    /// Which commands `/wd/{COMMAND}` passes through.
+    pub fn passthrough(&self) -> &PassthroughConfig {
+        &self.inner.passthrough
     }
 
     /// The Worldox client.

@@ -90,3 +90,60 @@ fn redaction_hides_url_credentials() {
     let shown = c.to_redacted_toml();
     assert!(!shown.contains("secret"), "{shown}");
 }
+
+#[test]
+fn the_passthrough_allows_the_document_commands_by_default() {
+    let c = load("", &[]).expect("defaults load");
+    assert!(c.passthrough.enabled);
+    for command in ["CABINETS", "FINDFILES", "CHECKOUT", "VIEWFILE", "TREEOPEN"] {
+        assert!(c.passthrough.allows(command), "{command}");
+    }
+    for command in ["LOGON", "LOGOFF", "2FGET", "2FSET", "cabinets", "FROBNICATE"] {
+        assert!(!c.passthrough.allows(command), "{command}");
+    }
+    let shipped = load(include_str!("../../config/wdgate.toml"), &[]).expect("valid");
+    assert_eq!(shipped.passthrough, c.passthrough, "the example lists the defaults");
+}
+
+#[test]
+fn the_passthrough_allow_list_comes_from_toml_or_a_comma_separated_env_var() {
+    let c = load("[passthrough]\nallow = [\"CABINETS\"]\n", &[]).expect("valid");
+    assert_eq!(c.passthrough.allow, ["CABINETS"]);
+    let c = load(
+        "[passthrough]\nallow = [\"CABINETS\"]\n",
+        &[
+            ("WDGATE_PASSTHROUGH_ALLOW", "FINDFILES, SERVE,"),
+            ("WDGATE_PASSTHROUGH_ENABLED", "false"),
+        ],
+    )
+    .expect("valid");
+    assert_eq!(c.passthrough.allow, ["FINDFILES", "SERVE"]);
+    assert!(!c.passthrough.allows("FINDFILES"), "disabled");
+    let shown = c.to_redacted_toml();
+    assert!(shown.contains("[passthrough]"), "{shown}");
+}
+
+#[test]
+fn the_passthrough_never_allows_the_session_and_2fa_commands() {
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        ("[passthrough]\nallow = [\"CABINETS\", \"LOGON\"]\n", &[]),
+        ("", &[("WDGATE_PASSTHROUGH_ALLOW", "CABINETS,LOGOFF")]),
+        ("[passthrough]\nallow = [\"2FSET\"]\n", &[]),
+        ("[passthrough]\nallow = [\"2FGET\"]\n", &[]),
+        ("[passthrough]\nallow = [\"cabinets\"]\n", &[]),
+        ("[passthrough]\nallow = [\"CABINETS&X=1\"]\n", &[]),
+        ("[passthrough]\nallow = 3\n", &[]),
+    ];
+    for (text, vars) in cases {
+        let err = load(text, vars).expect_err(text).to_string();
+        assert!(err.contains("passthrough.allow"), "{err:?} should name the key");
+    }
+    let err = load("[passthrough]\nallow = [\"LOGON\"]\n", &[]).expect_err("LOGON");
+    assert!(
+        err.to_string().contains("LOGON can never be passed through"),
+        "{err}"
+    );
+    // An empty list is valid: nothing is passed through.
+    let c = load("", &[("WDGATE_PASSTHROUGH_ALLOW", " , ")]).expect("valid");
+    assert!(c.passthrough.allow.is_empty());
+}

@@ -6,18 +6,22 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 
 use super::ids::IdKey;
+use super::shared::SharedListings;
 use crate::address::Address;
-use crate::session::TokenHash;
+use crate::session::{Invalidation, RedisLink, TokenHash};
 use crate::upstream::twofa::{DeviceRow, Listing};
 use crate::upstream::{self};
 
 /// A device as the gateway knows it: its stable id, its parsed address, its row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
     /// The stable id (`dev_…`).
     pub id: String,
@@ -28,7 +32,7 @@ pub struct Device {
 }
 
 /// One listing with ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Devices {
     /// The List_ID that `rec` numbers refer to.
     pub list_id: String,
@@ -50,12 +54,19 @@ impl Devices {
     }
 }
 
-/// Listings cached per session.
+/// Listings cached per session: in process, and in Redis when sessions are.
 #[derive(Debug, Clone)]
 pub struct ListingCache {
     /// `None` when caching is off: every read goes upstream.
     cache: Option<Cache<TokenHash, Arc<Devices>>>,
     ids: IdKey,
+    ttl: Duration,
+    capacity: u64,
+    /// The Redis layer shared by replicas, if any.
+    shared: Option<SharedListings>,
+    /// Bumped on every invalidation from the shared layer, so a load that raced with
+    /// one is not kept.
+    generation: Arc<AtomicU64>,
 }
 
 impl ListingCache {
@@ -68,7 +79,43 @@ impl ListingCache {
                 .time_to_live(ttl)
                 .build()
         });
-        Self { cache, ids }
+        Self {
+            cache,
+            ids,
+            ttl,
+            capacity,
+            shared: None,
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Shares listings through Redis when `link` is given: Redis keeps them for the
+    /// cache TTL, and the in-process layer only `l1_ttl` (invalidations from other
+    /// replicas arrive over pub/sub; the short TTL bounds a missed one). Starts the
+    /// task that applies invalidations (needs a Tokio runtime).
+    pub fn shared(self, link: Option<&RedisLink>, l1_ttl: Duration) -> Self {
+        let (Some(link), Some(_)) = (link, &self.cache) else {
+            return self;
+        };
+        let cache = (!l1_ttl.is_zero()).then(|| {
+            Cache::builder()
+                .max_capacity(self.capacity)
+                .time_to_live(self.ttl.min(l1_ttl))
+                .build()
+        });
+        let shared = SharedListings::new(link.clone(), self.ttl);
+        if let Some(cache) = &cache {
+            tokio::spawn(apply_invalidations(
+                shared.listen(),
+                cache.clone(),
+                self.generation.clone(),
+            ));
+        }
+        Self {
+            cache,
+            shared: Some(shared),
+            ..self
+        }
     }
 
     /// The session's listing: cached, or loaded by `load` (one load for concurrent
@@ -82,23 +129,59 @@ impl ListingCache {
     where
         F: Future<Output = Result<Listing, upstream::Error>>,
     {
+        let before = self.generation.load(Ordering::SeqCst);
         let translate = async {
-            load.await
-                .map(|listing| Arc::new(self.with_ids(username, listing)))
+            if let Some(devices) = self.shared_get(key).await {
+                return Ok(Arc::new(devices));
+            }
+            let devices = Arc::new(self.with_ids(username, load.await?));
+            if self.generation.load(Ordering::SeqCst) == before {
+                self.shared_put(key, &devices).await;
+            }
+            Ok(devices)
         };
         match &self.cache {
-            Some(cache) => cache
-                .try_get_with(key, translate)
-                .await
-                .map_err(Arc::unwrap_or_clone),
+            Some(cache) => {
+                let devices = cache
+                    .try_get_with(key, translate)
+                    .await
+                    .map_err(Arc::unwrap_or_clone);
+                // An invalidation arrived while loading: do not keep what may be stale.
+                if self.generation.load(Ordering::SeqCst) != before {
+                    cache.invalidate(&key).await;
+                }
+                devices
+            }
             None => translate.await,
         }
     }
 
-    /// Drops the session's listing, after a write or when it proved stale.
+    /// Drops the session's listing, after a write or when it proved stale, here and
+    /// (with Redis) on every replica.
     pub async fn invalidate(&self, key: TokenHash) {
         if let Some(cache) = &self.cache {
             cache.invalidate(&key).await;
+        }
+        if let Some(shared) = &self.shared {
+            if let Err(e) = shared.invalidate(key).await {
+                tracing::warn!(error = %e, "could not drop a shared device listing");
+            }
+        }
+    }
+
+    async fn shared_get(&self, key: TokenHash) -> Option<Devices> {
+        let shared = self.shared.as_ref()?;
+        shared.get(key).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "shared device listing unavailable; asking upstream");
+            None
+        })
+    }
+
+    async fn shared_put(&self, key: TokenHash, devices: &Devices) {
+        if let Some(shared) = &self.shared {
+            if let Err(e) = shared.put(key, devices).await {
+                tracing::warn!(error = %e, "could not share a device listing");
+            }
         }
     }
 
@@ -126,6 +209,32 @@ impl ListingCache {
         Devices {
             list_id: listing.list_id,
             devices,
+        }
+    }
+}
+
+/// Drops in-process listings as invalidations arrive, until the bus closes.
+async fn apply_invalidations(
+    mut listener: broadcast::Receiver<Invalidation>,
+    cache: Cache<TokenHash, Arc<Devices>>,
+    generation: Arc<AtomicU64>,
+) {
+    loop {
+        let invalidation = match listener.recv().await {
+            Ok(invalidation) => invalidation,
+            Err(broadcast::error::RecvError::Lagged(_)) => Invalidation::All,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        match invalidation {
+            Invalidation::Listing(key) => {
+                generation.fetch_add(1, Ordering::SeqCst);
+                cache.invalidate(&key).await;
+            }
+            Invalidation::All => {
+                generation.fetch_add(1, Ordering::SeqCst);
+                cache.invalidate_all();
+            }
+            Invalidation::Session(_) => {}
         }
     }
 }

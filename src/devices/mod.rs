@@ -3,8 +3,10 @@
 
 pub mod ids;
 pub mod listing;
+pub mod shared;
 pub mod verifications;
 
 pub use ids::IdKey;
 pub use listing::{Device, Devices, ListingCache};
+pub use shared::SharedListings;
 pub use verifications::{ClaimError, Verification, Verifications};

@@ -87,6 +87,10 @@ impl SessionStore for MemoryStore {
         Box::pin(async move { Ok(self.cache.remove(&key).await) })
     }
 
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
     fn live_count(&self) -> u64 {
         self.cache.entry_count()
     }

@@ -67,6 +67,8 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     fn insert(&self, key: TokenHash, session: Session) -> StoreFuture<'_, ()>;
     /// Ends a session; returns it if it was live.
     fn remove(&self, key: TokenHash) -> StoreFuture<'_, Option<Session>>;
+    /// Whether the store can answer now (for readiness).
+    fn ping(&self) -> StoreFuture<'_, ()>;
     /// How many sessions are live (approximate, for metrics).
     fn live_count(&self) -> u64;
 }

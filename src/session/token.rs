@@ -76,6 +76,18 @@ impl TokenHash {
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
+
+    /// Parses [`Self::to_hex`]'s output back (as invalidation messages carry it).
+    pub fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(Self(bytes))
+    }
 }
 
 impl fmt::Debug for TokenHash {
@@ -98,6 +110,15 @@ mod tests {
         assert_ne!(a.as_str(), b.as_str());
         assert_eq!(TokenHash::from_presented(a.as_str()), Some(a.hash()));
         assert!(!format!("{a:?}").contains(&a.as_str()[4..]));
+    }
+
+    #[test]
+    fn hashes_round_trip_through_hex() {
+        let hash = Token::generate().expect("rng").hash();
+        assert_eq!(TokenHash::from_hex(&hash.to_hex()), Some(hash));
+        for bad in ["", "zz", &"g".repeat(64), &"0".repeat(63), &"é".repeat(32)] {
+            assert_eq!(TokenHash::from_hex(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

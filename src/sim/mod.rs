@@ -1,5 +1,6 @@
 //! The Worldox simulator: a faithful stand-in for a Worldox Web server's LOGON, LOGOFF,
-//! 2FGET and 2FSET, byte-shaped as in the seeds, with an outbox for access codes and
+//! 2FGET and 2FSET, byte-shaped as in the seeds, and CABINETS and FINDFILES over a small
+//! fixed document set, shaped as in the reference, with an outbox for access codes and
 //! fault injection. It is the test upstream and the gateway's embedded default.
 //!
 //! `/cgi-bin/wdwebcgi.exe` answers HTTP 200 JSON whatever happens (unless a fault is
@@ -7,10 +8,13 @@
 //! `POST invalidate-lists`, `GET|PUT faults`.
 
 mod admin;
+mod cabinets;
 mod config;
 mod dispatch;
+mod documents;
 mod envelope;
 mod faults;
+mod findfiles;
 mod logon;
 mod random;
 mod state;

@@ -20,9 +20,9 @@ use crate::config::UpstreamConfig;
 
 /// One upstream call: a command, its query parameters and (for POST) its form body.
 #[derive(Debug, Clone)]
-pub struct Call {
+pub struct Call<'a> {
     /// The command, e.g. `2FGET`.
-    pub command: &'static str,
+    pub command: &'a str,
     /// GET or POST.
     pub method: Method,
     /// Parameters after the command in the query string.
@@ -109,7 +109,7 @@ impl Client {
 
     /// Sends a call and parses the answer. An answer that reports an error is
     /// `Err(Error::Rejected)`.
-    pub async fn call(&self, call: &Call) -> Result<Envelope, Error> {
+    pub async fn call(&self, call: &Call<'_>) -> Result<Envelope, Error> {
         let body = self.fetch(call).await?;
         let envelope = Envelope::parse(&body)?;
         match envelope.first_error() {
@@ -119,7 +119,7 @@ impl Client {
     }
 
     /// Sends a call and returns the raw body of a 200 answer.
-    async fn fetch(&self, call: &Call) -> Result<Bytes, Error> {
+    pub(super) async fn fetch(&self, call: &Call<'_>) -> Result<Bytes, Error> {
         let uri = format!("{}?{}", self.endpoint, call.query.to_query(call.command));
         let mut request = Request::builder()
             .method(call.method.clone())
@@ -151,6 +151,31 @@ impl Client {
                 }
                 Err(e) => Err(Error::Unreachable(format!("the answer broke off: {e}"))),
             }
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| Error::Timeout(self.timeout))?
+    }
+
+    /// Whether the upstream answers at all: any HTTP answer from the CGI URL within
+    /// the per-call timeout counts (for readiness; no command is run).
+    pub async fn probe(&self) -> Result<(), Error> {
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(&*self.endpoint)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| Error::Unreachable(format!("cannot build the request: {e}")))?;
+        let exchange = async {
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| Error::Unreachable(describe(&e)))?;
+            // Read (a bounded part of) the answer so the connection can be reused.
+            let _ = Limited::new(response.into_body(), self.max_response_bytes)
+                .collect()
+                .await;
+            Ok(())
         };
         tokio::time::timeout(self.timeout, exchange)
             .await

@@ -16,6 +16,43 @@ pub mod command {
     pub const TWO_FA_GET: &str = "2FGET";
     /// Add, verify, edit or delete a two-factor device.
     pub const TWO_FA_SET: &str = "2FSET";
+    /// List the cabinets the user can see.
+    pub const CABINETS: &str = "CABINETS";
+    /// Search for files (also "get list" and "create temp list").
+    pub const FINDFILES: &str = "FINDFILES";
+
+    /// The document commands of the public reference, as its example URLs name them:
+    /// the default allow-list of the `/wd/{COMMAND}` passthrough. (UNLOCK is LOCK
+    /// without a record number; PREVIEW is VIEWFILE.)
+    pub const DOCUMENT: &[&str] = &[
+        "AEDTABLE",
+        CABINETS,
+        "CATLIST",
+        "CHECKIN",
+        "CHECKOUT",
+        "CLOSELIST",
+        "DOWNLOAD",
+        "FIELDTABLE",
+        "FILEWDL",
+        FINDFILES,
+        "FONTGET",
+        "LOCK",
+        "NEWFILE",
+        "OPENWDL",
+        "RENAME",
+        "SERVE",
+        "SORTFILES",
+        "TESTPROFILE",
+        "TREEOPEN",
+        "TREEVIEW",
+        "UPLOAD",
+        "VERLIST",
+        "VIEWFILE",
+    ];
+
+    /// Commands the passthrough never sends, whatever the config says: they open or
+    /// close sessions or handle second factors, which the gateway's own routes own.
+    pub const NEVER_PASSED_THROUGH: &[&str] = &[LOGON, LOGOFF, TWO_FA_GET, TWO_FA_SET];
 }
 
 /// Parameter names. The server matches them case-insensitively.
@@ -60,7 +97,29 @@ pub mod param {
     pub const REC_CONTRACT: &str = "wd_2FA_RecContract";
     /// 2FSET: `1` enabled, `0` disabled, `DELETE` to delete.
     pub const REC_ENABLED: &str = "wd_2FA_RecEnabled";
+    /// CABINETS: the cabinet ids wanted (`0` or absent: all).
+    pub const CABINET_ID_VALUE: &str = "wd_CABINET_ID_VALUE";
+    /// FINDFILES: the search text.
+    pub const FIND_QUERY: &str = "wd_FIND_QUERY";
+    /// FINDFILES: the offset of the first row answered (0-based).
+    pub const SKIP: &str = "skip";
+    /// FINDFILES: how many rows to answer.
+    pub const TAKE: &str = "take";
 }
+
+/// Keys of Worldox answers that hold or embed the SID or another secret: LOGON's
+/// `rsSecret`, `rsClient`, `session` and `uploadFolder*`, an echoed `wd_SID`, and
+/// `wd_Error_VAL` (which echoes the SID on `WDRC_SID_INVALID`). UNLOCK's answer carries
+/// `data.session` too. The passthrough drops them wherever they appear.
+pub const SECRET_KEYS: &[&str] = &[
+    "rsSecret",
+    "rsClient",
+    "session",
+    "uploadFolder",
+    "uploadFolderJSON",
+    param::SID,
+    "wd_Error_VAL",
+];
 
 /// Answer templates named in the reference.
 pub mod template {
@@ -74,6 +133,10 @@ pub mod template {
     pub const TWO_FA_LIST: &str = "/v4/authentication/twoFactorDevice.json";
     /// 2FSET's answer.
     pub const TWO_FA_SET: &str = "/v4/authentication/setTwoFactorDevice.json";
+    /// CABINETS' answer.
+    pub const CABINETS: &str = "/v4/cabinets/cabinets.json";
+    /// FINDFILES' (and SORTFILES', VERLIST's) answer.
+    pub const FILE_LIST: &str = "/v4/filelist/fileList.json";
 }
 
 /// `2FGET` filter values.
@@ -142,6 +205,11 @@ pub mod msg {
     /// The simulator's answer to an unknown command, in the style of 8030.
     pub const COMMAND_INVALID: &str =
         "Invalid Command\n\n\nThe command is not supported by this server.\n\n\n\n\nOK\n";
+    /// 8120, in the style of 8030 (the reference shows no text for it).
+    pub const CABINET_INVALID: &str =
+        "Invalid Cabinet\n\n\nThe cabinet requested is not defined.\n\n\n\n\nOK\n";
+    /// 9105, verbatim from the reference (findfiles.md).
+    pub const ZERO_PROJECT_CLEAN: &str = "Empty Project List\nYour project contains no files.\n\n\n\n\nProjectCollection, wdInfo\nWarning, wdWarningIco\n\nOk";
 }
 
 /// `wd_Error_VAR` values: the parameter an error is about.
@@ -150,6 +218,8 @@ pub mod var {
     pub const SID: &str = "wd_SID";
     /// `WDRC_LOGON_USER_PASSWORD_INVALID` names the user field, in this spelling.
     pub const USER_NAME: &str = "wd_USER_NAME_VALUE";
+    /// `WDRC_CABINET_INVALID` names the cabinet parameter.
+    pub const CABINET_ID: &str = "wd_CABINET_ID_VALUE";
 }
 
 /// `wd_Error_VAL` of a failed LOGON: the Windows error text.

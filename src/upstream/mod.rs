@@ -7,6 +7,7 @@ pub mod cgi;
 pub mod client;
 pub mod envelope;
 pub mod fields;
+pub mod passthrough;
 pub mod sid;
 pub mod status;
 pub mod twofa;

@@ -154,7 +154,7 @@ impl Client {
 }
 
 /// A 2FSET POST: the SID in the query as the reference shows, the fields in the body.
-fn set_call(sid: &Sid, form: Params) -> Call {
+fn set_call(sid: &Sid, form: Params) -> Call<'static> {
     Call {
         command: command::TWO_FA_SET,
         method: Method::POST,

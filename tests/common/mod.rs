@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod redis;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -128,6 +130,39 @@ impl Gateway {
     /// A gateway with no upstream: it starts its own simulator.
     pub fn start_demo(env: &[(&str, &str)]) -> Self {
         Self::spawn(&["serve", "--listen", "127.0.0.1:0"], env)
+    }
+
+    /// A gateway with extra command-line arguments after `serve --listen 127.0.0.1:0`.
+    pub fn start_with_args(extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Self::spawn(&args, env)
+    }
+
+    /// The child's process id, to send it signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal (`TERM`, `HUP`, …) to the gateway.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit, failing after [`DEADLINE`].
+    pub async fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(start.elapsed() < DEADLINE, "the gateway did not exit");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
@@ -268,6 +303,11 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Reads a whole response.
+    pub async fn read(resp: reqwest::Response) -> Self {
+        Self::from(resp).await
+    }
+
     async fn from(resp: reqwest::Response) -> Self {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();

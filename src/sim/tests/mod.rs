@@ -3,6 +3,7 @@
 
 mod admin;
 mod devices;
+mod documents;
 mod seeds;
 mod sessions;
 mod shape;

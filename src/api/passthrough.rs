@@ -1,0 +1,192 @@
+//! `GET|POST /wd/{COMMAND}`: an allow-listed Worldox command sent with the caller's
+//! session, for the commands the gateway has no route of its own for.
+//!
+//! Phases: authenticate (extractor) → check the command against the allow-list (403)
+//! → read the parameters (query string; for POST also a form or JSON body) and refuse
+//! a `wd_SID` of the caller's (400) → call Worldox, the SID injected there → answer the
+//! upstream's JSON with its secrets stripped, or the status table's problem.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Form, FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use super::auth::CurrentSession;
+use super::json::ApiJson;
+use super::problem::ApiError;
+use super::state::AppState;
+use crate::upstream::cgi::Params;
+use crate::upstream::fields::command::NEVER_PASSED_THROUGH;
+use crate::upstream::passthrough::is_reserved;
+
+/// Request parameters in the order given.
+type Pairs = Vec<(String, String)>;
+
+/// Longest command name echoed back in a 403's detail.
+const MAX_ECHOED_COMMAND: usize = 40;
+
+/// `GET|POST /wd/{command}`: 200 with the upstream's JSON (`{"root": …}`), secrets
+/// stripped; upstream failures through the status table (an expired SID is 401 and
+/// ends the gateway session).
+pub async fn call(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    path: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let command = allowed_command(&state, path)?;
+    let method = if request.method() == Method::POST {
+        Method::POST
+    } else {
+        Method::GET
+    };
+    let query = query_params(request.uri())?;
+    let form = if method == Method::POST {
+        body_params(request, &state).await?
+    } else {
+        Pairs::new()
+    };
+    check_names(&query)?;
+    check_names(&form)?;
+
+    // The command only: parameters can carry anything, secrets included.
+    tracing::info!(command = %command, "passthrough");
+    let sid = &current.session.sid;
+    match state
+        .upstream()
+        .passthrough(sid, &command, method, to_params(query), to_params(form))
+        .await
+    {
+        Ok(body) => Ok(private_json(body)),
+        Err(e) => Err(state.upstream_failure(Some(current.key), e).await),
+    }
+}
+
+/// The command, uppercased, if the config allows it.
+fn allowed_command(
+    state: &AppState,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<String, ApiError> {
+    let Path(raw) = path.map_err(|_| ApiError::BadRequest("unreadable command name".to_owned()))?;
+    let command = raw.to_ascii_uppercase();
+    if state.passthrough().allows(&command) {
+        return Ok(command);
+    }
+    let printable = !command.is_empty()
+        && command.len() <= MAX_ECHOED_COMMAND
+        && command
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let detail = if NEVER_PASSED_THROUGH.contains(&command.as_str()) {
+        format!("{command} is never passed through; use /sessions and /me/2fa-devices instead")
+    } else if printable {
+        format!("the command {command} is not allowed through /wd")
+    } else {
+        "this command is not allowed through /wd".to_owned()
+    };
+    Err(ApiError::Forbidden(detail))
+}
+
+/// The query string's parameters (`application/x-www-form-urlencoded` rules).
+fn query_params(uri: &Uri) -> Result<Pairs, ApiError> {
+    Query::<Pairs>::try_from_uri(uri)
+        .map(|Query(pairs)| pairs)
+        .map_err(|e| ApiError::BadRequest(format!("malformed query string: {}", e.body_text())))
+}
+
+/// A POST body's parameters: a form, or a JSON object of strings and numbers. An empty
+/// body needs no content type.
+async fn body_params(request: Request, state: &AppState) -> Result<Pairs, ApiError> {
+    match media_type(request.headers()).as_deref() {
+        Some("application/x-www-form-urlencoded") => Form::<Pairs>::from_request(request, state)
+            .await
+            .map(|Form(pairs)| pairs)
+            .map_err(|e| rejected(e.status(), &e.body_text())),
+        Some("application/json") => {
+            let ApiJson(object) = ApiJson::<Map<String, Value>>::from_request(request, state)
+                .await
+                .map_err(|e| match e {
+                    ApiError::BadRequest(_) => ApiError::BadRequest(
+                        "the JSON body must be an object of parameter names to values".to_owned(),
+                    ),
+                    other => other,
+                })?;
+            json_pairs(object)
+        }
+        None => {
+            let body = Bytes::from_request(request, state)
+                .await
+                .map_err(|e| rejected(e.status(), &e.body_text()))?;
+            if body.is_empty() {
+                Ok(Pairs::new())
+            } else {
+                Err(ApiError::UnsupportedMediaType)
+            }
+        }
+        Some(_) => Err(ApiError::UnsupportedMediaType),
+    }
+}
+
+/// The content type without parameters, lowercased.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().unwrap_or("?");
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    Some(essence.to_ascii_lowercase())
+}
+
+fn rejected(status: StatusCode, text: &str) -> ApiError {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        _ => ApiError::BadRequest(format!("malformed body: {text}")),
+    }
+}
+
+fn json_pairs(object: Map<String, Value>) -> Result<Pairs, ApiError> {
+    object
+        .into_iter()
+        .map(|(name, value)| match value {
+            Value::String(s) => Ok((name, s)),
+            Value::Number(n) => Ok((name, n.to_string())),
+            _ => Err(ApiError::BadRequest(format!(
+                "parameter {name:?}: values must be strings or numbers"
+            ))),
+        })
+        .collect()
+}
+
+/// Refuses nameless parameters and the ones the gateway sends itself (`wd_SID`).
+fn check_names(pairs: &Pairs) -> Result<(), ApiError> {
+    for (name, _) in pairs {
+        if name.trim().is_empty() {
+            return Err(ApiError::BadRequest("a parameter has no name".to_owned()));
+        }
+        if is_reserved(name) {
+            return Err(ApiError::BadRequest(
+                "wd_SID is not accepted: the gateway sends your session's own, from your token"
+                    .to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn to_params(pairs: Pairs) -> Params {
+    let mut params = Params::new();
+    for (name, value) in pairs {
+        params.push(&name, value);
+    }
+    params
+}
+
+/// 200 JSON that no cache may keep: it is one user's view of their documents.
+fn private_json(body: Value) -> Response {
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,124 @@
+//! `[server]`: the REST listener, its TLS, and the limits that protect it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+
+/// The REST listener.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes (413 above).
+    pub body_limit_bytes: usize,
+    /// Largest request head (request line and headers) accepted, in bytes (431 above).
+    pub max_header_bytes: usize,
+    /// Longest a request may take end to end, in seconds (504 after).
+    pub request_timeout_secs: u64,
+    /// Longest a client may take to send a request's headers, in seconds; slower
+    /// connections are closed (slow-loris defence).
+    pub header_read_timeout_secs: u64,
+    /// A connection with no traffic for this many seconds is closed.
+    pub idle_timeout_secs: u64,
+    /// Requests handled at once; beyond it new requests get 503 + `Retry-After` at
+    /// once instead of queueing.
+    pub max_concurrent_requests: usize,
+    /// On SIGTERM/SIGINT, seconds given to requests in flight before the process exits.
+    pub shutdown_grace_secs: u64,
+    /// Peers (IPs or CIDRs) whose `X-Forwarded-For` is believed for the client IP.
+    pub trusted_proxies: Vec<String>,
+    /// TLS on the listener; absent: plain HTTP (behind a TLS-terminating proxy).
+    pub tls: Option<TlsConfig>,
+}
+
+/// TLS on the listener (rustls; HTTP/1.1 and HTTP/2 by ALPN).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+    /// Seconds between checks of the files for changes (0: only on SIGHUP). A changed
+    /// pair is loaded for new connections; open connections keep theirs.
+    #[serde(default = "default_reload_interval")]
+    pub reload_interval_secs: u64,
+}
+
+fn default_reload_interval() -> u64 {
+    10
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit_bytes: 16 * 1024,
+            max_header_bytes: 16 * 1024,
+            request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_concurrent_requests: 1024,
+            shutdown_grace_secs: 30,
+            trusted_proxies: Vec::new(),
+            tls: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Range checks, each naming its key.
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: format!("server.{key}"),
+                message: message.to_owned(),
+            })
+        };
+        if self.body_limit_bytes < 256 {
+            return invalid("body_limit_bytes", "must be at least 256");
+        }
+        if self.max_header_bytes < 8192 {
+            return invalid("max_header_bytes", "must be at least 8192");
+        }
+        for (key, value) in [
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be above 0");
+            }
+        }
+        if self.max_concurrent_requests == 0 {
+            return invalid("max_concurrent_requests", "must be above 0");
+        }
+        if let Some(bad) = self.trusted_proxies.iter().find(|p| parse_net(p).is_none()) {
+            return invalid("trusted_proxies", &format!("{bad:?} is not an IP address or CIDR"));
+        }
+        if let Some(tls) = &self.tls {
+            for (key, path) in [("tls.cert_file", &tls.cert_file), ("tls.key_file", &tls.key_file)] {
+                if !path.is_file() {
+                    return invalid(key, "is not a readable file");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The trusted proxy networks.
+    pub fn trusted_networks(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies.iter().filter_map(|p| parse_net(p)).collect()
+    }
+}
+
+/// `10.0.0.0/8` or a bare address (a /32 or /128).
+fn parse_net(text: &str) -> Option<ipnet::IpNet> {
+    text.parse()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
+}

@@ -1,0 +1,235 @@
+//! `[session]`: timeouts, and where sessions live (in-process, or Redis shared by
+//! replicas).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, redact_url_credentials};
+
+/// URL schemes `session.redis_url` may use: standalone, TLS, Sentinel and Cluster, for
+/// Redis and Valkey alike.
+const REDIS_SCHEMES: &[&str] = &[
+    "redis",
+    "rediss",
+    "redis-sentinel",
+    "rediss-sentinel",
+    "redis-cluster",
+    "rediss-cluster",
+    "valkey",
+    "valkeys",
+    "valkey-sentinel",
+    "valkeys-sentinel",
+    "valkey-cluster",
+    "valkeys-cluster",
+];
+
+/// Gateway sessions.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// `memory` (in-process moka cache) or `redis` (shared by every replica).
+    pub store: StoreKind,
+    /// A session unused this many seconds ends.
+    pub idle_timeout_secs: u64,
+    /// A session ends this many seconds after login, however busy.
+    pub absolute_timeout_secs: u64,
+    /// Most sessions held; the least recently used go first beyond it.
+    pub max_sessions: u64,
+    /// The Redis (or Valkey) server when `store = "redis"`: `redis://`, `rediss://` (TLS),
+    /// `redis-sentinel://…?sentinelServiceName=NAME`, `redis-cluster://…?node=HOST:PORT`.
+    pub redis_url: Option<String>,
+    /// Longest one Redis call may take, in milliseconds; slower calls answer 503.
+    pub redis_timeout_ms: u64,
+    /// PEM file of extra CA certificates trusted for `rediss://`, besides the system roots.
+    pub redis_ca_file: Option<PathBuf>,
+    /// How long a replica keeps a session (and a device listing) it read from Redis in
+    /// memory, in milliseconds; 0 turns this L1 cache off. Invalidations reach other
+    /// replicas over pub/sub; this bounds staleness when a message is lost.
+    pub l1_ttl_ms: u64,
+}
+
+/// Which session store to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// In-process moka cache.
+    Memory,
+    /// Redis (or Valkey), with a short-lived in-process L1 in front.
+    Redis,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            store: StoreKind::Memory,
+            idle_timeout_secs: 30 * 60,
+            absolute_timeout_secs: 8 * 60 * 60,
+            max_sessions: 200_000,
+            redis_url: None,
+            redis_timeout_ms: 1_000,
+            redis_ca_file: None,
+            l1_ttl_ms: 500,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Checks ranges and the Redis settings; errors name the key.
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: format!("session.{key}"),
+                message: message.to_owned(),
+            })
+        };
+        if self.idle_timeout_secs == 0 {
+            return invalid("idle_timeout_secs", "must be above 0");
+        }
+        if self.absolute_timeout_secs < self.idle_timeout_secs {
+            return invalid(
+                "absolute_timeout_secs",
+                "must be at least session.idle_timeout_secs",
+            );
+        }
+        if self.max_sessions == 0 {
+            return invalid("max_sessions", "must be above 0");
+        }
+        if !(1..=60_000).contains(&self.redis_timeout_ms) {
+            return invalid("redis_timeout_ms", "must be between 1 and 60000");
+        }
+        if self.l1_ttl_ms >= self.idle_timeout_secs.saturating_mul(1000) {
+            return invalid(
+                "l1_ttl_ms",
+                "must be below session.idle_timeout_secs (in milliseconds)",
+            );
+        }
+        if let Some(ca) = &self.redis_ca_file {
+            if !ca.is_file() {
+                return invalid("redis_ca_file", "is not a readable file");
+            }
+        }
+        match (&self.redis_url, self.store) {
+            (None, StoreKind::Redis) => {
+                invalid("redis_url", "must be set when session.store = \"redis\"")
+            }
+            (Some(url), _) if !is_redis_url(url) => invalid(
+                "redis_url",
+                "must be a redis://, rediss://, redis-sentinel:// or redis-cluster:// URL \
+                 with a host",
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// `redis_url` with its passwords (user info and `sentinelPassword`) hidden.
+    pub fn redacted_redis_url(&self) -> Option<String> {
+        self.redis_url.as_deref().map(redact_redis_url)
+    }
+}
+
+fn is_redis_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    REDIS_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
+        && !host.is_empty()
+        && !host.starts_with(':')
+}
+
+/// `redis://user:pw@host/?sentinelPassword=pw2` → `redis://***@host/?sentinelPassword=***`.
+fn redact_redis_url(url: &str) -> String {
+    let url = redact_url_credentials(url);
+    let Some((base, query)) = url.split_once('?') else {
+        return url;
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.to_ascii_lowercase().contains("password") => {
+                format!("{name}=***")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redis(url: &str) -> SessionConfig {
+        SessionConfig {
+            store: StoreKind::Redis,
+            redis_url: Some(url.to_owned()),
+            ..SessionConfig::default()
+        }
+    }
+
+    fn key_of(result: Result<(), ConfigError>) -> String {
+        match result {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            other => panic!("expected an invalid key, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_supported_redis_url_shape_is_accepted() {
+        for url in [
+            "redis://127.0.0.1:6379",
+            "rediss://:secret@redis.example.com:6380/2",
+            "redis-sentinel://s1:26379/0?sentinelServiceName=main&node=s2:26379",
+            "redis-cluster://n1:7000?node=n2:7001",
+            "valkey://localhost",
+        ] {
+            redis(url).validate().expect(url);
+        }
+    }
+
+    #[test]
+    fn bad_redis_settings_name_their_key() {
+        let mut c = redis("redis://h");
+        c.redis_url = None;
+        assert_eq!(key_of(c.validate()), "session.redis_url");
+        for url in ["http://h", "redis://", "redis://:pw@", "h:6379"] {
+            assert_eq!(key_of(redis(url).validate()), "session.redis_url", "{url}");
+        }
+        let c = SessionConfig {
+            redis_timeout_ms: 0,
+            ..redis("redis://h")
+        };
+        assert_eq!(key_of(c.validate()), "session.redis_timeout_ms");
+        let c = SessionConfig {
+            idle_timeout_secs: 1,
+            l1_ttl_ms: 1000,
+            ..redis("redis://h")
+        };
+        assert_eq!(key_of(c.validate()), "session.l1_ttl_ms");
+        let c = SessionConfig {
+            redis_ca_file: Some("/nonexistent/ca.pem".into()),
+            ..redis("redis://h")
+        };
+        assert_eq!(key_of(c.validate()), "session.redis_ca_file");
+    }
+
+    #[test]
+    fn the_memory_store_needs_no_redis_url() {
+        SessionConfig::default().validate().expect("defaults");
+    }
+
+    #[test]
+    fn redis_passwords_are_redacted() {
+        assert_eq!(
+            redact_redis_url("rediss://u:pw@h:6380/1"),
+            "rediss://***@h:6380/1"
+        );
+        assert_eq!(
+            redact_redis_url("redis-sentinel://:pw@s1?sentinelServiceName=m&sentinelPassword=x"),
+            "redis-sentinel://***@s1?sentinelServiceName=m&sentinelPassword=***"
+        );
+        assert_eq!(redact_redis_url("redis://h"), "redis://h");
+    }
+}

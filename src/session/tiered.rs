@@ -1,0 +1,142 @@
+//! Redis sessions with a short-lived in-process L1 in front.
+//!
+//! Most requests are answered from the L1 (a moka cache whose entries live
+//! `session.l1_ttl_ms`); a miss reads Redis, sliding the session's idle TTL there. A
+//! logout or an upstream expiry on any replica deletes the session in Redis and
+//! publishes an invalidation, and every replica drops its L1 copy when it arrives (a
+//! few milliseconds). A replica that misses a message serves its copy at most until the
+//! L1 TTL runs out.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use moka::future::Cache;
+use tokio::sync::broadcast;
+
+use super::bus::Invalidation;
+use super::redis::RedisStore;
+use super::store::{Session, SessionStore, StoreFuture, unix_now};
+use super::token::TokenHash;
+
+/// Redis behind a moka L1.
+#[derive(Debug, Clone)]
+pub struct TieredStore {
+    /// `None` when `session.l1_ttl_ms` is 0: every read goes to Redis.
+    l1: Option<Cache<TokenHash, Session>>,
+    redis: RedisStore,
+    /// Bumped on every invalidation received, so a read that raced with one does not
+    /// put a stale copy back into the L1.
+    generation: Arc<AtomicU64>,
+}
+
+impl TieredStore {
+    /// An L1 of at most `capacity` sessions, each kept `l1_ttl`, in front of `redis`.
+    /// Starts the task that applies invalidations (needs a Tokio runtime).
+    pub fn new(redis: RedisStore, l1_ttl: Duration, capacity: u64) -> Self {
+        let l1 = (!l1_ttl.is_zero()).then(|| {
+            Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(l1_ttl)
+                .build()
+        });
+        let store = Self {
+            l1,
+            redis,
+            generation: Arc::new(AtomicU64::new(0)),
+        };
+        if let Some(l1) = &store.l1 {
+            let listener = store.redis.link().bus().listen();
+            tokio::spawn(apply_invalidations(
+                listener,
+                l1.clone(),
+                store.generation.clone(),
+            ));
+        }
+        store
+    }
+
+    async fn get_session(&self, key: TokenHash) -> Result<Option<Session>, super::StoreError> {
+        let Some(l1) = &self.l1 else {
+            return self.redis.get_session(key).await;
+        };
+        if let Some(session) = l1.get(&key).await {
+            if session.expires_at > unix_now() {
+                return Ok(Some(session));
+            }
+            l1.invalidate(&key).await;
+        }
+        let before = self.generation.load(Ordering::SeqCst);
+        let session = self.redis.get_session(key).await?;
+        if let Some(session) = &session {
+            l1.insert(key, session.clone()).await;
+            // An invalidation that arrived while Redis was answering may be about this
+            // session: drop the copy rather than serve it for a whole L1 TTL.
+            if self.generation.load(Ordering::SeqCst) != before {
+                l1.invalidate(&key).await;
+            }
+        }
+        Ok(session)
+    }
+}
+
+impl SessionStore for TieredStore {
+    fn get(&self, key: TokenHash) -> StoreFuture<'_, Option<Session>> {
+        Box::pin(self.get_session(key))
+    }
+
+    fn insert(&self, key: TokenHash, session: Session) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.redis.put_session(key, &session).await?;
+            if let Some(l1) = &self.l1 {
+                l1.insert(key, session).await;
+            }
+            Ok(())
+        })
+    }
+
+    fn remove(&self, key: TokenHash) -> StoreFuture<'_, Option<Session>> {
+        Box::pin(async move {
+            let local = match &self.l1 {
+                Some(l1) => l1.remove(&key).await,
+                None => None,
+            };
+            let shared = self.redis.delete_session(key).await?;
+            Ok(shared.or(local))
+        })
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        self.redis.ping()
+    }
+
+    /// Sessions this replica used within the last L1 TTL (the rest live in Redis).
+    fn live_count(&self) -> u64 {
+        self.l1.as_ref().map_or(0, Cache::entry_count)
+    }
+}
+
+/// Drops L1 entries as invalidations arrive, until the bus closes.
+async fn apply_invalidations(
+    mut listener: broadcast::Receiver<Invalidation>,
+    l1: Cache<TokenHash, Session>,
+    generation: Arc<AtomicU64>,
+) {
+    loop {
+        let invalidation = match listener.recv().await {
+            Ok(invalidation) => invalidation,
+            Err(broadcast::error::RecvError::Lagged(_)) => Invalidation::All,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        match invalidation {
+            Invalidation::Session(key) => {
+                let _ = key;
+            }
+            Invalidation::All => {
+                generation.fetch_add(1, Ordering::SeqCst);
+                l1.invalidate_all();
+            }
+            Invalidation::Listing(_) => {}
+        }
+    }
+}

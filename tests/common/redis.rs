@@ -1,0 +1,231 @@
+//! A real `redis-server` for tests: started on a free loopback port with persistence
+//! off (or the one `REDIS_URL` names), killed on drop, and a tiny RESP client to look
+//! at what the gateway stored.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{DEADLINE, Gateway, wait_until};
+
+/// A redis-server child process, or an external server from `REDIS_URL`.
+pub struct Redis {
+    /// `redis://127.0.0.1:PORT` (or `rediss://localhost:PORT` for a TLS one).
+    pub url: String,
+    port: u16,
+    args: Vec<String>,
+    child: Option<Child>,
+    plain: bool,
+}
+
+/// Whether this run must not skip Redis tests (`CI=true`).
+fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+fn redis_server_installed() -> bool {
+    Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// False (after printing why) when no redis-server can be started here; under
+/// `CI=true` a missing redis-server fails the test instead of skipping it.
+fn available() -> bool {
+    if redis_server_installed() {
+        return true;
+    }
+    let why = "redis-server is not installed (apt-get install redis-server)";
+    assert!(!required(), "{why}, and CI=true forbids skipping Redis tests");
+    eprintln!("SKIPPED: {why}");
+    false
+}
+
+impl Redis {
+    /// The server from `REDIS_URL`, else a fresh one; `None` when the test must skip.
+    pub fn start() -> Option<Self> {
+        if let Ok(url) = std::env::var("REDIS_URL") {
+            return Some(Self {
+                url,
+                port: 0,
+                args: Vec::new(),
+                child: None,
+                plain: true,
+            });
+        }
+        Self::start_own()
+    }
+
+    /// A fresh server of our own (tests that kill it cannot use `REDIS_URL`'s).
+    pub fn start_own() -> Option<Self> {
+        Self::spawn_with(&[], true)
+    }
+
+    /// A TLS-only server presenting `cert`/`key` (PEM files); `None` to skip.
+    pub fn start_tls(cert: &Path, key: &Path, ca: &Path) -> Option<Self> {
+        let args = [
+            "--port",
+            "0",
+            "--tls-auth-clients",
+            "no",
+            "--tls-cert-file",
+            cert.to_str().expect("path"),
+            "--tls-key-file",
+            key.to_str().expect("path"),
+            "--tls-ca-cert-file",
+            ca.to_str().expect("path"),
+        ];
+        Self::spawn_with(&args, false)
+    }
+
+    fn spawn_with(extra: &[&str], plain: bool) -> Option<Self> {
+        if !available() {
+            return None;
+        }
+        for _ in 0..5 {
+            let port = free_port();
+            let port_flag = if plain { "--port" } else { "--tls-port" };
+            let mut args: Vec<String> = vec![
+                port_flag.to_owned(),
+                port.to_string(),
+                "--bind".to_owned(),
+                "127.0.0.1".to_owned(),
+                "--save".to_owned(),
+                String::new(),
+                "--appendonly".to_owned(),
+                "no".to_owned(),
+            ];
+            args.extend(extra.iter().map(|s| (*s).to_owned()));
+            let scheme = if plain { "redis://127.0.0.1" } else { "rediss://localhost" };
+            let mut redis = Self {
+                url: format!("{scheme}:{port}"),
+                port,
+                args,
+                child: None,
+                plain,
+            };
+            if redis.launch() {
+                return Some(redis);
+            }
+        }
+        panic!("could not start redis-server on a free port");
+    }
+
+    /// Starts the process on `self.port`; false if it died (port taken).
+    fn launch(&mut self) -> bool {
+        let child = Command::new("redis-server")
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        self.child = Some(child);
+        let start = Instant::now();
+        while start.elapsed() < DEADLINE {
+            if let Some(child) = &mut self.child {
+                if child.try_wait().expect("try_wait").is_some() {
+                    self.child = None;
+                    return false;
+                }
+            }
+            if self.answers() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("redis-server did not answer within {DEADLINE:?}");
+    }
+
+    fn answers(&self) -> bool {
+        if self.plain {
+            self.try_command(&["PING"]).is_some_and(|r| r == "PONG")
+        } else {
+            TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        }
+    }
+
+    /// Kills the server (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("a redis-server of our own");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts it again on the same port, empty.
+    pub fn restart(&mut self) {
+        assert!(self.launch(), "redis-server could not get its port back");
+    }
+
+    /// Runs one command and returns the reply as text (integers as digits, nil as
+    /// `(nil)`); panics if the server does not answer.
+    pub fn command(&self, args: &[&str]) -> String {
+        self.try_command(args).expect("redis answers")
+    }
+
+    fn try_command(&self, args: &[&str]) -> Option<String> {
+        // No AUTH: the harness's servers (and a REDIS_URL for tests) have no password.
+        let rest = self.url.split_once("://")?.1;
+        let authority = rest.split(['/', '?']).next()?;
+        let addr = authority.rsplit('@').next()?.to_owned();
+        let mut stream = TcpStream::connect(addr).ok()?;
+        stream.set_read_timeout(Some(DEADLINE)).ok()?;
+        let mut request = format!("*{}\r\n", args.len());
+        for arg in args {
+            request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+        }
+        stream.write_all(request.as_bytes()).ok()?;
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let line = line.trim_end();
+        let (kind, rest) = line.split_at(1);
+        match kind {
+            "+" | ":" => Some(rest.to_owned()),
+            "-" => Some(format!("ERR {rest}")),
+            "$" if rest == "-1" => Some("(nil)".to_owned()),
+            "$" => {
+                let len: usize = rest.parse().ok()?;
+                let mut body = vec![0u8; len + 2];
+                std::io::Read::read_exact(&mut reader, &mut body).ok()?;
+                body.truncate(len);
+                String::from_utf8(body).ok()
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// A gateway on `upstream` whose sessions live in `redis`, with extra settings.
+pub fn redis_gateway(upstream: &str, redis: &Redis, env: &[(&str, &str)]) -> Gateway {
+    let mut all = vec![
+        ("WDGATE_SESSION_STORE", "redis"),
+        ("WDGATE_SESSION_REDIS_URL", redis.url.as_str()),
+    ];
+    all.extend_from_slice(env);
+    Gateway::start(upstream, &all)
+}
+
+/// Waits until `GET /readyz` answers 200 (Redis connected, invalidations subscribed).
+pub async fn wait_ready(gw: &Gateway) {
+    wait_until(|| async { gw.get("/readyz", None).await.status == 200 }).await;
+}

@@ -1,0 +1,241 @@
+//! `session.store = "redis"`: replicas sharing one real redis-server.
+//!
+//! Each test starts its own redis-server (persistence off) on a free port, or uses
+//! `REDIS_URL`; without redis-server the tests skip, except under `CI=true`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::redis::{Redis, redis_gateway, wait_ready};
+use common::{DEADLINE, Gateway, Sim, wait_until};
+use serde_json::Value;
+use wdgate::session::TokenHash;
+
+/// Replicas must agree on device ids.
+const ID_KEY: &str = "replicas-share-this-device-id-key";
+
+/// Longer than any wait below, so only a pub/sub invalidation can explain a fast 401.
+const LONG_L1: &str = "5000";
+
+/// The propagation budget the issue sets.
+const PROPAGATION_BUDGET: Duration = Duration::from_millis(100);
+
+/// Two ready replicas on `redis`, with a long L1 (plus `extra` settings).
+async fn replicas(sim: &Sim, redis: &Redis, extra: &[(&str, &str)]) -> (Gateway, Gateway) {
+    let mut env = vec![
+        ("WDGATE_DEVICES_ID_KEY", ID_KEY),
+        ("WDGATE_SESSION_L1_TTL_MS", LONG_L1),
+    ];
+    env.extend_from_slice(extra);
+    let a = redis_gateway(&sim.url(), redis, &env);
+    let b = redis_gateway(&sim.url(), redis, &env);
+    wait_ready(&a).await;
+    wait_ready(&b).await;
+    (a, b)
+}
+
+/// Polls `GET /me` every 5 ms until it answers 401; returns how long after `since`.
+async fn time_to_401(gw: &Gateway, token: &str, since: Instant) -> Duration {
+    loop {
+        let r = gw.get("/me", Some(token)).await;
+        if r.status == 401 {
+            r.assert_problem(401, "invalid_token");
+            return since.elapsed();
+        }
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(since.elapsed() < DEADLINE, "the session never ended here");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn session_key(token: &str) -> String {
+    let hash = TokenHash::from_presented(token).expect("a token");
+    format!("wdgate:session:{}", hash.to_hex())
+}
+
+fn pttl(redis: &Redis, key: &str) -> i64 {
+    redis.command(&["PTTL", key]).parse().expect("PTTL is an integer")
+}
+
+#[tokio::test]
+async fn a_session_works_on_every_replica_and_a_logout_on_one_ends_it_on_all() {
+    let Some(redis) = Redis::start() else { return };
+    let sim = Sim::start().await;
+    let (a, b) = replicas(&sim, &redis, &[]).await;
+    let token = a.login("demo", "demo").await;
+    assert_eq!(a.get("/me", Some(&token)).await.status, 200, "A caches it");
+    let r = b.get("/me/2fa-devices", Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(!r.json["devices"].as_array().expect("devices").is_empty());
+    let r = b.delete("/sessions/current", Some(&token)).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let logged_out = Instant::now();
+    let elapsed = time_to_401(&a, &token, logged_out).await;
+    assert!(
+        elapsed < PROPAGATION_BUDGET,
+        "A honoured B's logout after {elapsed:?}"
+    );
+    assert_eq!(sim.calls("LOGOFF").await, 1);
+    assert_eq!(redis.command(&["EXISTS", &session_key(&token)]), "0");
+}
+
+#[tokio::test]
+async fn an_upstream_expiry_seen_by_one_replica_evicts_the_session_on_the_other() {
+    let Some(redis) = Redis::start() else { return };
+    let sim = Sim::start().await;
+    let (a, b) = replicas(&sim, &redis, &[]).await;
+    let token = a.login("demo", "demo").await;
+    assert_eq!(b.get("/me", Some(&token)).await.status, 200, "B caches it");
+    sim.expire_sessions().await;
+    a.get("/me/2fa-devices", Some(&token))
+        .await
+        .assert_problem(401, "session_expired");
+    let elapsed = time_to_401(&b, &token, Instant::now()).await;
+    assert!(elapsed < PROPAGATION_BUDGET, "B evicted after {elapsed:?}");
+}
+
+#[tokio::test]
+async fn the_device_listing_is_shared_and_a_write_on_one_replica_drops_it_everywhere() {
+    let Some(redis) = Redis::start() else { return };
+    let sim = Sim::start().await;
+    let (a, b) = replicas(&sim, &redis, &[]).await;
+    let token = a.login("demo", "demo").await;
+    let on_a = a.get("/me/2fa-devices?redact=false", Some(&token)).await;
+    assert_eq!(on_a.status, 200, "{}", on_a.text);
+    let on_b = b.get("/me/2fa-devices?redact=false", Some(&token)).await;
+    assert_eq!(on_b.json, on_a.json, "one listing, the same ids");
+    assert_eq!(sim.calls("2FGET").await, 1, "B read A's listing from Redis");
+    let devices = on_a.json["devices"].as_array().expect("devices").clone();
+    let id = devices[0]["id"].as_str().expect("id");
+    let r = b
+        .delete(&format!("/me/2fa-devices/{id}"), Some(&token))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    // A's copy was dropped by B's invalidation, well before A's 5 s L1 TTL.
+    let r = a.get("/me/2fa-devices?redact=false", Some(&token)).await;
+    let ids: Vec<&Value> = r.json["devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .map(|d| &d["id"])
+        .collect();
+    assert_eq!(ids.len(), devices.len() - 1, "{}", r.text);
+    assert!(!ids.iter().any(|d| d.as_str() == Some(id)));
+}
+
+#[tokio::test]
+async fn reads_slide_the_idle_ttl_in_redis_and_never_past_the_absolute_end() {
+    let Some(redis) = Redis::start() else { return };
+    let sim = Sim::start().await;
+    let gw = redis_gateway(
+        &sim.url(),
+        &redis,
+        &[
+            ("WDGATE_DEVICES_ID_KEY", ID_KEY),
+            // Every read goes to Redis.
+            ("WDGATE_SESSION_L1_TTL_MS", "0"),
+            ("WDGATE_SESSION_IDLE_TIMEOUT_SECS", "60"),
+        ],
+    );
+    wait_ready(&gw).await;
+    let token = gw.login("demo", "demo").await;
+    let key = session_key(&token);
+    let ttl = pttl(&redis, &key);
+    assert!((55_000..=60_000).contains(&ttl), "TTL after login: {ttl}");
+    let stored = redis.command(&["GET", &key]);
+    assert!(!stored.contains(&token[4..]), "the record holds no token");
+    // Shorten the TTL behind the gateway's back; one read slides it back to idle.
+    assert_eq!(redis.command(&["PEXPIRE", &key, "5000"]), "1");
+    assert_eq!(gw.get("/me", Some(&token)).await.status, 200);
+    let ttl = pttl(&redis, &key);
+    assert!(ttl > 55_000, "a read slides the idle TTL: {ttl}");
+    // Ten seconds from the absolute end, a read slides the TTL no further than it.
+    let mut record: Value = serde_json::from_str(&stored).expect("JSON record");
+    let now = record["created_at"].as_u64().expect("created_at");
+    record["expires_at"] = (now + 10).into();
+    let text = record.to_string();
+    assert_eq!(redis.command(&["SET", &key, &text, "PX", "60000"]), "OK");
+    assert_eq!(gw.get("/me", Some(&token)).await.status, 200);
+    let ttl = pttl(&redis, &key);
+    assert!(ttl <= 10_000, "the TTL stops at the absolute end: {ttl}");
+    // Past the absolute end, the session is gone and so is its key.
+    record["expires_at"] = (now - 1).into();
+    let text = record.to_string();
+    assert_eq!(redis.command(&["SET", &key, &text, "PX", "60000"]), "OK");
+    gw.get("/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
+    assert_eq!(redis.command(&["EXISTS", &key]), "0");
+}
+
+#[tokio::test]
+async fn without_redis_the_store_answers_503_quickly_and_the_gateway_recovers_by_itself() {
+    let Some(mut redis) = Redis::start_own() else {
+        return;
+    };
+    let sim = Sim::start().await;
+    let timeout = Duration::from_millis(300);
+    let gw = redis_gateway(
+        &sim.url(),
+        &redis,
+        &[
+            ("WDGATE_DEVICES_ID_KEY", ID_KEY),
+            ("WDGATE_SESSION_L1_TTL_MS", "0"),
+            ("WDGATE_SESSION_REDIS_TIMEOUT_MS", "300"),
+        ],
+    );
+    wait_ready(&gw).await;
+    let token = gw.login("demo", "demo").await;
+    redis.kill();
+    // Margin for two processes on a small machine; the store call itself is capped.
+    let budget = timeout + Duration::from_millis(700);
+    for _ in 0..3 {
+        let started = Instant::now();
+        let r = gw.get("/me", Some(&token)).await;
+        r.assert_problem(503, "store_unavailable");
+        assert_eq!(r.header("retry-after"), "1");
+        assert!(started.elapsed() < budget, "took {:?}", started.elapsed());
+    }
+    let r = gw
+        .post_json(
+            "/sessions",
+            &serde_json::json!({"username": "demo", "password": "demo"}),
+            None,
+        )
+        .await;
+    r.assert_problem(503, "store_unavailable");
+    let r = gw.get("/readyz", None).await;
+    r.assert_problem(503, "not_ready");
+    assert_eq!(r.header("retry-after"), "1");
+    assert!(r.json["detail"].as_str().unwrap_or("").contains("store unavailable"));
+    assert_eq!(gw.get("/healthz", None).await.status, 200, "still alive");
+
+    redis.restart();
+    wait_ready(&gw).await;
+    // The restarted server is empty (no persistence): the old token is unknown.
+    gw.get("/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
+    let token = gw.login("demo", "demo").await;
+    assert_eq!(gw.get("/me", Some(&token)).await.status, 200);
+    assert!(!gw.log().contains("panicked"), "{}", gw.log());
+}
+
+#[tokio::test]
+async fn readyz_reports_each_dependency() {
+    let Some(redis) = Redis::start() else { return };
+    let sim = Sim::start().await;
+    let gw = redis_gateway(&sim.url(), &redis, &[("WDGATE_DEVICES_ID_KEY", ID_KEY)]);
+    wait_ready(&gw).await;
+    let r = gw.get("/readyz", None).await;
+    assert_eq!(
+        r.json,
+        serde_json::json!({"status": "ready", "checks": {"store": "ok", "upstream": "ok"}})
+    );
+    drop(sim);
+    wait_until(|| async { gw.get("/readyz", None).await.status == 503 }).await;
+    let r = gw.get("/readyz", None).await;
+    r.assert_problem(503, "not_ready");
+    assert!(r.json["detail"].as_str().unwrap_or("").contains("upstream unreachable"));
+}
