@@ -9,16 +9,18 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use self::passthrough::PassthroughConfig;
 pub use self::limits::LimitsConfig;
+pub use self::passthrough::PassthroughConfig;
 pub use self::server::{ServerConfig, TlsConfig};
 pub use self::session::{SessionConfig, StoreKind};
+pub use self::upstream::UpstreamConfig;
 use crate::sim::SimConfig;
 
-mod passthrough;
 mod limits;
+mod passthrough;
 mod server;
 mod session;
+mod upstream;
 use crate::upstream::status::StatusTable;
 
 /// The file read when no `--config` is given and it exists.
@@ -49,30 +51,6 @@ pub struct Config {
     pub status_map: BTreeMap<String, u16>,
     /// The built-in simulator, used when `upstream.url` is unset and by `wdgate sim`.
     pub sim: SimConfig,
-}
-
-/// The Worldox server.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct UpstreamConfig {
-    /// Base URL (`http://` or `https://`) of the Worldox Web server. Unset: the built-in
-    /// simulator is started on loopback (a demo, not for production).
-    pub url: Option<String>,
-    /// Path of the CGI program on that server.
-    pub cgi_path: String,
-    /// Longest one upstream call may take, in milliseconds (504 after).
-    pub timeout_ms: u64,
-    /// Longest a TCP/TLS connect may take, in milliseconds.
-    pub connect_timeout_ms: u64,
-    /// PEM file of extra CA certificates trusted for `https://` upstreams, besides the
-    /// system roots.
-    pub ca_file: Option<PathBuf>,
-    /// Idle keep-alive connections kept per upstream host.
-    pub pool_max_idle: usize,
-    /// Seconds an idle pooled connection is kept.
-    pub pool_idle_timeout_secs: u64,
-    /// Largest upstream answer read, in bytes (502 above).
-    pub max_response_bytes: usize,
 }
 
 /// Two-factor devices.
@@ -116,21 +94,6 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line.
     Json,
-}
-
-impl Default for UpstreamConfig {
-    fn default() -> Self {
-        Self {
-            url: None,
-            cgi_path: crate::upstream::fields::CGI_PATH.to_owned(),
-            timeout_ms: 10_000,
-            connect_timeout_ms: 3_000,
-            ca_file: None,
-            pool_max_idle: 64,
-            pool_idle_timeout_secs: 60,
-            max_response_bytes: 4 * 1024 * 1024,
-        }
-    }
 }
 
 impl Default for LogConfig {
@@ -200,7 +163,7 @@ impl EnvSource for BTreeMap<String, String> {
 const ENV_ALIASES: &[(&str, &str, &str)] = &[("LISTEN", "server", "listen")];
 
 /// Variables with the prefix that are not settings (read by other parts of the program).
-const ENV_IGNORED: &[&str] = &[];
+const ENV_IGNORED: &[&str] = &["CONFIG"];
 
 impl Config {
     /// Loads the file (explicit `path`, else [`DEFAULT_CONFIG_PATH`] if it exists), then
@@ -243,34 +206,7 @@ impl Config {
                 message: message.to_owned(),
             })
         };
-        if let Some(url) = &self.upstream.url {
-            match url.parse::<http::Uri>() {
-                Ok(uri)
-                    if matches!(uri.scheme_str(), Some("http" | "https"))
-                        && uri.host().is_some() => {}
-                _ => return invalid("upstream.url", "must be an http:// or https:// URL"),
-            }
-            if url.contains('?') || url.contains('#') {
-                return invalid("upstream.url", "must not carry a query or fragment");
-            }
-        }
-        if !self.upstream.cgi_path.starts_with('/') {
-            return invalid("upstream.cgi_path", "must start with /");
-        }
-        if self.upstream.timeout_ms == 0 {
-            return invalid("upstream.timeout_ms", "must be above 0");
-        }
-        if self.upstream.connect_timeout_ms == 0 {
-            return invalid("upstream.connect_timeout_ms", "must be above 0");
-        }
-        if self.upstream.max_response_bytes < 1024 {
-            return invalid("upstream.max_response_bytes", "must be at least 1024");
-        }
-        if let Some(ca) = &self.upstream.ca_file {
-            if !ca.is_file() {
-                return invalid("upstream.ca_file", "is not a readable file");
-            }
-        }
+        self.upstream.validate()?;
         self.server.validate()?;
         self.session.validate()?;
         if self.session.store == StoreKind::Redis && self.devices.id_key.is_none() {

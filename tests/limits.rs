@@ -19,27 +19,50 @@ async fn attempt(gw: &Gateway, user: &str, forwarded_for: Option<&str>) -> commo
 #[tokio::test]
 async fn bad_logins_beyond_the_limit_get_429_with_retry_after() {
     let sim = Sim::start().await;
-    let gw = Gateway::start(&sim.url(), &[("WDGATE_LIMITS_LOGIN_PER_USERNAME_PER_MINUTE", "3")]);
+    let gw = Gateway::start(
+        &sim.url(),
+        &[("WDGATE_LIMITS_LOGIN_PER_USERNAME_PER_MINUTE", "3")],
+    );
     for _ in 0..3 {
-        attempt(&gw, "demo", None).await.assert_problem(401, "invalid_credentials");
+        attempt(&gw, "demo", None)
+            .await
+            .assert_problem(401, "invalid_credentials");
     }
     let r = attempt(&gw, "DEMO", None).await;
     r.assert_problem(429, "too_many_requests");
-    let retry: u64 = r.header("retry-after").parse().expect("Retry-After seconds");
+    let retry: u64 = r
+        .header("retry-after")
+        .parse()
+        .expect("Retry-After seconds");
     assert!((1..=60).contains(&retry), "{retry}");
-    assert_eq!(sim.calls("LOGON").await, 3, "a limited attempt never reaches Worldox");
+    assert_eq!(
+        sim.calls("LOGON").await,
+        3,
+        "a limited attempt never reaches Worldox"
+    );
     // Another user is not limited.
-    attempt(&gw, "qc1", None).await.assert_problem(401, "invalid_credentials");
+    attempt(&gw, "qc1", None)
+        .await
+        .assert_problem(401, "invalid_credentials");
 }
 
 #[tokio::test]
 async fn one_address_spraying_usernames_is_limited_and_spoofed_forwarded_for_does_not_help() {
     let sim = Sim::start().await;
-    let gw = Gateway::start(&sim.url(), &[("WDGATE_LIMITS_LOGIN_PER_IP_PER_MINUTE", "2")]);
-    attempt(&gw, "a", Some("203.0.113.1")).await.assert_problem(401, "invalid_credentials");
-    attempt(&gw, "b", Some("203.0.113.2")).await.assert_problem(401, "invalid_credentials");
+    let gw = Gateway::start(
+        &sim.url(),
+        &[("WDGATE_LIMITS_LOGIN_PER_IP_PER_MINUTE", "2")],
+    );
+    attempt(&gw, "a", Some("203.0.113.1"))
+        .await
+        .assert_problem(401, "invalid_credentials");
+    attempt(&gw, "b", Some("203.0.113.2"))
+        .await
+        .assert_problem(401, "invalid_credentials");
     // The peer (127.0.0.1) is not a trusted proxy, so X-Forwarded-For is ignored.
-    attempt(&gw, "c", Some("203.0.113.3")).await.assert_problem(429, "too_many_requests");
+    attempt(&gw, "c", Some("203.0.113.3"))
+        .await
+        .assert_problem(429, "too_many_requests");
 }
 
 #[tokio::test]
@@ -55,18 +78,29 @@ async fn behind_a_trusted_proxy_the_forwarded_client_ip_is_limited() {
     .expect("config");
     let config = config.to_string_lossy().into_owned();
     let gw = Gateway::start_with_args(&["--config", &config, "--upstream", &sim.url()], &[]);
-    attempt(&gw, "a", Some("203.0.113.1")).await.assert_problem(401, "invalid_credentials");
-    attempt(&gw, "b", Some("203.0.113.1")).await.assert_problem(401, "invalid_credentials");
-    attempt(&gw, "c", Some("203.0.113.1")).await.assert_problem(429, "too_many_requests");
+    attempt(&gw, "a", Some("203.0.113.1"))
+        .await
+        .assert_problem(401, "invalid_credentials");
+    attempt(&gw, "b", Some("203.0.113.1"))
+        .await
+        .assert_problem(401, "invalid_credentials");
+    attempt(&gw, "c", Some("203.0.113.1"))
+        .await
+        .assert_problem(429, "too_many_requests");
     // Another client behind the same proxy is not affected.
-    attempt(&gw, "d", Some("203.0.113.2")).await.assert_problem(401, "invalid_credentials");
+    attempt(&gw, "d", Some("203.0.113.2"))
+        .await
+        .assert_problem(401, "invalid_credentials");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn beyond_the_concurrency_limit_requests_are_shed_with_503() {
     let sim = Sim::start().await;
-    let gw = Gateway::start(&sim.url(), &[("WDGATE_SERVER_MAX_CONCURRENT_REQUESTS", "1")]);
+    let gw = Gateway::start(
+        &sim.url(),
+        &[("WDGATE_SERVER_MAX_CONCURRENT_REQUESTS", "1")],
+    );
     sim.set_faults(json!({"latency_ms": 1500})).await;
     let url = gw.url("/sessions");
     let slow = tokio::spawn(async move {
@@ -78,10 +112,29 @@ async fn beyond_the_concurrency_limit_requests_are_shed_with_503() {
             .map(|r| r.status().as_u16())
     });
     wait_until(|| async { sim.calls("LOGON").await == 1 }).await;
-    let r = gw.post_json("/sessions", &json!({"username": "demo", "password": "demo"}), None).await;
+    let r = gw
+        .post_json(
+            "/sessions",
+            &json!({"username": "demo", "password": "demo"}),
+            None,
+        )
+        .await;
     r.assert_problem(503, "overloaded");
     assert_eq!(r.header("retry-after"), "1");
-    assert_eq!(slow.await.expect("join").expect("answered"), 201, "the admitted request completes");
+    assert_eq!(
+        slow.await.expect("join").expect("answered"),
+        201,
+        "the admitted request completes"
+    );
     sim.set_faults(json!({})).await;
-    assert_eq!(gw.post_json("/sessions", &json!({"username": "demo", "password": "demo"}), None).await.status, 201);
+    assert_eq!(
+        gw.post_json(
+            "/sessions",
+            &json!({"username": "demo", "password": "demo"}),
+            None
+        )
+        .await
+        .status,
+        201
+    );
 }

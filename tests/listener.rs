@@ -24,7 +24,9 @@ impl Pki {
         let key = KeyPair::generate().expect("CA key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, "wdgate test CA");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "wdgate test CA");
         let cert = params.self_signed(&key).expect("CA");
         Self {
             ca_pem: cert.pem(),
@@ -65,9 +67,14 @@ fn tls_gateway(sim: &Sim, dir: &std::path::Path) -> Gateway {
 }
 
 /// Connects with TLS (ALPN http/1.1) and returns the stream and the server's leaf DER.
-async fn tls_connect(port: u16, ca_der: &[u8]) -> (tokio_rustls::client::TlsStream<TcpStream>, Vec<u8>) {
+async fn tls_connect(
+    port: u16,
+    ca_der: &[u8],
+) -> (tokio_rustls::client::TlsStream<TcpStream>, Vec<u8>) {
     let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from(ca_der.to_vec())).expect("root");
+    roots
+        .add(CertificateDer::from(ca_der.to_vec()))
+        .expect("root");
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -75,7 +82,9 @@ async fn tls_connect(port: u16, ca_der: &[u8]) -> (tokio_rustls::client::TlsStre
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let tcp = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let tcp = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
     let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("localhost").expect("name"), tcp)
         .await
@@ -85,14 +94,20 @@ async fn tls_connect(port: u16, ca_der: &[u8]) -> (tokio_rustls::client::TlsStre
 }
 
 /// One keep-alive HTTP/1.1 GET /healthz on an open stream; returns the status line.
-async fn healthz<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: &mut S) -> String {
+async fn healthz<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> String {
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .expect("write");
     let mut buf = vec![0u8; 4096];
     let n = stream.read(&mut buf).await.expect("read");
-    String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or("").to_owned()
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -110,20 +125,31 @@ async fn tls_serves_http2_and_http1_and_reloads_certificates_without_dropping_co
         .build()
         .expect("client");
     let url = format!("https://localhost:{port}/sessions");
-    let r = client.post(&url).json(&json!({"username": "demo", "password": "demo"})).send().await.expect("login");
+    let r = client
+        .post(&url)
+        .json(&json!({"username": "demo", "password": "demo"}))
+        .send()
+        .await
+        .expect("login");
     assert_eq!(r.version(), reqwest::Version::HTTP_2, "ALPN picks HTTP/2");
     assert_eq!(r.status(), 201);
 
     let (mut open, served) = tls_connect(port, &pki.ca_der).await;
     assert_eq!(served, first);
-    assert!(healthz(&mut open).await.contains("200"), "HTTP/1.1 over TLS");
+    assert!(
+        healthz(&mut open).await.contains("200"),
+        "HTTP/1.1 over TLS"
+    );
 
     let second = pki.issue(&dir);
     gw.signal("HUP");
     gw.wait_for_log("TLS certificate reloaded").await;
     let (_, served) = tls_connect(port, &pki.ca_der).await;
     assert_eq!(served, second, "new connections get the new certificate");
-    assert!(healthz(&mut open).await.contains("200"), "the open connection lives on");
+    assert!(
+        healthz(&mut open).await.contains("200"),
+        "the open connection lives on"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -135,11 +161,21 @@ async fn a_bad_certificate_file_is_a_clear_start_up_error() {
     let config = dir.join("wdgate.toml");
     std::fs::write(
         &config,
-        format!("[server.tls]\ncert_file = {:?}\nkey_file = {:?}\n", dir.join("cert.pem"), dir.join("key.pem")),
+        format!(
+            "[server.tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+            dir.join("cert.pem"),
+            dir.join("key.pem")
+        ),
     )
     .expect("config");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wdgate"))
-        .args(["--config", &config.to_string_lossy(), "serve", "--upstream", "http://127.0.0.1:9"])
+        .args([
+            "--config",
+            &config.to_string_lossy(),
+            "serve",
+            "--upstream",
+            "http://127.0.0.1:9",
+        ])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
@@ -163,10 +199,16 @@ async fn closed_within(mut stream: TcpStream) -> Duration {
 #[tokio::test]
 async fn a_slow_loris_client_is_cut_off() {
     let sim = Sim::start().await;
-    let gw = Gateway::start(&sim.url(), &[("WDGATE_SERVER_HEADER_READ_TIMEOUT_SECS", "1")]);
+    let gw = Gateway::start(
+        &sim.url(),
+        &[("WDGATE_SERVER_HEADER_READ_TIMEOUT_SECS", "1")],
+    );
     let mut stream = TcpStream::connect(gw.addr).await.expect("connect");
     // Half a request head, and then nothing more.
-    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.expect("write");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("write");
     let took = closed_within(stream).await;
     assert!(took < Duration::from_secs(10), "closed after {took:?}");
 }
@@ -176,7 +218,10 @@ async fn an_idle_connection_is_closed() {
     let sim = Sim::start().await;
     let gw = Gateway::start(
         &sim.url(),
-        &[("WDGATE_SERVER_IDLE_TIMEOUT_SECS", "1"), ("WDGATE_SERVER_REQUEST_TIMEOUT_SECS", "1")],
+        &[
+            ("WDGATE_SERVER_IDLE_TIMEOUT_SECS", "1"),
+            ("WDGATE_SERVER_REQUEST_TIMEOUT_SECS", "1"),
+        ],
     );
     let mut stream = TcpStream::connect(gw.addr).await.expect("connect");
     assert!(healthz(&mut stream).await.contains("200"));
@@ -214,7 +259,10 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_0() {
     common::wait_until(|| async { sim.calls("LOGON").await == 1 }).await;
     gw.signal("TERM");
     gw.wait_for_log("stopped accepting").await;
-    assert!(TcpStream::connect(gw.addr).await.is_err(), "no new connections after SIGTERM");
+    assert!(
+        TcpStream::connect(gw.addr).await.is_err(),
+        "no new connections after SIGTERM"
+    );
     assert_eq!(in_flight.await.expect("join").expect("answered"), 201);
     let status = gw.wait_exit().await;
     assert!(status.success(), "{status:?}");

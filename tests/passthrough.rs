@@ -90,7 +90,10 @@ async fn cabinets_pass_through_as_the_upstreams_json_without_secrets() {
     assert_eq!(r.header("cache-control"), "no-store");
     let data = r.json["root"]["data"].as_array().expect("cabinets");
     let names: Vec<&str> = data.iter().map(|c| c["Name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["Accounting", "Litigation", "Corporate", "Real Estate"]);
+    assert_eq!(
+        names,
+        ["Accounting", "Litigation", "Corporate", "Real Estate"]
+    );
     assert_eq!(data[0]["Fields"][0]["NAME"], "Client");
     assert_eq!(r.json["root"]["errorStatus"]["ErrorCount"], "");
     assert!(!r.text.contains("wd_Error_VAL") && !r.text.contains("wd_SID"));
@@ -117,30 +120,54 @@ async fn findfiles_searches_with_the_callers_query_and_paging() {
     assert_eq!(r.json["root"]["errorStatus"]["List_Count"], "3");
     assert_eq!(file_names(&r), ["00015661.xlsx", "00015577.xlsx"]);
     assert_eq!(r.json["root"]["data"][0]["LN"], "2");
-    assert!(r.json["root"]["errorStatus"]["List_ID"].as_str().is_some_and(|id| id.starts_with('x')));
+    assert!(
+        r.json["root"]["errorStatus"]["List_ID"]
+            .as_str()
+            .is_some_and(|id| id.starts_with('x'))
+    );
 }
 
 #[tokio::test]
 async fn a_search_without_matches_is_a_200_with_empty_data() {
     let (_sim, gw, token) = setup().await;
-    let r = wd_get(&gw, &token, "FINDFILES", &[("wd_FIND_QUERY", "no such file")]).await;
+    let r = wd_get(
+        &gw,
+        &token,
+        "FINDFILES",
+        &[("wd_FIND_QUERY", "no such file")],
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["root"]["data"], "");
     assert_eq!(r.json["root"]["errorStatus"]["List_Count"], "0");
-    assert_eq!(r.json["root"]["errorStatus"]["wd_Error_RCTX"], "WDRC_ZERO_PROJECT_CLEAN");
+    assert_eq!(
+        r.json["root"]["errorStatus"]["wd_Error_RCTX"],
+        "WDRC_ZERO_PROJECT_CLEAN"
+    );
 }
 
 #[tokio::test]
 async fn commands_off_the_allow_list_are_403_and_never_sent() {
     let (sim, gw, token) = setup().await;
-    for command in ["FROBNICATE", "LOGON", "logoff", "2FSET", "2fget", "CABINETS%26x=1"] {
+    for command in [
+        "FROBNICATE",
+        "LOGON",
+        "logoff",
+        "2FSET",
+        "2fget",
+        "CABINETS%26x=1",
+    ] {
         let r = wd_get(&gw, &token, command, &[]).await;
         r.assert_problem(403, "command_not_allowed");
         let r = wd_post_form(&gw, &token, command, &[("a", "b")]).await;
         r.assert_problem(403, "command_not_allowed");
     }
     let r = wd_get(&gw, &token, "LOGON", &[]).await;
-    assert!(r.json["detail"].as_str().unwrap().contains("/sessions"), "{}", r.text);
+    assert!(
+        r.json["detail"].as_str().unwrap().contains("/sessions"),
+        "{}",
+        r.text
+    );
     for command in ["FROBNICATE", "LOGOFF", "2FSET", "2FGET"] {
         assert_eq!(sim.calls(command).await, 0, "{command}");
     }
@@ -157,9 +184,14 @@ async fn a_callers_wd_sid_is_refused_in_any_case_and_place() {
         wd_get(&gw, &token, "FINDFILES", &[(name, x)])
             .await
             .assert_problem(400, "bad_request");
-        wd_post_form(&gw, &token, "FINDFILES", &[("wd_FIND_QUERY", "a"), (name, x)])
-            .await
-            .assert_problem(400, "bad_request");
+        wd_post_form(
+            &gw,
+            &token,
+            "FINDFILES",
+            &[("wd_FIND_QUERY", "a"), (name, x)],
+        )
+        .await
+        .assert_problem(400, "bad_request");
         wd_post_json(&gw, &token, "FINDFILES", &json!({ name: x }))
             .await
             .assert_problem(400, "bad_request");
@@ -186,8 +218,13 @@ async fn post_takes_a_form_or_a_json_object_and_nothing_else() {
     assert_eq!(r.status, 200, "an empty body needs no type: {}", r.text);
 
     let url = gw.url("/wd/FINDFILES");
-    let plain = client().post(&url).header("content-type", "text/plain").body("x");
-    send(plain.bearer_auth(&token)).await.assert_problem(415, "unsupported_media_type");
+    let plain = client()
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body("x");
+    send(plain.bearer_auth(&token))
+        .await
+        .assert_problem(415, "unsupported_media_type");
     wd_post_json(&gw, &token, "FINDFILES", &json!(["wd_FIND_QUERY"]))
         .await
         .assert_problem(400, "bad_request");
@@ -242,14 +279,18 @@ async fn an_expired_worldox_session_is_401_and_ends_the_gateway_session() {
     r.assert_problem(401, "session_expired");
     assert!(r.header("www-authenticate").contains("invalid_token"));
     assert_eq!(r.json["upstream"]["rctx"], "WDRC_SID_INVALID");
-    gw.get("/me", Some(&token)).await.assert_problem(401, "invalid_token");
+    gw.get("/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
 
     let token = gw.login("demo", "demo").await;
     sim.expire_sessions().await;
     wd_get(&gw, &token, "FINDFILES", &[])
         .await
         .assert_problem(401, "session_expired");
-    gw.get("/me", Some(&token)).await.assert_problem(401, "invalid_token");
+    gw.get("/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
 }
 
 #[tokio::test]
@@ -285,7 +326,10 @@ async fn the_log_names_the_command_but_never_the_parameters() {
 #[tokio::test]
 async fn the_allow_list_and_the_switch_come_from_config() {
     let sim = Sim::start().await;
-    let gw = Gateway::start(&sim.url(), &[("WDGATE_PASSTHROUGH_ALLOW", "FINDFILES,SERVE")]);
+    let gw = Gateway::start(
+        &sim.url(),
+        &[("WDGATE_PASSTHROUGH_ALLOW", "FINDFILES,SERVE")],
+    );
     let token = gw.login("demo", "demo").await;
     let r = wd_get(&gw, &token, "FINDFILES", &[]).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -304,9 +348,14 @@ async fn the_allow_list_and_the_switch_come_from_config() {
 
 #[test]
 fn a_config_that_allows_logon_is_refused_at_start() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wdgate"))
-        .arg("check-config")
-        .current_dir(std::env::temp_dir())
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_wdgate"));
+    cmd.arg("check-config").current_dir(std::env::temp_dir());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WDGATE_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
         .env("WDGATE_PASSTHROUGH_ALLOW", "CABINETS,LOGON")
         .output()
         .expect("run wdgate");

@@ -55,7 +55,10 @@ fn session_key(token: &str) -> String {
 }
 
 fn pttl(redis: &Redis, key: &str) -> i64 {
-    redis.command(&["PTTL", key]).parse().expect("PTTL is an integer")
+    redis
+        .command(&["PTTL", key])
+        .parse()
+        .expect("PTTL is an integer")
 }
 
 #[tokio::test]
@@ -208,7 +211,12 @@ async fn without_redis_the_store_answers_503_quickly_and_the_gateway_recovers_by
     let r = gw.get("/readyz", None).await;
     r.assert_problem(503, "not_ready");
     assert_eq!(r.header("retry-after"), "1");
-    assert!(r.json["detail"].as_str().unwrap_or("").contains("store unavailable"));
+    assert!(
+        r.json["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("store unavailable")
+    );
     assert_eq!(gw.get("/healthz", None).await.status, 200, "still alive");
 
     redis.restart();
@@ -237,5 +245,42 @@ async fn readyz_reports_each_dependency() {
     wait_until(|| async { gw.get("/readyz", None).await.status == 503 }).await;
     let r = gw.get("/readyz", None).await;
     r.assert_problem(503, "not_ready");
-    assert!(r.json["detail"].as_str().unwrap_or("").contains("upstream unreachable"));
+    assert!(
+        r.json["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("upstream unreachable")
+    );
+}
+
+#[tokio::test]
+async fn the_redis_password_reaches_neither_the_log_nor_check_config() {
+    let password = "s3cret-redis-passw0rd";
+    let Some(redis) = Redis::start_with_password(password) else {
+        return;
+    };
+    let sim = Sim::start().await;
+    let gw = redis_gateway(&sim.url(), &redis, &[("WDGATE_DEVICES_ID_KEY", ID_KEY)]);
+    wait_ready(&gw).await;
+    let token = gw.login("demo", "demo").await;
+    assert_eq!(gw.get("/me", Some(&token)).await.status, 200);
+    assert!(gw.delete("/sessions/current", Some(&token)).await.status == 204);
+    let log = gw.log();
+    assert!(!log.contains(password), "the password is logged: {log}");
+    assert!(!log.contains(&token[4..]), "the token is logged");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wdgate"))
+        .arg("check-config")
+        .current_dir(std::env::temp_dir())
+        .env("WDGATE_SESSION_STORE", "redis")
+        .env("WDGATE_SESSION_REDIS_URL", &redis.url)
+        .env("WDGATE_DEVICES_ID_KEY", ID_KEY)
+        .output()
+        .expect("check-config");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("redis_url = \"redis://***@127.0.0.1:"),
+        "{shown}"
+    );
+    assert!(!shown.contains(password));
 }

@@ -23,7 +23,7 @@ impl ClientIpResolver {
     /// The client IP of a request; `None` when the peer is unknown (no socket).
     pub fn resolve(&self, parts: &Parts) -> Option<IpAddr> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
-        Some(self.from_peer(peer, &parts.headers))
+        Some(self.client_behind(peer, &parts.headers))
     }
 
     fn is_trusted(&self, ip: IpAddr) -> bool {
@@ -31,7 +31,7 @@ impl ClientIpResolver {
     }
 
     /// Walks `X-Forwarded-For` from the right (the hop nearest us) past trusted proxies.
-    fn from_peer(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    fn client_behind(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.is_trusted(peer) {
             return peer;
         }
@@ -56,7 +56,10 @@ pub struct ClientIp(pub Option<IpAddr>);
 impl axum::extract::FromRequestParts<super::AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &super::AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &super::AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(Self(state.client_ip().resolve(parts)))
     }
 }
@@ -68,12 +71,18 @@ mod tests {
     use super::*;
 
     fn resolver() -> ClientIpResolver {
-        ClientIpResolver::new(vec!["10.0.0.0/8".parse().expect("net"), "127.0.0.1/32".parse().expect("net")])
+        ClientIpResolver::new(vec![
+            "10.0.0.0/8".parse().expect("net"),
+            "127.0.0.1/32".parse().expect("net"),
+        ])
     }
 
     fn xff(value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", HeaderValue::from_str(value).expect("header"));
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_str(value).expect("header"),
+        );
         h
     }
 
@@ -83,10 +92,18 @@ mod tests {
         let client: IpAddr = "203.0.113.7".parse().expect("ip");
         let proxy: IpAddr = "10.1.2.3".parse().expect("ip");
         let stranger: IpAddr = "198.51.100.9".parse().expect("ip");
-        assert_eq!(r.from_peer(proxy, &xff("203.0.113.7")), client);
-        assert_eq!(r.from_peer(proxy, &xff("1.1.1.1, 203.0.113.7, 10.9.9.9")), client, "spoofed left hops are ignored");
-        assert_eq!(r.from_peer(stranger, &xff("203.0.113.7")), stranger, "an untrusted peer cannot claim an IP");
-        assert_eq!(r.from_peer(proxy, &HeaderMap::new()), proxy);
-        assert_eq!(r.from_peer(proxy, &xff("garbage")), proxy);
+        assert_eq!(r.client_behind(proxy, &xff("203.0.113.7")), client);
+        assert_eq!(
+            r.client_behind(proxy, &xff("1.1.1.1, 203.0.113.7, 10.9.9.9")),
+            client,
+            "spoofed left hops are ignored"
+        );
+        assert_eq!(
+            r.client_behind(stranger, &xff("203.0.113.7")),
+            stranger,
+            "an untrusted peer cannot claim an IP"
+        );
+        assert_eq!(r.client_behind(proxy, &HeaderMap::new()), proxy);
+        assert_eq!(r.client_behind(proxy, &xff("garbage")), proxy);
     }
 }

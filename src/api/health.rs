@@ -52,7 +52,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let detail = format!(
         "not ready: store {}, upstream {}",
         if store.is_some() { "unavailable" } else { "ok" },
-        if upstream.is_some() { "unreachable" } else { "ok" },
+        if upstream.is_some() {
+            "unreachable"
+        } else {
+            "ok"
+        },
     );
     let cause = [store, upstream]
         .into_iter()

@@ -87,10 +87,15 @@ mod tests {
             assert!(limiter.check("Alice", ip).is_ok());
         }
         match limiter.check(" alice ", ip) {
-            Err(ApiError::TooManyRequests { retry_after_secs, .. }) => assert!((1..=60).contains(&retry_after_secs)),
+            Err(ApiError::TooManyRequests {
+                retry_after_secs, ..
+            }) => assert!((1..=60).contains(&retry_after_secs)),
             other => panic!("expected 429, got {other:?}"),
         }
-        assert!(limiter.check("bob", ip).is_ok(), "other users are not affected");
+        assert!(
+            limiter.check("bob", ip).is_ok(),
+            "other users are not affected"
+        );
         limiter.sweep();
     }
 
@@ -101,6 +106,10 @@ mod tests {
         assert!(limiter.check("a", ip).is_ok());
         assert!(limiter.check("b", ip).is_ok());
         assert!(limiter.check("c", ip).is_err());
-        assert!(limiter.check("c", Some("192.0.2.2".parse().expect("ip"))).is_ok());
+        assert!(
+            limiter
+                .check("c", Some("192.0.2.2".parse().expect("ip")))
+                .is_ok()
+        );
     }
 }

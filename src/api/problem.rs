@@ -186,6 +186,9 @@ impl ApiError {
                 upstream::Error::Rejected(_) => "upstream_error",
                 upstream::Error::Timeout(_) => "upstream_timeout",
                 upstream::Error::Unreachable(_) => "upstream_unreachable",
+                upstream::Error::CircuitOpen(_) | upstream::Error::Saturated => {
+                    "upstream_unavailable"
+                }
                 upstream::Error::HttpStatus(_)
                 | upstream::Error::TooLarge(_)
                 | upstream::Error::Shape(_) => "upstream_bad_answer",
@@ -275,7 +278,24 @@ impl IntoResponse for ApiError {
             Self::StoreUnavailable(_) | Self::Overloaded => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            Self::TooManyRequests { retry_after_secs, .. } => {
+            Self::Upstream {
+                error: upstream::Error::CircuitOpen(wait),
+                ..
+            } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(wait.as_secs().max(1)),
+                );
+            }
+            Self::Upstream {
+                error: upstream::Error::Saturated,
+                ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             _ => {}

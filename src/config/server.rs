@@ -98,10 +98,16 @@ impl ServerConfig {
             return invalid("max_concurrent_requests", "must be above 0");
         }
         if let Some(bad) = self.trusted_proxies.iter().find(|p| parse_net(p).is_none()) {
-            return invalid("trusted_proxies", &format!("{bad:?} is not an IP address or CIDR"));
+            return invalid(
+                "trusted_proxies",
+                &format!("{bad:?} is not an IP address or CIDR"),
+            );
         }
         if let Some(tls) = &self.tls {
-            for (key, path) in [("tls.cert_file", &tls.cert_file), ("tls.key_file", &tls.key_file)] {
+            for (key, path) in [
+                ("tls.cert_file", &tls.cert_file),
+                ("tls.key_file", &tls.key_file),
+            ] {
                 if !path.is_file() {
                     return invalid(key, "is not a readable file");
                 }
@@ -112,7 +118,10 @@ impl ServerConfig {
 
     /// The trusted proxy networks.
     pub fn trusted_networks(&self) -> Vec<ipnet::IpNet> {
-        self.trusted_proxies.iter().filter_map(|p| parse_net(p)).collect()
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| parse_net(p))
+            .collect()
     }
 }
 

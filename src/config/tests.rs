@@ -98,11 +98,21 @@ fn the_passthrough_allows_the_document_commands_by_default() {
     for command in ["CABINETS", "FINDFILES", "CHECKOUT", "VIEWFILE", "TREEOPEN"] {
         assert!(c.passthrough.allows(command), "{command}");
     }
-    for command in ["LOGON", "LOGOFF", "2FGET", "2FSET", "cabinets", "FROBNICATE"] {
+    for command in [
+        "LOGON",
+        "LOGOFF",
+        "2FGET",
+        "2FSET",
+        "cabinets",
+        "FROBNICATE",
+    ] {
         assert!(!c.passthrough.allows(command), "{command}");
     }
     let shipped = load(include_str!("../../config/wdgate.toml"), &[]).expect("valid");
-    assert_eq!(shipped.passthrough, c.passthrough, "the example lists the defaults");
+    assert_eq!(
+        shipped.passthrough, c.passthrough,
+        "the example lists the defaults"
+    );
 }
 
 #[test]
@@ -136,11 +146,15 @@ fn the_passthrough_never_allows_the_session_and_2fa_commands() {
     ];
     for (text, vars) in cases {
         let err = load(text, vars).expect_err(text).to_string();
-        assert!(err.contains("passthrough.allow"), "{err:?} should name the key");
+        assert!(
+            err.contains("passthrough.allow"),
+            "{err:?} should name the key"
+        );
     }
     let err = load("[passthrough]\nallow = [\"LOGON\"]\n", &[]).expect_err("LOGON");
     assert!(
-        err.to_string().contains("LOGON can never be passed through"),
+        err.to_string()
+            .contains("LOGON can never be passed through"),
         "{err}"
     );
     // An empty list is valid: nothing is passed through.

@@ -51,7 +51,12 @@ impl Options {
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, waits
 /// up to `options.grace` for requests in flight, and returns.
-pub async fn serve(listener: TcpListener, app: Router, options: Options, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    options: Options,
+    shutdown: impl Future<Output = ()>,
+) {
     let builder = builder(&options);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -125,18 +130,20 @@ fn spawn_connection(
             let builder = builder.clone();
             let watcher = graceful.watcher();
             tokio::spawn(async move {
-                let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(e)) => {
-                        tracing::debug!(error = %e, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::debug!("TLS handshake timed out");
-                        return;
-                    }
-                };
-                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let stream =
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake timed out");
+                            return;
+                        }
+                    };
+                let connection =
+                    builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                 if let Err(e) = watcher.watch(connection.into_owned()).await {
                     tracing::debug!(error = %e, "connection ended with an error");
                 }

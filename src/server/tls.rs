@@ -37,7 +37,9 @@ struct Loaded {
 
 impl std::fmt::Debug for Loaded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Loaded").field("stamps", &self.stamps).finish_non_exhaustive()
+        f.debug_struct("Loaded")
+            .field("stamps", &self.stamps)
+            .finish_non_exhaustive()
     }
 }
 
@@ -109,7 +111,9 @@ impl ReloadingTls {
                 };
                 match tls.reload() {
                     Ok(()) => tracing::info!(reason = why, "TLS certificate reloaded"),
-                    Err(e) => tracing::error!(reason = why, error = %e, "TLS reload failed; keeping the current certificate"),
+                    Err(e) => {
+                        tracing::error!(reason = why, error = %e, "TLS reload failed; keeping the current certificate")
+                    }
                 }
             }
         });
@@ -155,7 +159,10 @@ fn load(cert_file: &Path, key_file: &Path) -> Result<Loaded, TlsError> {
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .map_err(|e| TlsError(format!("cert_file {}: {e}", cert_file.display())))?;
     if certs.is_empty() {
-        return Err(TlsError(format!("cert_file {}: no certificate", cert_file.display())));
+        return Err(TlsError(format!(
+            "cert_file {}: no certificate",
+            cert_file.display()
+        )));
     }
     let key = PrivateKeyDer::from_pem_file(key_file)
         .map_err(|e| TlsError(format!("key_file {}: {e}", key_file.display())))?;

@@ -103,7 +103,10 @@ impl Bus {
 
     /// Subscribes after every (re)connection, then drops every L1, which may hold
     /// entries invalidated while the connection was down.
-    async fn keep_subscribed(self, mut reconnects: broadcast::Receiver<fred::types::config::Server>) {
+    async fn keep_subscribed(
+        self,
+        mut reconnects: broadcast::Receiver<fred::types::config::Server>,
+    ) {
         loop {
             match reconnects.recv().await {
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
@@ -132,7 +135,12 @@ impl Bus {
         loop {
             match messages.recv().await {
                 Ok(message) if &*message.channel == CHANNEL => {
-                    match message.value.as_str().as_deref().and_then(Invalidation::decode) {
+                    match message
+                        .value
+                        .as_str()
+                        .as_deref()
+                        .and_then(Invalidation::decode)
+                    {
                         Some(invalidation) => {
                             let _ = self.local.send(invalidation);
                         }
@@ -141,7 +149,10 @@ impl Bus {
                 }
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "invalidation messages were dropped; clearing the L1 caches");
+                    tracing::warn!(
+                        missed,
+                        "invalidation messages were dropped; clearing the L1 caches"
+                    );
                     let _ = self.local.send(Invalidation::All);
                 }
                 Err(broadcast::error::RecvError::Closed) => return,

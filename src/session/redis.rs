@@ -76,7 +76,9 @@ impl RedisStore {
             {
                 // The server has not seen the script yet (or restarted): EVAL loads it.
                 Err(e) if e.details().starts_with("NOSCRIPT") => {
-                    client.eval(GET_AND_SLIDE, redis_key.clone(), slide_to).await
+                    client
+                        .eval(GET_AND_SLIDE, redis_key.clone(), slide_to)
+                        .await
                 }
                 other => other,
             }
@@ -156,5 +158,5 @@ fn millis(d: Duration) -> i64 {
 fn unix_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| millis(d))
+        .map_or(0, millis)
 }

@@ -71,7 +71,8 @@ impl RedisLink {
         let (plain_url, tls) = strip_tls(url);
         // The TLS settings are ours (ring, system roots plus redis_ca_file), so the URL is
         // parsed without its TLS scheme and TLS is added afterwards.
-        let mut fred_config = FredConfig::from_url(&plain_url).map_err(|e| bad_url(e.details().to_owned()))?;
+        let mut fred_config =
+            FredConfig::from_url(&plain_url).map_err(|e| bad_url(e.details().to_owned()))?;
         if tls {
             fred_config.tls = Some(tls_config(config.redis_ca_file.as_deref())?.into());
         }
@@ -98,8 +99,12 @@ impl RedisLink {
                 RECONNECT_MAX_MS,
                 2,
             ));
-        let client = builder.build().map_err(|e| bad_url(e.details().to_owned()))?;
-        let subscriber = builder.build().map_err(|e| bad_url(e.details().to_owned()))?;
+        let client = builder
+            .build()
+            .map_err(|e| bad_url(e.details().to_owned()))?;
+        let subscriber = builder
+            .build()
+            .map_err(|e| bad_url(e.details().to_owned()))?;
         let bus = Bus::start(subscriber);
         // The connection task runs until the process ends, reconnecting as needed.
         drop(client.connect());

@@ -130,7 +130,8 @@ async fn apply_invalidations(
         };
         match invalidation {
             Invalidation::Session(key) => {
-                let _ = key;
+                generation.fetch_add(1, Ordering::SeqCst);
+                l1.invalidate(&key).await;
             }
             Invalidation::All => {
                 generation.fetch_add(1, Ordering::SeqCst);

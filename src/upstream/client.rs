@@ -14,6 +14,9 @@ use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
+use tokio::sync::Semaphore;
+
+use super::breaker::{self, Admission, CircuitBreaker};
 use super::cgi::Params;
 use super::envelope::{Envelope, ShapeError, UpstreamError};
 use crate::config::UpstreamConfig;
@@ -52,13 +55,62 @@ pub enum Error {
     /// The answer is not a Worldox envelope (502).
     #[error(transparent)]
     Shape(#[from] ShapeError),
+    /// The circuit breaker is open after repeated failures (503); a probe may go
+    /// through after the given time.
+    #[error("the upstream is failing; calls are paused for {0:?}")]
+    CircuitOpen(Duration),
+    /// Too many upstream calls in flight to start this one in time (503).
+    #[error("too many upstream calls in flight")]
+    Saturated,
+}
+
+impl Error {
+    /// Whether the failure says the upstream is unhealthy (it counts against the
+    /// circuit breaker). An error the upstream reported is a healthy answer.
+    fn is_upstream_failure(&self) -> bool {
+        match self {
+            Self::Unreachable(_) | Self::Timeout(_) => true,
+            Self::HttpStatus(status) => *status >= 500,
+            Self::Shape(ShapeError::NotJson) => true,
+            Self::Rejected(_)
+            | Self::TooLarge(_)
+            | Self::Shape(ShapeError::WrongShape(_))
+            | Self::CircuitOpen(_)
+            | Self::Saturated => false,
+        }
+    }
+
+    /// Whether a read may be repeated after this failure: the answer broke off or the
+    /// server (or a proxy in front of it) said it was briefly unavailable.
+    fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable(_) => true,
+            Self::HttpStatus(status) => matches!(status, 502..=504),
+            _ => false,
+        }
+    }
+}
+
+/// A failed attempt, and whether it failed before anything was sent.
+struct Failed {
+    error: Error,
+    connect: bool,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            connect: false,
+        }
+    }
 }
 
 /// A client configuration that cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// The CA file does not hold usable PEM certificates.
-    #[error("upstream.ca_file {path}: {message}")]
+    /// A CA, client certificate or key file is unusable.
+    #[error("upstream TLS file {path}: {message}")]
     CaFile {
         /// The file.
         path: String,
@@ -80,6 +132,10 @@ pub struct Client {
     endpoint: Arc<str>,
     timeout: Duration,
     max_response_bytes: usize,
+    in_flight: Arc<Semaphore>,
+    breaker: Arc<CircuitBreaker>,
+    retries: u32,
+    retry_base: Duration,
 }
 
 impl Client {
@@ -104,13 +160,25 @@ impl Client {
             endpoint: format!("{}{}", url.trim_end_matches('/'), config.cgi_path).into(),
             timeout: Duration::from_millis(config.timeout_ms),
             max_response_bytes: config.max_response_bytes,
+            in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+            breaker: Arc::new(CircuitBreaker::new(
+                config.breaker_failures,
+                Duration::from_secs(config.breaker_open_secs),
+            )),
+            retries: config.retries,
+            retry_base: Duration::from_millis(config.retry_base_ms),
         })
+    }
+
+    /// The circuit breaker's state.
+    pub fn circuit_state(&self) -> breaker::State {
+        self.breaker.state()
     }
 
     /// Sends a call and parses the answer. An answer that reports an error is
     /// `Err(Error::Rejected)`.
     pub async fn call(&self, call: &Call<'_>) -> Result<Envelope, Error> {
-        let body = self.fetch(call).await?;
+        let body = self.exchange(call).await?;
         let envelope = Envelope::parse(&body)?;
         match envelope.first_error() {
             Some(error) => Err(Error::Rejected(error.clone())),
@@ -118,8 +186,60 @@ impl Client {
         }
     }
 
+    /// Sends a call and returns the body of its 200 answer: through the circuit
+    /// breaker (fails fast while it is open), a slot among the calls in flight, and
+    /// retries where they are safe.
+    pub(super) async fn exchange(&self, call: &Call<'_>) -> Result<Bytes, Error> {
+        let admission = self.breaker.admit();
+        if let Admission::Rejected(wait) = admission {
+            return Err(Error::CircuitOpen(wait));
+        }
+        let mut probe = ProbeGuard {
+            breaker: (admission == Admission::Probe).then_some(&*self.breaker),
+        };
+        let outcome = self.fetch_with_retries(call).await;
+        match &outcome {
+            Err(e) if e.is_upstream_failure() => self.breaker.failed(),
+            Err(Error::Saturated) => {}
+            _ => self.breaker.succeeded(),
+        }
+        probe.breaker = None;
+        outcome
+    }
+
+    /// Repeats an attempt that failed to connect (any command) or, for a read, broke
+    /// off or met a 502/503/504; waits with exponential backoff and full jitter.
+    async fn fetch_with_retries(&self, call: &Call<'_>) -> Result<Bytes, Error> {
+        let idempotent = call.method == Method::GET;
+        let mut attempt = 0;
+        loop {
+            match self.attempt(call).await {
+                Ok(body) => return Ok(body),
+                Err(failed)
+                    if attempt < self.retries
+                        && (failed.connect || (idempotent && failed.error.is_transient())) =>
+                {
+                    attempt += 1;
+                    let delay = backoff(self.retry_base, attempt);
+                    tracing::debug!(command = call.command, attempt, ?delay, error = %failed.error, "retrying the upstream call");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(failed) => return Err(failed.error),
+            }
+        }
+    }
+
+    /// One attempt, holding a slot among the calls in flight.
+    async fn attempt(&self, call: &Call<'_>) -> Result<Bytes, Failed> {
+        let _permit = tokio::time::timeout(self.timeout, self.in_flight.acquire())
+            .await
+            .map_err(|_| Error::Saturated)?
+            .map_err(|_| Error::Saturated)?;
+        self.fetch(call).await
+    }
+
     /// Sends a call and returns the raw body of a 200 answer.
-    pub(super) async fn fetch(&self, call: &Call<'_>) -> Result<Bytes, Error> {
+    async fn fetch(&self, call: &Call<'_>) -> Result<Bytes, Failed> {
         let uri = format!("{}?{}", self.endpoint, call.query.to_query(call.command));
         let mut request = Request::builder()
             .method(call.method.clone())
@@ -135,26 +255,25 @@ impl Client {
             .body(body)
             .map_err(|e| Error::Unreachable(format!("cannot build the request: {e}")))?;
         let exchange = async {
-            let response = self
-                .http
-                .request(request)
-                .await
-                .map_err(|e| Error::Unreachable(describe(&e)))?;
+            let response = self.http.request(request).await.map_err(|e| Failed {
+                connect: e.is_connect(),
+                error: Error::Unreachable(describe(&e)),
+            })?;
             if response.status() != http::StatusCode::OK {
-                return Err(Error::HttpStatus(response.status().as_u16()));
+                return Err(Error::HttpStatus(response.status().as_u16()).into());
             }
             let limited = Limited::new(response.into_body(), self.max_response_bytes);
             match limited.collect().await {
                 Ok(collected) => Ok(collected.to_bytes()),
                 Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                    Err(Error::TooLarge(self.max_response_bytes))
+                    Err(Error::TooLarge(self.max_response_bytes).into())
                 }
-                Err(e) => Err(Error::Unreachable(format!("the answer broke off: {e}"))),
+                Err(e) => Err(Error::Unreachable(format!("the answer broke off: {e}")).into()),
             }
         };
         tokio::time::timeout(self.timeout, exchange)
             .await
-            .map_err(|_| Error::Timeout(self.timeout))?
+            .map_err(|_| Failed::from(Error::Timeout(self.timeout)))?
     }
 
     /// Whether the upstream answers at all: any HTTP answer from the CGI URL within
@@ -186,6 +305,30 @@ impl Client {
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
+}
+
+/// Frees the half-open slot if a probe call is dropped before its verdict.
+struct ProbeGuard<'a> {
+    breaker: Option<&'a CircuitBreaker>,
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(breaker) = self.breaker {
+            breaker.probe_abandoned();
+        }
+    }
+}
+
+/// `base · 2^(attempt-1)`, scaled by a random factor in `[0, 1]` (full jitter).
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let ceiling = base.saturating_mul(1 << attempt.saturating_sub(1).min(10));
+    let mut bytes = [0u8; 2];
+    // Without randomness the full delay is used: still a backoff, just not spread.
+    let fraction = getrandom::fill(&mut bytes).map_or(1.0, |()| {
+        f64::from(u16::from_le_bytes(bytes)) / f64::from(u16::MAX)
+    });
+    ceiling.mul_f64(fraction)
 }
 
 /// The error and its causes on one line. hyper's errors name no URL, so no SID.
@@ -224,8 +367,21 @@ fn tls_config(config: &UpstreamConfig) -> Result<rustls::ClientConfig, BuildErro
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+        .with_root_certificates(roots);
+    let (Some(cert_file), Some(key_file)) = (&config.client_cert_file, &config.client_key_file)
+    else {
+        return Ok(builder.with_no_client_auth());
+    };
+    let file_error = |path: &std::path::Path, message: String| BuildError::CaFile {
+        path: path.display().to_string(),
+        message,
+    };
+    let chain = CertificateDer::pem_file_iter(cert_file)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| file_error(cert_file, e.to_string()))?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| file_error(key_file, e.to_string()))?;
+    Ok(builder.with_client_auth_cert(chain, key)?)
 }

@@ -3,6 +3,7 @@
 //! This module knows Worldox and does the network I/O; it knows nothing of REST routes.
 
 pub mod auth;
+pub mod breaker;
 pub mod cgi;
 pub mod client;
 pub mod envelope;

@@ -41,7 +41,7 @@ impl Client {
             query: with_sid,
             form,
         };
-        let body = self.fetch(&call).await?;
+        let body = self.exchange(&call).await?;
         let mut value = parse_lenient(&body)?;
         let envelope = Envelope::from_value(value.clone())?;
         if let Some(error) = envelope.first_error() {

@@ -88,6 +88,7 @@ impl StatusTable {
         match error {
             Error::Rejected(e) => self.status_for(&e.rctx),
             Error::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Error::CircuitOpen(_) | Error::Saturated => StatusCode::SERVICE_UNAVAILABLE,
             Error::Unreachable(_) | Error::HttpStatus(_) | Error::TooLarge(_) | Error::Shape(_) => {
                 StatusCode::BAD_GATEWAY
             }

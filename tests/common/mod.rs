@@ -242,6 +242,16 @@ impl Gateway {
         resp.json["token"].as_str().expect("token").to_owned()
     }
 
+    /// Tries to log in; returns whatever the gateway answers.
+    pub async fn login_attempt(&self, username: &str, password: &str) -> Reply {
+        self.post_json(
+            "/sessions",
+            &json!({"username": username, "password": password}),
+            None,
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         let mut req = client().get(self.url(path));
         if let Some(t) = token {

@@ -41,7 +41,10 @@ fn available() -> bool {
         return true;
     }
     let why = "redis-server is not installed (apt-get install redis-server)";
-    assert!(!required(), "{why}, and CI=true forbids skipping Redis tests");
+    assert!(
+        !required(),
+        "{why}, and CI=true forbids skipping Redis tests"
+    );
     eprintln!("SKIPPED: {why}");
     false
 }
@@ -64,6 +67,15 @@ impl Redis {
     /// A fresh server of our own (tests that kill it cannot use `REDIS_URL`'s).
     pub fn start_own() -> Option<Self> {
         Self::spawn_with(&[], true)
+    }
+
+    /// A fresh server that requires `password` (the URL carries it).
+    pub fn start_with_password(password: &str) -> Option<Self> {
+        let mut redis = Self::spawn_with(&["--requirepass", password], true)?;
+        redis.url = redis
+            .url
+            .replace("redis://", &format!("redis://:{password}@"));
+        Some(redis)
     }
 
     /// A TLS-only server presenting `cert`/`key` (PEM files); `None` to skip.
@@ -101,7 +113,11 @@ impl Redis {
                 "no".to_owned(),
             ];
             args.extend(extra.iter().map(|s| (*s).to_owned()));
-            let scheme = if plain { "redis://127.0.0.1" } else { "rediss://localhost" };
+            let scheme = if plain {
+                "redis://127.0.0.1"
+            } else {
+                "rediss://localhost"
+            };
             let mut redis = Self {
                 url: format!("{scheme}:{port}"),
                 port,
@@ -144,7 +160,8 @@ impl Redis {
 
     fn answers(&self) -> bool {
         if self.plain {
-            self.try_command(&["PING"]).is_some_and(|r| r == "PONG")
+            self.try_command(&["PING"])
+                .is_some_and(|r| r == "PONG" || r.starts_with("ERR NOAUTH"))
         } else {
             TcpStream::connect(("127.0.0.1", self.port)).is_ok()
         }

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Renders bench/run's measurements as one Markdown report: the machine, the method,
+every wrk run, and each target of issue 7 with its ratio and whether it was met.
+
+  report.py RESULTS.tsv OUT.md     (the rest comes from BENCH_* environment variables)
+"""
+
+import datetime
+import os
+import subprocess
+import sys
+
+NAMES = {
+    "A": "A. auth + cached answer",
+    "B": "B. translated read",
+    "C": "C. cached read",
+    "L": "B at 1 connection",
+    "D": "D. login",
+}
+
+
+def sh(cmd):
+    done = subprocess.run(cmd, shell=True, capture_output=True, text=True)
+    return done.stdout.strip() or done.stderr.strip() or "?"
+
+
+def ms(us):
+    return f"{us / 1000:.3f} ms"
+
+
+def main(results, out_path):
+    env = os.environ.get
+    by = {}
+    for line in open(results):
+        if not line.strip():
+            continue
+        id_, label, conns, rps, p50, p99, non2xx, sockerr = line.rstrip("\n").split("\t")
+        by[id_] = {
+            "label": label,
+            "conns": int(conns),
+            "rps": float(rps),
+            "p50": int(p50),
+            "p99": int(p99),
+            "non2xx": int(non2xx),
+            "sockerr": int(sockerr),
+        }
+
+    cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2")
+    nginx = sh(env("BENCH_NGINX", "nginx") + " -v 2>&1")
+    wrk = sh("wrk -v 2>&1 | head -n1 | cut -d' ' -f1,2")
+    mem_gib = int(sh("awk '/MemTotal/ {print $2}' /proc/meminfo")) / 2**20
+    out = [
+        "# wdgate benchmark results",
+        "",
+        "Written by `bench/run` (see README, \"Benchmarks\"). Figures taken while the machine",
+        "was otherwise idle (load average below).",
+        "",
+        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {sh('nproc')} cores ({cpu}), {mem_gib:.0f} GiB, Linux {sh('uname -r')}",
+        f"- versions: wdgate {sh('git describe --always --dirty')}, {sh('rustc --version')}, "
+        f"{nginx}, {wrk}",
+        f"- wrk: `-t{env('BENCH_THREADS')} -c{env('BENCH_CONNECTIONS')} -d{env('BENCH_DURATION')}s --latency` "
+        f"(the \"1 connection\" rows: `-c1`), each after a {env('BENCH_WARMUP')} s warm-up, with the same "
+        "script (bench/wrk.lua) for both sides of a comparison",
+        f"- pinning: the server under test, wdgate (`server.worker_threads = 1`) or nginx "
+        f"(`worker_processes 1`), on CPU {env('BENCH_SERVER_CPU')}; wrk, the upstream nginx and the "
+        f"simulator on CPU {env('BENCH_CLIENT_CPU')}. nginx runs with `access_log off`; wdgate with its "
+        "shipped config (log level `info`)",
+        f"- load average before / after: {env('BENCH_LOAD_BEFORE')} / {env('BENCH_LOAD_AFTER')}",
+        "",
+        "| scenario | server | conns | requests/s | p50 | p99 | non-2xx / socket errors |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, r in by.items():
+        out.append(
+            f"| {NAMES[key.split('.')[0]]} | {r['label']} | {r['conns']} | {r['rps']:,.0f} | "
+            f"{ms(r['p50'])} | {ms(r['p99'])} | {r['non2xx']} / {r['sockerr']} |"
+        )
+    out += ["", "| target | goal | measured | met |", "|---|---|---|---|"]
+
+    def target(name, goal, measured, ok):
+        met = "" if ok is None else ("yes" if ok else "**no**")
+        out.append(f"| {name} | {goal} | {measured} | {met} |")
+
+    def ratio(a, b):
+        return by[a]["rps"] / by[b]["rps"]
+
+    if {"A.wdgate", "A.nginx"} <= by.keys():
+        x = ratio("A.wdgate", "A.nginx")
+        target("A requests/s, wdgate / nginx `return 200`", "≥ 1.0×", f"{x:.2f}×", x >= 1.0)
+        a, n = by["A.wdgate"]["p99"], by["A.nginx"]["p99"]
+        target("A p99, wdgate vs nginx", "≤ nginx's", f"{ms(a)} vs {ms(n)}", a <= n)
+    if {"B.wdgate", "B.nginx"} <= by.keys():
+        x = ratio("B.wdgate", "B.nginx")
+        target("B requests/s, wdgate / nginx `proxy_pass`", "≥ 0.9×", f"{x:.2f}×", x >= 0.9)
+    if {"L.wdgate", "L.direct", "L.nginx"} <= by.keys():
+        added = by["L.wdgate"]["p50"] - by["L.direct"]["p50"]
+        nginx_added = by["L.nginx"]["p50"] - by["L.direct"]["p50"]
+        target(
+            "B p50 added over the direct upstream (1 connection)",
+            "≤ 100 µs",
+            f"{added} µs (nginx `proxy_pass` adds {nginx_added} µs)",
+            added <= 100,
+        )
+    if {"B.wdgate", "B.direct", "B.nginx"} <= by.keys():
+        added = by["B.wdgate"]["p50"] - by["B.direct"]["p50"]
+        nginx_added = by["B.nginx"]["p50"] - by["B.direct"]["p50"]
+        target(
+            f"B p50 added over the direct upstream ({by['B.wdgate']['conns']} connections, saturated)",
+            "for scale",
+            f"{added} µs (nginx `proxy_pass` adds {nginx_added} µs)",
+            None,
+        )
+    if {"C.wdgate", "B.wdgate"} <= by.keys():
+        x = ratio("C.wdgate", "B.wdgate")
+        target("C requests/s, cache on / B's wdgate figure", "≥ 3×", f"{x:.2f}×", x >= 3)
+    if {"D.wdgate", "D.nginx"} <= by.keys():
+        x = ratio("D.wdgate", "D.nginx")
+        target("D requests/s, wdgate / nginx `proxy_pass` of LOGON", "no target", f"{x:.2f}×", None)
+
+    memory = env("BENCH_MEMORY", "").split()
+    if memory:
+        idle, loaded, created = int(memory[0]), int(memory[1]), int(memory[2])
+        per = (loaded - idle) / max(created, 1)
+        target(
+            f"RSS per live session at {created:,} sessions",
+            "≤ 1 KiB",
+            f"{per:.0f} B ({idle / 2**20:.1f} → {loaded / 2**20:.1f} MiB; the logins took {memory[3]} s)",
+            per <= 1024,
+        )
+        target("idle RSS", "≤ 20 MiB", f"{idle / 2**20:.1f} MiB", idle <= 20 * 2**20)
+    coalesce = env("BENCH_COALESCE", "")
+    if coalesce:
+        calls = int(coalesce.split()[0])
+        target("coalescing", "1 upstream call", coalesce, calls == 1)
+
+    text = "\n".join(out) + "\n"
+    print(text)
+    with open(out_path, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
