@@ -7,6 +7,7 @@ pub mod address;
 pub mod api;
 pub mod config;
 pub mod devices;
+pub mod metrics;
 pub mod server;
 pub mod session;
 pub mod sim;
@@ -58,6 +59,8 @@ pub enum BuildError {
 /// `config.upstream.url` must be set (`main` points it at the in-process simulator
 /// when the operator gave none).
 pub fn build_app(config: &Config) -> Result<Router, BuildError> {
+    // The recorder exists before the first request or upstream call is counted.
+    metrics::handle();
     let upstream = upstream::Client::new(&config.upstream)?;
     let statuses = StatusTable::new(&config.status_map)?;
     let (store, redis) = session::build_store(&config.session)?;
@@ -106,19 +109,12 @@ pub fn build_app(config: &Config) -> Result<Router, BuildError> {
         .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID))
         // One span per request carrying the id and the matched route; the outcome is logged here.
         .layer(trace)
+        // Every answer is counted and timed by route, errors included.
+        .layer(axum::middleware::from_fn(metrics::record_requests))
         // Errors from everything below become problem+json bodies carrying the request id.
         .layer(axum::middleware::from_fn(api::problem::render_problems))
         // A panic is a 500 problem, not a dropped connection.
         .layer(CatchPanicLayer::new())
-        // Beyond the concurrency limit a request is refused at once (503 + Retry-After)
-        // rather than queued without bound; the semaphore is shared by every route.
-        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-            api::ApiError::Overloaded
-        }))
-        .layer(LoadShedLayer::new())
-        .layer(GlobalConcurrencyLimitLayer::new(
-            config.server.max_concurrent_requests,
-        ))
         // No request outlives the configured budget.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
@@ -126,5 +122,19 @@ pub fn build_app(config: &Config) -> Result<Router, BuildError> {
         ))
         // Bodies are read at most this far: extractors answer 413 beyond it.
         .layer(DefaultBodyLimit::max(config.server.body_limit_bytes));
-    Ok(api::routes(state).layer(stack))
+    let backpressure = ServiceBuilder::new()
+        // Beyond the concurrency limit an API request is refused at once (503 +
+        // Retry-After) rather than queued without bound; the semaphore is shared by
+        // every API route. Health, readiness and metrics stay outside it.
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            api::ApiError::Overloaded
+        }))
+        .layer(LoadShedLayer::new())
+        .layer(GlobalConcurrencyLimitLayer::new(
+            config.server.max_concurrent_requests,
+        ));
+    let app = api::routes(state.clone())
+        .layer(backpressure)
+        .merge(api::ops_routes(state));
+    Ok(app.layer(stack))
 }

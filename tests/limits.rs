@@ -122,6 +122,11 @@ async fn beyond_the_concurrency_limit_requests_are_shed_with_503() {
     r.assert_problem(503, "overloaded");
     assert_eq!(r.header("retry-after"), "1");
     assert_eq!(
+        gw.get("/healthz", None).await.status,
+        200,
+        "probes are not shed"
+    );
+    assert_eq!(
         slow.await.expect("join").expect("answered"),
         201,
         "the admitted request completes"

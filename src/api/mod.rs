@@ -7,6 +7,7 @@ pub mod health;
 pub mod json;
 pub mod login_limit;
 pub mod me;
+pub mod metrics;
 pub mod passthrough;
 pub mod problem;
 pub mod sessions;
@@ -18,7 +19,7 @@ use axum::routing::{delete, get, post};
 pub use problem::ApiError;
 pub use state::AppState;
 
-/// Every route, with its state.
+/// The API routes, with their state. Load shedding wraps these (not the ops routes).
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/sessions", post(sessions::create))
@@ -39,10 +40,18 @@ pub fn routes(state: AppState) -> Router {
             "/wd/{command}",
             get(passthrough::call).post(passthrough::call),
         )
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// Liveness, readiness and metrics: answered even when the API sheds load, so probes
+/// and scrapes keep working under pressure.
+pub fn ops_routes(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
         .with_state(state)
 }
 

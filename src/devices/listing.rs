@@ -130,17 +130,19 @@ impl ListingCache {
         F: Future<Output = Result<Listing, upstream::Error>>,
     {
         let before = self.generation.load(Ordering::SeqCst);
+        let loaded = std::sync::atomic::AtomicBool::new(false);
         let translate = async {
             if let Some(devices) = self.shared_get(key).await {
                 return Ok(Arc::new(devices));
             }
+            loaded.store(true, Ordering::Relaxed);
             let devices = Arc::new(self.with_ids(username, load.await?));
             if self.generation.load(Ordering::SeqCst) == before {
                 self.shared_put(key, &devices).await;
             }
             Ok(devices)
         };
-        match &self.cache {
+        let devices = match &self.cache {
             Some(cache) => {
                 let devices = cache
                     .try_get_with(key, translate)
@@ -153,7 +155,10 @@ impl ListingCache {
                 devices
             }
             None => translate.await,
-        }
+        };
+        // A hit is a read that caused no upstream 2FGET (cached, shared, or coalesced).
+        crate::metrics::listing_cache(!loaded.load(Ordering::Relaxed));
+        devices
     }
 
     /// Drops the session's listing, after a write or when it proved stale, here and

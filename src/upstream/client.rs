@@ -14,12 +14,16 @@ use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
+use std::time::Instant;
 use tokio::sync::Semaphore;
 
 use super::breaker::{self, Admission, CircuitBreaker};
 use super::cgi::Params;
 use super::envelope::{Envelope, ShapeError, UpstreamError};
 use crate::config::UpstreamConfig;
+
+/// Errors Worldox reported, by command and `wd_Error_RCTX`.
+pub const UPSTREAM_ERRORS: &str = "wdgate_upstream_errors_total";
 
 /// One upstream call: a command, its query parameters and (for POST) its form body.
 #[derive(Debug, Clone)]
@@ -181,7 +185,15 @@ impl Client {
         let body = self.exchange(call).await?;
         let envelope = Envelope::parse(&body)?;
         match envelope.first_error() {
-            Some(error) => Err(Error::Rejected(error.clone())),
+            Some(error) => {
+                metrics::counter!(
+                    UPSTREAM_ERRORS,
+                    "command" => call.command.to_owned(),
+                    "code" => error.rctx.clone()
+                )
+                .increment(1);
+                Err(Error::Rejected(error.clone()))
+            }
             None => Ok(envelope),
         }
     }
@@ -190,8 +202,10 @@ impl Client {
     /// breaker (fails fast while it is open), a slot among the calls in flight, and
     /// retries where they are safe.
     pub(super) async fn exchange(&self, call: &Call<'_>) -> Result<Bytes, Error> {
+        let started = Instant::now();
         let admission = self.breaker.admit();
         if let Admission::Rejected(wait) = admission {
+            crate::metrics::upstream_call(call.command, "circuit_open", started);
             return Err(Error::CircuitOpen(wait));
         }
         let mut probe = ProbeGuard {
@@ -204,6 +218,7 @@ impl Client {
             _ => self.breaker.succeeded(),
         }
         probe.breaker = None;
+        crate::metrics::upstream_call(call.command, outcome_label(&outcome), started);
         outcome
     }
 
@@ -304,6 +319,20 @@ impl Client {
     /// The endpoint URL (no query, so no secrets), for logs and readiness.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+}
+
+/// The `outcome` label of an exchange.
+fn outcome_label(outcome: &Result<Bytes, Error>) -> &'static str {
+    match outcome {
+        Ok(_) => "answered",
+        Err(Error::Timeout(_)) => "timeout",
+        Err(Error::Unreachable(_)) => "unreachable",
+        Err(Error::HttpStatus(_)) => "bad_status",
+        Err(Error::TooLarge(_)) => "too_large",
+        Err(Error::CircuitOpen(_)) => "circuit_open",
+        Err(Error::Saturated) => "saturated",
+        Err(Error::Rejected(_) | Error::Shape(_)) => "bad_answer",
     }
 }
 
