@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use self::browser::{BrowserConfig, SameSite};
 pub use self::limits::LimitsConfig;
 pub use self::passthrough::PassthroughConfig;
 pub use self::server::{ServerConfig, TlsConfig};
@@ -16,7 +17,9 @@ pub use self::session::{SessionConfig, StoreKind};
 pub use self::upstream::UpstreamConfig;
 use crate::sim::SimConfig;
 
+mod browser;
 mod limits;
+mod list;
 mod passthrough;
 mod server;
 mod session;
@@ -43,6 +46,8 @@ pub struct Config {
     pub devices: DevicesConfig,
     /// Abuse limits.
     pub limits: LimitsConfig,
+    /// CORS and the session cookie for browsers.
+    pub browser: BrowserConfig,
     /// The `/wd/{COMMAND}` passthrough of allow-listed Worldox commands.
     pub passthrough: PassthroughConfig,
     /// Logging.
@@ -208,6 +213,7 @@ impl Config {
         };
         self.upstream.validate()?;
         self.server.validate()?;
+        self.browser.validate()?;
         self.session.validate()?;
         if self.session.store == StoreKind::Redis && self.devices.id_key.is_none() {
             // Replicas share listings, so they must name devices alike.
@@ -275,6 +281,7 @@ fn apply_env(table: &mut toml::Table, env: &dyn EnvSource) -> Result<(), ConfigE
         "session",
         "devices",
         "limits",
+        "browser",
         "log",
         "passthrough",
         "status_map",

@@ -92,6 +92,7 @@ pub fn build_app(config: &Config) -> Result<Router, BuildError> {
             config.limits.login_per_ip_per_minute,
         ),
         client_ip: ClientIpResolver::new(config.server.trusted_networks()),
+        browser: config.browser.clone(),
     });
     let trace = TraceLayer::new_for_http()
         .make_span_with(telemetry::make_span)
@@ -109,6 +110,8 @@ pub fn build_app(config: &Config) -> Result<Router, BuildError> {
         .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID))
         // One span per request carrying the id and the matched route; the outcome is logged here.
         .layer(trace)
+        // Browsers on the configured origins may call the API; preflights end here.
+        .option_layer(api::browser::cors_layer(&config.browser))
         // Every answer is counted and timed by route, errors included.
         .layer(axum::middleware::from_fn(metrics::record_requests))
         // Errors from everything below become problem+json bodies carrying the request id.

@@ -4,11 +4,13 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
+use super::browser;
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::session::{Session, TokenHash};
 
-/// The caller's live session, extracted from `Authorization: Bearer wdg_…`.
+/// The caller's live session, from `Authorization: Bearer wdg_…` or, in cookie mode,
+/// the session cookie (then unsafe methods must come from an allowed origin).
 #[derive(Debug, Clone)]
 pub struct CurrentSession {
     /// The store key of the caller's token.
@@ -21,17 +23,25 @@ impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::MissingToken);
+        let presented = match parts.headers.get(header::AUTHORIZATION) {
+            Some(value) => value
+                .to_str()
+                .ok()
+                .and_then(|v| {
+                    let (scheme, token) = v.trim().split_once(' ')?;
+                    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+                })
+                .ok_or(ApiError::InvalidToken)?,
+            None => {
+                let token = browser::token_from_cookie(state.browser(), &parts.headers)
+                    .ok_or(ApiError::MissingToken)?;
+                // A cookie rides along on cross-site requests; a bearer token does not.
+                if browser::is_unsafe(&parts.method) {
+                    browser::check_origin(state.browser(), &parts.headers)?;
+                }
+                token
+            }
         };
-        let presented = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .ok_or(ApiError::InvalidToken)?;
         let key = TokenHash::from_presented(presented).ok_or(ApiError::InvalidToken)?;
         match state.store().get(key).await {
             Ok(Some(session)) => Ok(Self { key, session }),

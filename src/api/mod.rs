@@ -1,6 +1,7 @@
 //! The REST API: routes and JSON DTOs. It knows nothing of CGI syntax.
 
 pub mod auth;
+pub mod browser;
 pub mod client_ip;
 pub mod devices;
 pub mod health;

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// 403: the caller may not do this (a command the passthrough does not allow).
     #[error("{0}")]
     Forbidden(String),
+    /// 403: a cookie-authenticated change from an origin that is not allowed.
+    #[error("{0}")]
+    CsrfRejected(String),
     /// 404: no such resource.
     #[error("{0}")]
     NotFound(String),
@@ -146,7 +149,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::CsrfRejected(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -170,6 +173,7 @@ impl ApiError {
             Self::MissingToken => "missing_token",
             Self::InvalidToken => "invalid_token",
             Self::Forbidden(_) => "command_not_allowed",
+            Self::CsrfRejected(_) => "csrf_rejected",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",

@@ -1,11 +1,12 @@
 //! `POST /sessions` (LOGON) and `DELETE /sessions/current` (LOGOFF).
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::auth::CurrentSession;
+use super::browser;
 use super::client_ip::ClientIp;
 use super::json::ApiJson;
 use super::me::UserView;
@@ -57,8 +58,14 @@ pub struct LoginResponse {
 pub async fn create(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    request_headers: HeaderMap,
     ApiJson(login): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    let browser = state.browser();
+    // In cookie mode a cross-site page must not log a victim's browser in (login CSRF).
+    if browser.cookie_enabled && request_headers.contains_key(header::ORIGIN) {
+        browser::check_origin(browser, &request_headers)?;
+    }
     validate(&login)?;
     state.login_limiter().check(&login.username, ip)?;
     let logon = state
@@ -92,6 +99,13 @@ pub async fn create(
         header::LOCATION,
         HeaderValue::from_static("/sessions/current"),
     );
+    if browser.cookie_enabled {
+        if let Some(cookie) =
+            browser::session_cookie(browser, token.as_str(), state.absolute_timeout())
+        {
+            headers.insert(header::SET_COOKIE, cookie);
+        }
+    }
     Ok(response)
 }
 
@@ -102,13 +116,19 @@ pub async fn create(
 pub async fn delete_current(
     State(state): State<AppState>,
     current: CurrentSession,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     state.end_session(current.key).await?;
     if let Err(e) = state.upstream().logoff(&current.session.sid).await {
         tracing::warn!(error = %e, "LOGOFF failed; the Worldox session will expire on its own");
     }
     tracing::info!(user = %current.session.profile.username, "session ended");
-    Ok(StatusCode::NO_CONTENT)
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if state.browser().cookie_enabled {
+        if let Some(cookie) = browser::clearing_cookie(state.browser()) {
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+        }
+    }
+    Ok(response)
 }
 
 fn validate(login: &LoginRequest) -> Result<(), ApiError> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::client_ip::ClientIpResolver;
 use super::login_limit::LoginLimiter;
 use super::problem::ApiError;
-use crate::config::{PassthroughConfig, SessionConfig};
+use crate::config::{BrowserConfig, PassthroughConfig, SessionConfig};
 use crate::devices::{ListingCache, Verifications};
 use crate::session::{SessionStore, TokenHash};
 use crate::upstream::{self, status::StatusTable};
@@ -38,6 +38,8 @@ pub struct Parts {
     pub login_limiter: LoginLimiter,
     /// Client IP resolution.
     pub client_ip: ClientIpResolver,
+    /// CORS origins and the session cookie.
+    pub browser: BrowserConfig,
 }
 
 impl AppState {
@@ -66,6 +68,11 @@ impl AppState {
     /// Client IP resolution.
     pub fn client_ip(&self) -> &ClientIpResolver {
         &self.inner.client_ip
+    }
+
+    /// CORS origins and the session cookie.
+    pub fn browser(&self) -> &BrowserConfig {
+        &self.inner.browser
     }
 
     /// Which commands `/wd/{COMMAND}` passes through.

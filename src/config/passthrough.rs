@@ -1,9 +1,6 @@
 //! `[passthrough]`: which Worldox commands `GET|POST /wd/{COMMAND}` may send.
 
-use std::fmt;
-
-use serde::de::{self, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 use crate::upstream::fields::command;
@@ -17,7 +14,7 @@ pub struct PassthroughConfig {
     /// The commands allowed, uppercase (`A-Z`, `0-9`, `_`). A TOML list, or in the
     /// environment a comma-separated string. LOGON, LOGOFF, 2FGET and 2FSET can never
     /// be allowed. Default: the document commands of the Worldox reference.
-    #[serde(deserialize_with = "list_or_csv")]
+    #[serde(deserialize_with = "super::list::list_or_csv")]
     pub allow: Vec<String>,
 }
 
@@ -63,37 +60,4 @@ impl PassthroughConfig {
         }
         Ok(())
     }
-}
-
-/// A list of strings, or one string of comma-separated names (as an environment
-/// variable can only give).
-fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    struct ListOrCsv;
-
-    impl<'de> Visitor<'de> for ListOrCsv {
-        type Value = Vec<String>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a list of command names or a comma-separated string of them")
-        }
-
-        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-            Ok(text
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect())
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut names = Vec::new();
-            while let Some(name) = seq.next_element::<String>()? {
-                names.push(name);
-            }
-            Ok(names)
-        }
-    }
-
-    deserializer.deserialize_any(ListOrCsv)
 }

@@ -30,6 +30,7 @@ pub struct ServerConfig {
     /// On SIGTERM/SIGINT, seconds given to requests in flight before the process exits.
     pub shutdown_grace_secs: u64,
     /// Peers (IPs or CIDRs) whose `X-Forwarded-For` is believed for the client IP.
+    #[serde(deserialize_with = "super::list::list_or_csv")]
     pub trusted_proxies: Vec<String>,
     /// TLS on the listener; absent: plain HTTP (behind a TLS-terminating proxy).
     pub tls: Option<TlsConfig>,

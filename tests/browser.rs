@@ -1,0 +1,253 @@
+//! Browsers: CORS for configured origins, cookie sessions, CSRF protection.
+
+mod common;
+
+use common::{Gateway, Reply, Sim};
+use reqwest::Method;
+use serde_json::json;
+
+const APP: &str = "https://app.example.com";
+const EVIL: &str = "https://evil.example";
+
+fn browser_gateway(sim: &Sim) -> Gateway {
+    Gateway::start(
+        &sim.url(),
+        &[
+            ("WDGATE_BROWSER_CORS_ORIGINS", APP),
+            ("WDGATE_BROWSER_COOKIE_ENABLED", "true"),
+        ],
+    )
+}
+
+async fn send(
+    gw: &Gateway,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<serde_json::Value>,
+) -> Reply {
+    let mut req = common::client().request(method, gw.url(path));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    Reply::read(req.send().await.expect("request")).await
+}
+
+/// Logs in from the app's origin; returns the `name=value` cookie pair.
+async fn cookie_login(gw: &Gateway) -> (String, Reply) {
+    let r = send(
+        gw,
+        Method::POST,
+        "/sessions",
+        &[("origin", APP)],
+        Some(json!({"username": "demo", "password": "demo"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let set_cookie = r.header("set-cookie").to_owned();
+    let pair = set_cookie.split(';').next().expect("pair").to_owned();
+    (pair, r)
+}
+
+#[tokio::test]
+async fn preflights_are_answered_for_allowed_origins_only() {
+    let sim = Sim::start().await;
+    let gw = browser_gateway(&sim);
+    let gw = &gw;
+    let preflight = |origin: &'static str| async move {
+        let headers = [
+            ("origin", origin),
+            ("access-control-request-method", "PATCH"),
+            (
+                "access-control-request-headers",
+                "content-type, authorization",
+            ),
+        ];
+        send(gw, Method::OPTIONS, "/me/2fa-devices/x", &headers, None).await
+    };
+    let ok = preflight(APP).await;
+    assert!(ok.status == 200 || ok.status == 204, "{}", ok.status);
+    assert_eq!(ok.header("access-control-allow-origin"), APP);
+    assert_eq!(ok.header("access-control-allow-credentials"), "true");
+    assert!(ok.header("access-control-allow-methods").contains("PATCH"));
+    let foreign = preflight(EVIL).await;
+    assert_eq!(
+        foreign.header("access-control-allow-origin"),
+        "",
+        "a foreign origin gets no CORS grant"
+    );
+    // Actual responses carry the grant and expose the request id.
+    let r = send(gw, Method::GET, "/healthz", &[("origin", APP)], None).await;
+    assert_eq!(r.header("access-control-allow-origin"), APP);
+    assert!(
+        r.header("access-control-expose-headers")
+            .contains("x-request-id")
+    );
+}
+
+#[tokio::test]
+async fn cookie_login_sets_a_hardened_cookie_that_authenticates() {
+    let sim = Sim::start().await;
+    let gw = browser_gateway(&sim);
+    let (pair, r) = cookie_login(&gw).await;
+    let set_cookie = r.header("set-cookie");
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=28800",
+    ] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{set_cookie} lacks {attribute}"
+        );
+    }
+    assert!(pair.starts_with("wdgate_session=wdg_"));
+    let me = send(&gw, Method::GET, "/me", &[("cookie", &pair)], None).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.json["username"], "demo");
+}
+
+#[tokio::test]
+async fn cookie_authenticated_changes_need_an_allowed_origin() {
+    let sim = Sim::start().await;
+    let gw = browser_gateway(&sim);
+    let (pair, r) = cookie_login(&gw).await;
+    let token = r.json["token"].as_str().expect("token").to_owned();
+    let id = gw.get("/me/2fa-devices", Some(&token)).await.json["devices"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let path = format!("/me/2fa-devices/{id}");
+    let rename = || Some(json!({"name": "Renamed"}));
+    let before = sim.calls("2FSET").await;
+    send(
+        &gw,
+        Method::PATCH,
+        &path,
+        &[("cookie", &pair), ("origin", EVIL)],
+        rename(),
+    )
+    .await
+    .assert_problem(403, "csrf_rejected");
+    send(&gw, Method::PATCH, &path, &[("cookie", &pair)], rename())
+        .await
+        .assert_problem(403, "csrf_rejected");
+    send(
+        &gw,
+        Method::DELETE,
+        &path,
+        &[("cookie", &pair), ("referer", "https://evil.example/x")],
+        None,
+    )
+    .await
+    .assert_problem(403, "csrf_rejected");
+    assert_eq!(
+        sim.calls("2FSET").await,
+        before,
+        "a rejected request never reaches Worldox"
+    );
+    // Reads with the cookie need no origin; changes from the app's origin go through.
+    assert_eq!(
+        send(&gw, Method::GET, &path, &[("cookie", &pair)], None)
+            .await
+            .status,
+        200
+    );
+    let ok = send(
+        &gw,
+        Method::PATCH,
+        &path,
+        &[("cookie", &pair), ("origin", APP)],
+        rename(),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    // A bearer token is not ambient, so it needs no origin check.
+    let bearer = gw
+        .send(
+            Method::PATCH,
+            &path,
+            &json!({"name": "Bearer"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(bearer.status, 200, "{}", bearer.text);
+}
+
+#[tokio::test]
+async fn a_foreign_page_cannot_log_a_browser_in() {
+    let sim = Sim::start().await;
+    let gw = browser_gateway(&sim);
+    let r = send(
+        &gw,
+        Method::POST,
+        "/sessions",
+        &[("origin", EVIL)],
+        Some(json!({"username": "demo", "password": "demo"})),
+    )
+    .await;
+    r.assert_problem(403, "csrf_rejected");
+    assert_eq!(r.header("set-cookie"), "");
+    assert_eq!(sim.calls("LOGON").await, 0);
+}
+
+#[tokio::test]
+async fn logout_clears_the_cookie() {
+    let sim = Sim::start().await;
+    let gw = browser_gateway(&sim);
+    let (pair, _) = cookie_login(&gw).await;
+    let r = send(
+        &gw,
+        Method::DELETE,
+        "/sessions/current",
+        &[("cookie", &pair), ("origin", APP)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let cleared = r.header("set-cookie");
+    assert!(
+        cleared.starts_with("wdgate_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    send(&gw, Method::GET, "/me", &[("cookie", &pair)], None)
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+#[tokio::test]
+async fn without_cookie_mode_cookies_and_cors_are_ignored() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[]);
+    let token = gw.login("demo", "demo").await;
+    let r = send(
+        &gw,
+        Method::GET,
+        "/me",
+        &[
+            ("cookie", &format!("wdgate_session={token}")),
+            ("origin", APP),
+        ],
+        None,
+    )
+    .await;
+    r.assert_problem(401, "missing_token");
+    assert_eq!(r.header("access-control-allow-origin"), "");
+}
+
+#[test]
+fn a_wildcard_origin_is_refused_at_start_up() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wdgate"))
+        .args(["check-config"])
+        .current_dir(std::env::temp_dir())
+        .env("WDGATE_BROWSER_CORS_ORIGINS", "*")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("browser.cors_origins"));
+}
