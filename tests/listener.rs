@@ -267,3 +267,25 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_0() {
     let status = gw.wait_exit().await;
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn a_certificate_replaced_on_disk_is_picked_up() {
+    let sim = Sim::start().await;
+    let dir = temp_dir("tls-watch");
+    let pki = Pki::new();
+    pki.issue(&dir);
+    let config = dir.join("wdgate.toml");
+    let text = format!(
+        "[server.tls]\ncert_file = {:?}\nkey_file = {:?}\nreload_interval_secs = 1\n",
+        dir.join("cert.pem"),
+        dir.join("key.pem")
+    );
+    std::fs::write(&config, text).expect("config");
+    let config = config.to_string_lossy().into_owned();
+    let gw = Gateway::start_with_args(&["--config", &config, "--upstream", &sim.url()], &[]);
+    let renewed = pki.issue(&dir);
+    gw.wait_for_log("reason=\"the files changed\"").await;
+    let (_, served) = tls_connect(gw.addr.port(), &pki.ca_der).await;
+    assert_eq!(served, renewed);
+    let _ = std::fs::remove_dir_all(&dir);
+}
