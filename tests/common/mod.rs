@@ -46,6 +46,23 @@ impl Sim {
         format!("http://{}", self.addr)
     }
 
+    /// Stops accepting connections, as a crashed server would (its state is kept).
+    pub fn stop(&mut self) {
+        self.task.abort();
+    }
+
+    /// Serves again on the same address with the same state, as a restarted server.
+    pub async fn restart(&mut self) {
+        self.task.abort();
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("rebind the simulator's port");
+        let served = self.sim.clone();
+        self.task = tokio::spawn(async move {
+            let _ = sim::serve(listener, served).await;
+        });
+    }
+
     /// Calls an admin route.
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut req = client().request(method, format!("{}/_sim/{path}", self.url()));
