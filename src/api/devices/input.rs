@@ -99,3 +99,6 @@ fn invalid(field: &'static str, message: &str) -> ApiError {
         message: message.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests;
