@@ -131,13 +131,7 @@ async fn serve_without_upstream_runs_the_demo_simulator_and_says_so() {
     gw.wait_for_log("DEMO MODE").await;
     let log = gw.log();
     assert!(log.contains("demo_users=demo, qc1, tricky"), "{log}");
-    let r = gw
-        .post_json(
-            "/sessions",
-            &json!({"username": "demo", "password": "demo"}),
-            None,
-        )
-        .await;
+    let r = gw.login_attempt("demo", "demo").await;
     assert_eq!(r.status, 201, "{}", r.text);
 }
 

@@ -102,23 +102,9 @@ async fn beyond_the_concurrency_limit_requests_are_shed_with_503() {
         &[("WDGATE_SERVER_MAX_CONCURRENT_REQUESTS", "1")],
     );
     sim.set_faults(json!({"latency_ms": 1500})).await;
-    let url = gw.url("/sessions");
-    let slow = tokio::spawn(async move {
-        common::client()
-            .post(url)
-            .json(&json!({"username": "demo", "password": "demo"}))
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-    });
+    let slow = gw.login_in_flight("demo", "demo");
     wait_until(|| async { sim.calls("LOGON").await == 1 }).await;
-    let r = gw
-        .post_json(
-            "/sessions",
-            &json!({"username": "demo", "password": "demo"}),
-            None,
-        )
-        .await;
+    let r = gw.login_attempt("demo", "demo").await;
     r.assert_problem(503, "overloaded");
     assert_eq!(r.header("retry-after"), "1");
     assert_eq!(
@@ -127,19 +113,10 @@ async fn beyond_the_concurrency_limit_requests_are_shed_with_503() {
         "probes are not shed"
     );
     assert_eq!(
-        slow.await.expect("join").expect("answered"),
+        slow.await.expect("join"),
         201,
         "the admitted request completes"
     );
     sim.set_faults(json!({})).await;
-    assert_eq!(
-        gw.post_json(
-            "/sessions",
-            &json!({"username": "demo", "password": "demo"}),
-            None
-        )
-        .await
-        .status,
-        201
-    );
+    assert_eq!(gw.login_attempt("demo", "demo").await.status, 201);
 }

@@ -247,15 +247,7 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_0() {
     let sim = Sim::start().await;
     let mut gw = Gateway::start(&sim.url(), &[]);
     sim.set_faults(json!({"latency_ms": 1500})).await;
-    let url = gw.url("/sessions");
-    let in_flight = tokio::spawn(async move {
-        common::client()
-            .post(url)
-            .json(&json!({"username": "demo", "password": "demo"}))
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-    });
+    let in_flight = gw.login_in_flight("demo", "demo");
     common::wait_until(|| async { sim.calls("LOGON").await == 1 }).await;
     gw.signal("TERM");
     gw.wait_for_log("stopped accepting").await;
@@ -263,7 +255,7 @@ async fn sigterm_finishes_the_request_in_flight_then_exits_0() {
         TcpStream::connect(gw.addr).await.is_err(),
         "no new connections after SIGTERM"
     );
-    assert_eq!(in_flight.await.expect("join").expect("answered"), 201);
+    assert_eq!(in_flight.await.expect("join"), 201);
     let status = gw.wait_exit().await;
     assert!(status.success(), "{status:?}");
 }

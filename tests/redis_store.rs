@@ -227,7 +227,9 @@ async fn without_redis_the_store_answers_503_quickly_and_the_gateway_recovers_by
         .assert_problem(401, "invalid_token");
     let token = gw.login("demo", "demo").await;
     assert_eq!(gw.get("/me", Some(&token)).await.status, 200);
-    assert!(!gw.log().contains("panicked"), "{}", gw.log());
+    let log = gw.log();
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(log.contains("Redis is unreachable"), "the outage is logged");
 }
 
 #[tokio::test]
@@ -283,4 +285,38 @@ async fn the_redis_password_reaches_neither_the_log_nor_check_config() {
         "{shown}"
     );
     assert!(!shown.contains(password));
+}
+
+#[tokio::test]
+async fn a_redis_that_stops_answering_costs_a_503_within_the_timeout_not_a_hang() {
+    let Some(redis) = Redis::start_own() else {
+        return;
+    };
+    let sim = Sim::start().await;
+    let gw = redis_gateway(
+        &sim.url(),
+        &redis,
+        &[
+            ("WDGATE_DEVICES_ID_KEY", ID_KEY),
+            ("WDGATE_SESSION_L1_TTL_MS", "0"),
+            ("WDGATE_SESSION_REDIS_TIMEOUT_MS", "300"),
+        ],
+    );
+    wait_ready(&gw).await;
+    let token = gw.login("demo", "demo").await;
+    redis.pause();
+    let budget = Duration::from_millis(300 + 700);
+    let started = Instant::now();
+    let r = gw.get("/me", Some(&token)).await;
+    r.assert_problem(503, "store_unavailable");
+    assert!(started.elapsed() < budget, "took {:?}", started.elapsed());
+    let started = Instant::now();
+    gw.get("/readyz", None)
+        .await
+        .assert_problem(503, "not_ready");
+    assert!(started.elapsed() < budget, "took {:?}", started.elapsed());
+    redis.resume();
+    // The data survived the pause: the same session works again.
+    wait_until(|| async { gw.get("/me", Some(&token)).await.status == 200 }).await;
+    wait_ready(&gw).await;
 }

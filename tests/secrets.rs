@@ -34,13 +34,7 @@ async fn no_secret_reaches_a_response_or_the_log() {
         )
         .await;
     let tricky_token = login.json["token"].as_str().expect("token").to_owned();
-    let demo = gw
-        .post_json(
-            "/sessions",
-            &json!({"username": "demo", "password": "demo"}),
-            None,
-        )
-        .await;
+    let demo = gw.login_attempt("demo", "demo").await;
     let token = demo.json["token"].as_str().expect("token").to_owned();
     replies.push(
         gw.post_json(

@@ -11,13 +11,7 @@ use serde_json::json;
 async fn login_returns_a_bearer_token_and_the_profile() {
     let sim = Sim::start().await;
     let gw = Gateway::start(&sim.url(), &[]);
-    let r = gw
-        .post_json(
-            "/sessions",
-            &json!({"username": "demo", "password": "demo"}),
-            None,
-        )
-        .await;
+    let r = gw.login_attempt("demo", "demo").await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.header("cache-control"), "no-store");
     assert_eq!(r.header("location"), "/sessions/current");
@@ -47,13 +41,7 @@ async fn login_returns_a_bearer_token_and_the_profile() {
 async fn a_wrong_password_is_401_with_the_upstream_code() {
     let sim = Sim::start().await;
     let gw = Gateway::start(&sim.url(), &[]);
-    let r = gw
-        .post_json(
-            "/sessions",
-            &json!({"username": "demo", "password": "nope"}),
-            None,
-        )
-        .await;
+    let r = gw.login_attempt("demo", "nope").await;
     r.assert_problem(401, "invalid_credentials");
     assert_eq!(r.header("www-authenticate"), "Bearer realm=\"wdgate\"");
     assert_eq!(r.json["upstream"]["rcid"], "8435");

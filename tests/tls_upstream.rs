@@ -91,24 +91,12 @@ async fn an_https_upstream_signed_by_the_configured_ca_works() {
     let ca_path = ca_file.to_string_lossy().into_owned();
 
     let gw = Gateway::start(&url, &[("WDGATE_UPSTREAM_CA_FILE", &ca_path)]);
-    let r = gw
-        .post_json(
-            "/sessions",
-            &json!({"username": "demo", "password": "demo"}),
-            None,
-        )
-        .await;
+    let r = gw.login_attempt("demo", "demo").await;
     assert_eq!(r.status, 201, "{}", r.text);
 
     // Without the CA the certificate is not trusted: a clear 502, not a success.
     let untrusting = Gateway::start(&url, &[]);
-    let r = untrusting
-        .post_json(
-            "/sessions",
-            &json!({"username": "demo", "password": "demo"}),
-            None,
-        )
-        .await;
+    let r = untrusting.login_attempt("demo", "demo").await;
     r.assert_problem(502, "upstream_unreachable");
     let _ = std::fs::remove_file(&ca_file);
 }
@@ -174,23 +162,11 @@ async fn an_upstream_that_requires_a_client_certificate_gets_the_configured_one(
             ("WDGATE_UPSTREAM_CLIENT_KEY_FILE", &key),
         ],
     );
-    let r = with_cert
-        .post_json(
-            "/sessions",
-            &json!({"username": "demo", "password": "demo"}),
-            None,
-        )
-        .await;
+    let r = with_cert.login_attempt("demo", "demo").await;
     assert_eq!(r.status, 201, "{}", r.text);
 
     let without = Gateway::start(&url, &[("WDGATE_UPSTREAM_CA_FILE", &ca)]);
-    let r = without
-        .post_json(
-            "/sessions",
-            &json!({"username": "demo", "password": "demo"}),
-            None,
-        )
-        .await;
+    let r = without.login_attempt("demo", "demo").await;
     assert_eq!(
         r.status, 502,
         "the server refuses a client without a certificate: {}",

@@ -259,6 +259,14 @@ impl Gateway {
         resp.json["token"].as_str().expect("token").to_owned()
     }
 
+    /// Starts a login in the background; resolves to its status.
+    pub fn login_in_flight(&self, username: &str, password: &str) -> tokio::task::JoinHandle<u16> {
+        let request = client()
+            .post(self.url("/sessions"))
+            .json(&json!({"username": username, "password": password}));
+        tokio::spawn(async move { request.send().await.expect("an answer").status().as_u16() })
+    }
+
     /// Tries to log in; returns whatever the gateway answers.
     pub async fn login_attempt(&self, username: &str, password: &str) -> Reply {
         self.post_json(
