@@ -24,10 +24,8 @@ use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 
 pub use config::Config;
 
@@ -97,17 +95,12 @@ pub fn build_app(config: &Config) -> Result<Router, BuildError> {
     let trace = TraceLayer::new_for_http()
         .make_span_with(telemetry::make_span)
         .on_request(())
-        .on_response(DefaultOnResponse::new().level(Level::INFO));
+        .on_response(telemetry::LogResponse);
     let stack = ServiceBuilder::new()
-        // A client's request id is kept only if it is a short token, so ids cannot forge log lines.
-        .layer(axum::middleware::from_fn(telemetry::sanitize_request_id))
-        // Every request gets an id first, so every later layer and log line can name it.
-        .layer(SetRequestIdLayer::new(
-            telemetry::REQUEST_ID,
-            telemetry::MakeUuid,
-        ))
-        // The id goes back to the client, on errors too.
-        .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID))
+        // Every request gets an id first (a client's only if it is a short token, so ids
+        // cannot forge log lines), so every later layer and log line can name it; the id
+        // goes back to the client, on errors too.
+        .layer(telemetry::RequestIdLayer)
         // One span per request carrying the id and the matched route; the outcome is logged here.
         .layer(trace)
         // Browsers on the configured origins may call the API; preflights end here.
@@ -136,8 +129,11 @@ pub fn build_app(config: &Config) -> Result<Router, BuildError> {
         .layer(GlobalConcurrencyLimitLayer::new(
             config.server.max_concurrent_requests,
         ));
-    let app = api::routes(state.clone())
-        .layer(backpressure)
-        .merge(api::ops_routes(state));
+    let mut routes = api::routes(state.clone());
+    if let Some(dir) = &config.server.ui_dir {
+        // The self-service page: static files under /ui/, no session needed.
+        routes = routes.merge(api::ui::routes(dir));
+    }
+    let app = routes.layer(backpressure).merge(api::ops_routes(state));
     Ok(app.layer(stack))
 }

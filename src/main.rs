@@ -35,6 +35,9 @@ enum Command {
         /// Base URL of the Worldox Web server, e.g. https://worldox.example.com.
         #[arg(long)]
         upstream: Option<String>,
+        /// Serve this folder's static files under /ui/ (the self-service page: --ui examples/web).
+        #[arg(long, value_name = "DIR")]
+        ui: Option<PathBuf>,
     },
     /// Run the Worldox simulator alone.
     Sim {
@@ -56,12 +59,20 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return fail(&format!("invalid configuration: {e}")),
     };
-    if let Command::Serve { listen, upstream } = &cli.command {
+    if let Command::Serve {
+        listen,
+        upstream,
+        ui,
+    } = &cli.command
+    {
         if let Some(listen) = listen {
             config.server.listen = *listen;
         }
         if let Some(upstream) = upstream {
             config.upstream.url = Some(upstream.clone());
+        }
+        if let Some(ui) = ui {
+            config.server.ui_dir = Some(ui.clone());
         }
         if let Err(e) = config.validate() {
             return fail(&format!("invalid configuration: {e}"));
@@ -78,7 +89,12 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     wdgate::telemetry::init(&config.log);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if config.server.worker_threads > 0 {
+        runtime.worker_threads(config.server.worker_threads);
+    }
+    let runtime = match runtime.build() {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };

@@ -320,3 +320,33 @@ async fn a_redis_that_stops_answering_costs_a_503_within_the_timeout_not_a_hang(
     wait_until(|| async { gw.get("/me", Some(&token)).await.status == 200 }).await;
     wait_ready(&gw).await;
 }
+
+#[tokio::test]
+async fn a_missed_invalidation_is_bounded_by_the_l1_ttl() {
+    let Some(redis) = Redis::start() else { return };
+    let sim = Sim::start().await;
+    let gw = redis_gateway(
+        &sim.url(),
+        &redis,
+        &[
+            ("WDGATE_DEVICES_ID_KEY", ID_KEY),
+            ("WDGATE_SESSION_L1_TTL_MS", "1000"),
+        ],
+    );
+    wait_ready(&gw).await;
+    let token = gw.login("demo", "demo").await;
+    assert_eq!(gw.get("/me", Some(&token)).await.status, 200);
+    // Deleted behind the gateway's back: no invalidation is published.
+    let deleted = Instant::now();
+    assert_eq!(redis.command(&["DEL", &session_key(&token)]), "1");
+    assert_eq!(
+        gw.get("/me", Some(&token)).await.status,
+        200,
+        "served from the L1 meanwhile"
+    );
+    let elapsed = time_to_401(&gw, &token, deleted).await;
+    assert!(
+        elapsed < Duration::from_millis(1000 + 500),
+        "the L1 copy outlived its TTL: {elapsed:?}"
+    );
+}

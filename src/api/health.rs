@@ -6,35 +6,62 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::openapi::problems;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
 
+/// `GET /healthz` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Live {
+    /// Always `ok`.
+    #[schema(value_type = String, example = "ok")]
+    pub status: &'static str,
+}
+
 /// `GET /readyz` answer when everything is ready.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Ready {
     /// Always `ready`.
+    #[schema(value_type = String, example = "ready")]
     pub status: &'static str,
     /// Each dependency and `ok`.
     pub checks: Checks,
 }
 
 /// The dependencies readiness checks.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Checks {
     /// The session store (and, with Redis, the invalidation channel).
+    #[schema(value_type = String, example = "ok")]
     pub store: &'static str,
     /// The Worldox server.
+    #[schema(value_type = String, example = "ok")]
     pub upstream: &'static str,
 }
 
 /// Liveness: the process answers; no dependency is checked.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process answers.", body = Live), problems::Ops),
+)]
 pub async fn healthz() -> Response {
-    no_store(Json(serde_json::json!({"status": "ok"})).into_response())
+    no_store(Json(Live { status: "ok" }).into_response())
 }
 
 /// Readiness: 200 when the store pings and the upstream answers within their timeouts,
 /// else 503 problem+json with `Retry-After` naming what is not ready.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    responses((status = 200, description = "Ready for traffic.", body = Ready), problems::Readiness),
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let (store, upstream) = tokio::join!(state.store().ping(), state.upstream().probe());
     if store.is_ok() && upstream.is_ok() {

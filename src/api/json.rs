@@ -1,8 +1,13 @@
-//! `ApiJson`: axum's `Json` with its rejections turned into our problem bodies.
+//! `ApiJson`: axum's `Json` with its rejections turned into our problem bodies, and
+//! [`private_json`], the answer of the per-user read routes.
 
+use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
@@ -38,4 +43,34 @@ fn from_rejection(rejection: &JsonRejection) -> ApiError {
         _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         _ => ApiError::BadRequest(rejection.body_text()),
     }
+}
+
+/// A 200 JSON answer marked `Cache-Control: no-store` (it is per user), serialized in
+/// one pass into a buffer of `capacity` bytes, enough for the usual answer, so it is
+/// not regrown on the way.
+pub fn private_json<T: Serialize>(body: &T, capacity: usize) -> Response {
+    match json_bytes(body, capacity) {
+        Ok(bytes) => private_json_bytes(bytes),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// An already serialized [`private_json`] answer.
+pub fn private_json_bytes(body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `body` as JSON, into a buffer of `capacity` bytes to start with.
+pub fn json_bytes<T: Serialize>(body: &T, capacity: usize) -> Result<Bytes, ApiError> {
+    let mut buffer = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut buffer, body)
+        .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))?;
+    Ok(Bytes::from(buffer))
 }

@@ -1,15 +1,16 @@
 //! `GET /me`: the cached profile, without an upstream call.
 
-use axum::Json;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::CurrentSession;
+use super::json::private_json;
+use super::openapi::problems;
 use crate::upstream::auth::Profile;
 
 /// The user as the REST API shows them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserView {
     /// The Worldox user code.
     pub username: String,
@@ -33,7 +34,7 @@ impl From<&Profile> for UserView {
 }
 
 /// `GET /me` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
     /// The profile.
     #[serde(flatten)]
@@ -43,7 +44,7 @@ pub struct MeResponse {
 }
 
 /// A session's times, seconds since the Unix epoch.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     /// Login time.
     pub created_at: u64,
@@ -52,18 +53,38 @@ pub struct SessionView {
 }
 
 /// Returns the caller's cached profile.
+#[utoipa::path(
+    get,
+    path = "/me",
+    operation_id = "getMe",
+    tag = "me",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 200, description = "The profile and the session's times.", body = MeResponse), problems::Me),
+)]
 pub async fn get(current: CurrentSession) -> Response {
     let s = &current.session;
-    let body = MeResponse {
-        user: UserView::from(&s.profile),
+    let p = &s.profile;
+    // The JSON of `MeResponse`, serialized straight from the session: no copy of the
+    // profile, no flattening through a map.
+    let body = MeBody {
+        username: &p.username,
+        name: &p.name,
+        email: &p.email,
+        firm: &p.firm,
         session: SessionView {
             created_at: s.created_at,
             expires_at: s.expires_at,
         },
     };
-    let mut response = Json(body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    private_json(&body, 256)
+}
+
+/// [`MeResponse`] borrowed from the session.
+#[derive(Serialize)]
+struct MeBody<'a> {
+    username: &'a str,
+    name: &'a str,
+    email: &'a str,
+    firm: &'a str,
+    session: SessionView,
 }

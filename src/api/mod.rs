@@ -9,10 +9,12 @@ pub mod json;
 pub mod login_limit;
 pub mod me;
 pub mod metrics;
+pub mod openapi;
 pub mod passthrough;
 pub mod problem;
 pub mod sessions;
 pub mod state;
+pub mod ui;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
@@ -39,7 +41,7 @@ pub fn routes(state: AppState) -> Router {
         )
         .route(
             "/wd/{command}",
-            get(passthrough::call).post(passthrough::call),
+            get(passthrough::call_get).post(passthrough::call_post),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -53,6 +55,7 @@ pub fn ops_routes(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .route("/openapi.json", get(openapi::serve))
         .with_state(state)
 }
 

@@ -16,6 +16,8 @@ use serde_json::{Map, Value};
 
 use super::auth::CurrentSession;
 use super::json::ApiJson;
+use super::openapi::problems;
+use super::openapi::wd::{WdAnswer, WdJson, WdParams, WdStrings};
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::upstream::cgi::Params;
@@ -28,10 +30,53 @@ type Pairs = Vec<(String, String)>;
 /// Longest command name echoed back in a 403's detail.
 const MAX_ECHOED_COMMAND: usize = 40;
 
+/// `GET /wd/{command}`: the parameters come from the query string.
+#[utoipa::path(
+    get,
+    path = "/wd/{command}",
+    operation_id = "passthroughGet",
+    tag = "passthrough",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    params(WdParams),
+    responses(WdAnswer, problems::PassthroughGet),
+)]
+pub async fn call_get(
+    state: State<AppState>,
+    current: CurrentSession,
+    path: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    call(state, current, path, request).await
+}
+
+/// `POST /wd/{command}`: the query string's parameters, then the body's (a form, or a
+/// JSON object of strings and numbers).
+#[utoipa::path(
+    post,
+    path = "/wd/{command}",
+    operation_id = "passthroughPost",
+    tag = "passthrough",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    params(WdParams),
+    request_body(content(
+        (inline(WdJson) = "application/json"),
+        (inline(WdStrings) = "application/x-www-form-urlencoded"),
+    )),
+    responses(WdAnswer, problems::PassthroughPost),
+)]
+pub async fn call_post(
+    state: State<AppState>,
+    current: CurrentSession,
+    path: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    call(state, current, path, request).await
+}
+
 /// `GET|POST /wd/{command}`: 200 with the upstream's JSON (`{"root": …}`), secrets
 /// stripped; upstream failures through the status table (an expired SID is 401 and
 /// ends the gateway session).
-pub async fn call(
+async fn call(
     State(state): State<AppState>,
     current: CurrentSession,
     path: Result<Path<String>, PathRejection>,
@@ -158,20 +203,30 @@ fn json_pairs(object: Map<String, Value>) -> Result<Pairs, ApiError> {
         .collect()
 }
 
-/// Refuses nameless parameters and the ones the gateway sends itself (`wd_SID`).
+/// Refuses the parameter the gateway sends itself (`wd_SID`), and names that are not
+/// Worldox names.
 fn check_names(pairs: &Pairs) -> Result<(), ApiError> {
     for (name, _) in pairs {
-        if name.trim().is_empty() {
-            return Err(ApiError::BadRequest("a parameter has no name".to_owned()));
-        }
         if is_reserved(name) {
             return Err(ApiError::BadRequest(
                 "wd_SID is not accepted: the gateway sends your session's own, from your token"
                     .to_owned(),
             ));
         }
+        if !is_parameter_name(name) {
+            return Err(ApiError::BadRequest(
+                "parameter names are ASCII letters, digits and underscores, as Worldox's are"
+                    .to_owned(),
+            ));
+        }
     }
     Ok(())
+}
+
+/// A Worldox parameter name (`wd_FIND_QUERY`, `html`, `skip`): one or more ASCII
+/// letters, digits and underscores, as every name of the reference is.
+pub(crate) fn is_parameter_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn to_params(pairs: Pairs) -> Params {

@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::upstream::fields::rc;
 use crate::upstream::{self, envelope::UpstreamError};
@@ -98,18 +99,20 @@ pub enum ApiError {
 }
 
 /// An RFC 9457 problem body.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the problem type.
     #[serde(rename = "type")]
     pub kind: String,
     /// A short summary of the problem type.
+    #[schema(value_type = String)]
     pub title: &'static str,
     /// The HTTP status.
     pub status: u16,
     /// What went wrong in this request.
     pub detail: String,
     /// A stable machine-readable code.
+    #[schema(value_type = String)]
     pub code: &'static str,
     /// The request id, also in the `x-request-id` header.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,7 +126,7 @@ pub struct Problem {
 }
 
 /// The upstream part of a problem body.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UpstreamDetail {
     /// `wd_Error_RCID`.
     pub rcid: String,
@@ -319,8 +322,15 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let problem = match response.extensions_mut().remove::<Problem>() {
         Some(problem) => problem,
-        // Errors that axum or a tower layer answered without us: give them a body too.
-        None if is_bare_error(&response) => bare_problem(response.status()),
+        // Errors that axum or a tower layer answered without us (a bare status, or an
+        // extractor's text/plain rejection such as a malformed query): a problem too.
+        None if is_foreign_error(&response) => {
+            let (parts, body) = response.into_parts();
+            let text = rejection_text(&parts, body).await;
+            let problem = bare_problem(parts.status, text);
+            response = Response::from_parts(parts, axum::body::Body::empty());
+            problem
+        }
         None => return response,
     };
     let mut problem = problem;
@@ -342,14 +352,34 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
     Response::from_parts(parts, axum::body::Body::from(body))
 }
 
-fn is_bare_error(response: &Response) -> bool {
+fn is_foreign_error(response: &Response) -> bool {
     let status = response.status();
-    (status.is_client_error() || status.is_server_error())
-        && !response.headers().contains_key(header::CONTENT_TYPE)
+    let problem_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    (status.is_client_error() || status.is_server_error()) && !problem_json
 }
 
-fn bare_problem(status: StatusCode) -> Problem {
+/// An axum rejection's plain-text reason, for a 4xx's detail (never a 5xx's).
+async fn rejection_text(parts: &http::response::Parts, body: axum::body::Body) -> Option<String> {
+    let plain = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !plain || !parts.status.is_client_error() {
+        return None;
+    }
+    let bytes = axum::body::to_bytes(body, 1024).await.ok()?;
+    Some(String::from_utf8_lossy(&bytes).trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+fn bare_problem(status: StatusCode, text: Option<String>) -> Problem {
     let error = match status {
+        StatusCode::BAD_REQUEST => {
+            ApiError::BadRequest(text.unwrap_or_else(|| "malformed request".to_owned()))
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::NOT_FOUND => ApiError::NotFound("no such route".to_owned()),

@@ -4,12 +4,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::auth::CurrentSession;
 use super::browser;
 use super::client_ip::ClientIp;
 use super::json::ApiJson;
 use super::me::UserView;
+use super::openapi::{fields, problems};
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::session::{Session, Token};
@@ -20,11 +22,13 @@ const MAX_USERNAME_CHARS: usize = 256;
 const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// `POST /sessions` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// The Worldox user code.
+    #[schema(schema_with = fields::username)]
     pub username: String,
     /// The Worldox password.
+    #[schema(schema_with = fields::password)]
     pub password: Secret,
 }
 
@@ -40,11 +44,12 @@ impl std::fmt::Debug for Secret {
 }
 
 /// `POST /sessions` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LoginResponse {
     /// The bearer token; shown once.
     pub token: String,
     /// Always `Bearer`.
+    #[schema(value_type = String, example = "Bearer")]
     pub token_type: &'static str,
     /// Seconds the session lives if unused (each use restarts the count).
     pub expires_in: u64,
@@ -55,6 +60,20 @@ pub struct LoginResponse {
 }
 
 /// Logs in upstream and opens a gateway session.
+#[utoipa::path(
+    post,
+    path = "/sessions",
+    operation_id = "createSession",
+    tag = "sessions",
+    request_body = LoginRequest,
+    responses(
+        (status = 201, description = "Logged in: the token, shown once.", body = LoginResponse, headers(
+            ("location" = String, description = "`/sessions/current`"),
+            ("set-cookie" = String, description = "The session cookie, in cookie mode"),
+        )),
+        problems::Login,
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -113,6 +132,14 @@ pub async fn create(
 ///
 /// The gateway session ends first, so the token is dead even if LOGOFF fails; a failed
 /// LOGOFF is logged and the Worldox session left to expire on its own.
+#[utoipa::path(
+    delete,
+    path = "/sessions/current",
+    operation_id = "deleteSession",
+    tag = "sessions",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    responses((status = 204, description = "Logged out: the token no longer works."), problems::Logout),
+)]
 pub async fn delete_current(
     State(state): State<AppState>,
     current: CurrentSession,
@@ -131,7 +158,8 @@ pub async fn delete_current(
     Ok(response)
 }
 
-fn validate(login: &LoginRequest) -> Result<(), ApiError> {
+/// The login's own rules (422), before any limit or upstream call.
+pub(crate) fn validate(login: &LoginRequest) -> Result<(), ApiError> {
     let invalid = |field, message: &str| ApiError::Validation {
         field,
         message: message.to_owned(),

@@ -29,9 +29,14 @@ pub struct ServerConfig {
     pub max_concurrent_requests: usize,
     /// On SIGTERM/SIGINT, seconds given to requests in flight before the process exits.
     pub shutdown_grace_secs: u64,
+    /// Tokio worker threads serving requests; 0: one per CPU core.
+    pub worker_threads: usize,
     /// Peers (IPs or CIDRs) whose `X-Forwarded-For` is believed for the client IP.
     #[serde(deserialize_with = "super::list::list_or_csv")]
     pub trusted_proxies: Vec<String>,
+    /// A folder served as static files under `/ui/` (the self-service page,
+    /// `examples/web`); unset: no `/ui/` route. `wdgate serve --ui DIR` sets it.
+    pub ui_dir: Option<PathBuf>,
     /// TLS on the listener; absent: plain HTTP (behind a TLS-terminating proxy).
     pub tls: Option<TlsConfig>,
 }
@@ -65,7 +70,9 @@ impl Default for ServerConfig {
             idle_timeout_secs: 60,
             max_concurrent_requests: 1024,
             shutdown_grace_secs: 30,
+            worker_threads: 0,
             trusted_proxies: Vec::new(),
+            ui_dir: None,
             tls: None,
         }
     }
@@ -103,6 +110,9 @@ impl ServerConfig {
                 "trusted_proxies",
                 &format!("{bad:?} is not an IP address or CIDR"),
             );
+        }
+        if self.ui_dir.as_ref().is_some_and(|dir| !dir.is_dir()) {
+            return invalid("ui_dir", "is not a readable directory");
         }
         if let Some(tls) = &self.tls {
             for (key, path) in [

@@ -5,10 +5,11 @@
 //! read sees the change and a fresh List_ID.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use moka::future::Cache;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
@@ -38,7 +39,39 @@ pub struct Devices {
     pub list_id: String,
     /// The devices in upstream order.
     pub devices: Vec<Device>,
+    /// The API's answers for this listing, rendered once and kept as long as it is.
+    #[serde(skip)]
+    pub rendered: Rendered,
 }
+
+/// Renderings of a listing (`[masked, clear]`), made on first use. A cache, not part of
+/// the listing's value: it is not stored in Redis and does not take part in `==`.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered([OnceLock<Bytes>; 2]);
+
+impl Rendered {
+    /// The rendering for `redact`, made by `render` the first time it gives one.
+    pub fn get_or_init<E>(
+        &self,
+        redact: bool,
+        render: impl FnOnce() -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
+        let cell = &self.0[usize::from(!redact)];
+        if let Some(bytes) = cell.get() {
+            return Ok(bytes.clone());
+        }
+        let bytes = render()?;
+        Ok(cell.get_or_init(|| bytes).clone())
+    }
+}
+
+impl PartialEq for Rendered {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Rendered {}
 
 impl Devices {
     /// The device with `id`.
@@ -118,9 +151,33 @@ impl ListingCache {
         }
     }
 
-    /// The session's listing: cached, or loaded by `load` (one load for concurrent
-    /// callers).
-    pub async fn get<F>(
+    /// The session's listing: cached, or loaded by the future `load()` makes (one load
+    /// for concurrent callers).
+    ///
+    /// A hit is one cache lookup: the loading future (an upstream call, kilobytes of
+    /// state) is not even made, and on a miss it is boxed, so the futures of the
+    /// handlers above stay small and are cheap to move through the tower stack.
+    pub async fn get<F, Fut>(
+        &self,
+        key: TokenHash,
+        username: &str,
+        load: F,
+    ) -> Result<Arc<Devices>, upstream::Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Listing, upstream::Error>>,
+    {
+        if let Some(cache) = &self.cache {
+            if let Some(devices) = cache.get(&key).await {
+                crate::metrics::listing_cache(true);
+                return Ok(devices);
+            }
+        }
+        // Both boxed: an upstream call's future is kilobytes, and so is the loading.
+        Box::pin(self.get_or_load(key, username, Box::pin(load()))).await
+    }
+
+    async fn get_or_load<F>(
         &self,
         key: TokenHash,
         username: &str,
@@ -214,6 +271,7 @@ impl ListingCache {
         Devices {
             list_id: listing.list_id,
             devices,
+            rendered: Rendered::default(),
         }
     }
 }

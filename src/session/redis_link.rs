@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fred::clients::Client;
-use fred::interfaces::{ClientLike, KeysInterface, PubsubInterface};
-use fred::types::config::{Config as FredConfig, ReconnectPolicy, UnresponsiveConfig};
+use fred::interfaces::{ClientLike, EventInterface, KeysInterface, PubsubInterface};
+use fred::types::config::{Config as FredConfig, ReconnectPolicy, Server, UnresponsiveConfig};
 use fred::types::{Builder, Value};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use tokio::sync::broadcast;
 
 use super::bus::{Bus, CHANNEL, Invalidation};
 use super::store::StoreError;
@@ -106,6 +107,10 @@ impl RedisLink {
             .build()
             .map_err(|e| bad_url(e.details().to_owned()))?;
         let bus = Bus::start(subscriber);
+        tokio::spawn(log_connection_changes(
+            client.reconnect_rx(),
+            client.error_rx(),
+        ));
         // The connection task runs until the process ends, reconnecting as needed.
         drop(client.connect());
         Ok(Self {
@@ -175,6 +180,39 @@ impl RedisLink {
         };
         let (old, _receivers) = self.call("GETDEL+PUBLISH", queue).await?;
         Ok(old)
+    }
+}
+
+/// Logs when the connection comes up and when it fails, once per change rather than
+/// once per reconnection attempt.
+async fn log_connection_changes(
+    mut connected: broadcast::Receiver<Server>,
+    mut failed: broadcast::Receiver<(fred::error::Error, Option<Server>)>,
+) {
+    let mut up = None;
+    loop {
+        tokio::select! {
+            event = connected.recv() => match event {
+                Ok(server) => {
+                    if up != Some(true) {
+                        tracing::info!(server = %server, "connected to Redis");
+                    }
+                    up = Some(true);
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            event = failed.recv() => match event {
+                Ok((error, _)) => {
+                    if up != Some(false) {
+                        tracing::warn!(error = %error, "Redis is unreachable; requests that need the session store answer 503 until it is back");
+                    }
+                    up = Some(false);
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Request bodies of the device routes and their validation.
 
 use serde::Deserialize;
+use utoipa::ToSchema;
 
+use super::super::openapi::fields;
 use super::super::problem::ApiError;
 use crate::address::Address;
 
@@ -11,18 +13,21 @@ const MAX_NAME_CHARS: usize = 64;
 const MAX_CODE_CHARS: usize = 32;
 
 /// `POST /me/2fa-devices/verifications` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct VerificationRequest {
     /// Where to send the code: a phone number or an email address.
+    #[schema(schema_with = fields::address)]
     pub address: String,
 }
 
 /// `POST /me/2fa-devices` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateRequest {
     /// The address the code was sent to.
+    #[schema(schema_with = fields::address)]
     pub address: String,
     /// A description.
+    #[schema(schema_with = fields::device_name)]
     pub name: String,
     /// Whether the device can receive codes (default true).
     #[serde(default = "yes")]
@@ -30,22 +35,26 @@ pub struct CreateRequest {
     /// From `POST /me/2fa-devices/verifications`.
     pub verification_id: String,
     /// The access code the user received.
+    #[schema(schema_with = fields::code)]
     pub code: String,
 }
 
 /// `PATCH /me/2fa-devices/{id}` body. A new address also needs a verification.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchRequest {
     /// New description.
+    #[schema(schema_with = fields::device_name_or_null)]
     pub name: Option<String>,
     /// Enable or disable.
     pub enabled: Option<bool>,
     /// New address (needs `verification_id` and `code`).
+    #[schema(schema_with = fields::address_or_null)]
     pub address: Option<String>,
     /// From `POST /me/2fa-devices/verifications` for the new address.
     pub verification_id: Option<String>,
     /// The access code sent to the new address.
+    #[schema(schema_with = fields::code_or_null)]
     pub code: Option<String>,
 }
 

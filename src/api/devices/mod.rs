@@ -11,19 +11,21 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use self::input::{CreateRequest, PatchRequest, VerificationRequest};
 use self::session_ops::DeviceOps;
 use self::view::{COLLECTION, DeviceList, DeviceView, RedactQuery};
 use super::auth::CurrentSession;
-use super::json::ApiJson;
+use super::json::{ApiJson, json_bytes, private_json_bytes};
+use super::openapi::problems;
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::devices::{Device, Verification};
 use crate::upstream::twofa::Record;
 
 /// `POST /me/2fa-devices/verifications` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct VerificationSent {
     /// Pass it, with the code, to `POST /me/2fa-devices` or `PATCH /me/2fa-devices/{id}`.
     pub verification_id: String,
@@ -34,6 +36,15 @@ pub struct VerificationSent {
 }
 
 /// `GET /me/2fa-devices[?redact=true|false]`.
+#[utoipa::path(
+    get,
+    path = "/me/2fa-devices",
+    operation_id = "listDevices",
+    tag = "2fa-devices",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    params(RedactQuery),
+    responses((status = 200, description = "The devices, in Worldox's order.", body = DeviceList), problems::ListDevices),
+)]
 pub async fn list(
     State(state): State<AppState>,
     current: CurrentSession,
@@ -41,11 +52,24 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let redact = query.redact()?;
     let listing = DeviceOps::new(&state, &current).listing().await?;
-    let devices = listing.devices.iter().map(|d| view(d, redact)).collect();
-    Ok(private(Json(DeviceList::new(devices))))
+    // Rendered once per listing (and redaction); later reads answer the same bytes.
+    let body = listing.rendered.get_or_init(redact, || {
+        let devices = listing.devices.iter().map(|d| view(d, redact)).collect();
+        json_bytes(&DeviceList::new(devices), 256 + 768 * listing.devices.len())
+    })?;
+    Ok(private_json_bytes(body))
 }
 
 /// `GET /me/2fa-devices/{id}`.
+#[utoipa::path(
+    get,
+    path = "/me/2fa-devices/{id}",
+    operation_id = "getDevice",
+    tag = "2fa-devices",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    params(("id" = String, Path, description = "A device id from the listing"), RedactQuery),
+    responses((status = 200, description = "The device.", body = DeviceView), problems::GetDevice),
+)]
 pub async fn get(
     State(state): State<AppState>,
     current: CurrentSession,
@@ -58,6 +82,15 @@ pub async fn get(
 }
 
 /// `POST /me/2fa-devices/verifications`: 2FSET step 1, a code sent to `address`.
+#[utoipa::path(
+    post,
+    path = "/me/2fa-devices/verifications",
+    operation_id = "startVerification",
+    tag = "2fa-devices",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    request_body = VerificationRequest,
+    responses((status = 202, description = "A code is on its way.", body = VerificationSent), problems::StartVerification),
+)]
 pub async fn start_verification(
     State(state): State<AppState>,
     current: CurrentSession,
@@ -87,6 +120,21 @@ pub async fn start_verification(
 }
 
 /// `POST /me/2fa-devices`: 2FSET steps 2 (the code) and 3 (the record).
+#[utoipa::path(
+    post,
+    path = "/me/2fa-devices",
+    operation_id = "createDevice",
+    tag = "2fa-devices",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    params(RedactQuery),
+    request_body = CreateRequest,
+    responses(
+        (status = 201, description = "The device was added.", body = DeviceView, headers(
+            ("location" = String, description = "The new device"),
+        )),
+        problems::CreateDevice,
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     current: CurrentSession,
@@ -125,6 +173,16 @@ pub async fn create(
 
 /// `PATCH /me/2fa-devices/{id}`: rename, enable/disable, or (with a verification)
 /// move to a new address.
+#[utoipa::path(
+    patch,
+    path = "/me/2fa-devices/{id}",
+    operation_id = "updateDevice",
+    tag = "2fa-devices",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    params(("id" = String, Path, description = "A device id from the listing"), RedactQuery),
+    request_body = PatchRequest,
+    responses((status = 200, description = "The device as it is now.", body = DeviceView), problems::UpdateDevice),
+)]
 pub async fn update(
     State(state): State<AppState>,
     current: CurrentSession,
@@ -184,6 +242,15 @@ pub async fn update(
 }
 
 /// `DELETE /me/2fa-devices/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/me/2fa-devices/{id}",
+    operation_id = "deleteDevice",
+    tag = "2fa-devices",
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    params(("id" = String, Path, description = "A device id from the listing")),
+    responses((status = 204, description = "The device was removed."), problems::DeleteDevice),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     current: CurrentSession,

@@ -32,10 +32,11 @@ impl<'a> DeviceOps<'a> {
 
     /// The listing, from cache or one (shared) upstream 2FGET.
     pub async fn listing(&self) -> Result<Arc<Devices>, ApiError> {
-        let load = self
-            .state
-            .upstream()
-            .list_devices(&self.current.session.sid);
+        let load = || {
+            self.state
+                .upstream()
+                .list_devices(&self.current.session.sid)
+        };
         match self
             .state
             .listings()
@@ -164,9 +165,9 @@ impl<'a> DeviceOps<'a> {
     /// Maps a failed call through the status table, evicting the session if Worldox
     /// ended it.
     pub async fn fail(&self, error: upstream::Error) -> ApiError {
-        self.state
-            .upstream_failure(Some(self.current.key), error)
-            .await
+        // Boxed: the eviction's futures are large, and inline they would make every
+        // handler's future as large, to be copied through each layer on every request.
+        Box::pin(self.state.upstream_failure(Some(self.current.key), error)).await
     }
 }
 

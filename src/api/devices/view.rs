@@ -2,7 +2,9 @@
 //! name, enabled, and hypermedia `_links` as in the Saasu-style API the design follows.
 
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::super::openapi::fields;
 use super::super::problem::ApiError;
 use crate::address::{Address, mask};
 
@@ -10,12 +12,13 @@ use crate::address::{Address, mask};
 pub const COLLECTION: &str = "/me/2fa-devices";
 
 /// A device as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DeviceView {
     /// Stable id: survives upstream renumbering.
     pub id: String,
     /// `phone` or `email`.
     #[serde(rename = "type")]
+    #[schema(schema_with = fields::device_kind)]
     pub kind: &'static str,
     /// E.164 phone number or email address (masked when redacted).
     pub address: String,
@@ -31,20 +34,23 @@ pub struct DeviceView {
 }
 
 /// A hypermedia link.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Link {
     /// `self`, `list`, `update`, `delete`, `insert`.
+    #[schema(value_type = String)]
     pub rel: &'static str,
     /// The target.
     pub href: String,
     /// The method to use.
+    #[schema(value_type = String)]
     pub method: &'static str,
     /// A human label.
+    #[schema(value_type = String)]
     pub title: &'static str,
 }
 
 /// `GET /me/2fa-devices` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceList {
     /// The devices, in Worldox's order.
     pub devices: Vec<DeviceView>,
@@ -54,8 +60,11 @@ pub struct DeviceList {
 }
 
 /// `?redact=` on device reads.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RedactQuery {
+    /// Mask the addresses as Worldox does (the default); `false` shows them whole.
+    #[param(value_type = Option<bool>)]
     redact: Option<String>,
 }
 

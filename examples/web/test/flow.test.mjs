@@ -1,0 +1,382 @@
+// The self-service page (examples/web) in a real browser, against a demo wdgate.
+//
+//   cargo build && (cd examples/web/test && npm ci && node --test)
+//
+// Each test starts `wdgate serve --listen 127.0.0.1:0` in demo mode (its built-in
+// simulator) with cookie mode on, opens the page in headless Chromium (Debian's
+// /usr/bin/chromium through playwright-core), and walks the whole flow: a wrong
+// password, sign in, the two seeded devices, add one with the code read from the
+// simulator's outbox, show full addresses, rename, disable, delete, sign out. Twice:
+//
+// - cross-origin: the page comes from a small static server on another port and calls
+//   the gateway with `?api=`; the gateway lists that origin in browser.cors_origins, so
+//   this proves CORS with credentials, the cookie and the CSRF origin check;
+// - same-origin: the page comes from the gateway itself (`wdgate serve --ui`).
+//
+// A third test checks that the gateway's own copy of the page, whatever `?api=` names,
+// sends nothing to another origin (its Content-Security-Policy blocks it).
+//
+// Environment: WDGATE_BIN (default target/debug/wdgate), CHROMIUM_BIN (default
+// /usr/bin/chromium), SCREENSHOT_DIR (default ./screenshots).
+//
+// The cookie keeps its `Secure` attribute (the gateway's default): Chromium treats
+// http://127.0.0.1 as a secure context and accepts and sends `Secure` cookies there.
+// The test asserts the attributes the browser stored.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const WEB = resolve(HERE, "..");
+const REPO = resolve(WEB, "..", "..");
+const WDGATE = resolve(REPO, process.env.WDGATE_BIN || "target/debug/wdgate");
+const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+const SHOTS = resolve(HERE, process.env.SCREENSHOT_DIR || "screenshots");
+
+/** How long one wait (a page condition, the gateway's start) may take. */
+const WAIT_MS = 20_000;
+
+/** Gateways still running; killed if the runner exits early. */
+const children = new Set();
+process.on("exit", () => children.forEach((child) => child.kill("SIGKILL")));
+
+// --- processes -------------------------------------------------------------------
+
+/**
+ * Starts `wdgate serve` in demo mode and resolves once stdout's first line names the
+ * address and stderr's DEMO MODE line names the simulator.
+ */
+async function startGateway({ args = [], env = {} } = {}) {
+  const cleanEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("WDGATE_") && k !== "RUST_LOG"),
+  );
+  const cwd = mkdtempSync(join(tmpdir(), "wdgate-web-")); // no config file picked up
+  const child = spawn(WDGATE, ["serve", "--listen", "127.0.0.1:0", ...args], {
+    cwd,
+    env: { ...cleanEnv, WDGATE_LOG_FORMAT: "pretty", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  const log = [];
+  const exited = once(child, "exit").then(([code, signal]) => {
+    throw new Error(`wdgate exited (${code ?? signal}) before it was ready:\n${log.join("\n")}`);
+  });
+  const address = new Promise((resolveAddress) => {
+    createInterface({ input: child.stdout }).once("line", (line) => {
+      resolveAddress(line.replace(/^listening on /, ""));
+    });
+  });
+  const simulator = new Promise((resolveSim) => {
+    createInterface({ input: child.stderr }).on("line", (line) => {
+      log.push(line);
+      const m = line.includes("DEMO MODE") && line.match(/simulator=(\S+)/);
+      if (m) resolveSim(m[1]);
+    });
+  });
+  const timeout = new Promise((_, reject) => {
+    setTimeout(() => reject(new Error(`wdgate not ready in ${WAIT_MS} ms:\n${log.join("\n")}`)), WAIT_MS).unref();
+  });
+  try {
+    const [addr, sim] = await Promise.race([Promise.all([address, simulator]), exited, timeout]);
+    assert.match(addr, /^127\.0\.0\.1:\d+$/, "stdout's first line names the address");
+    exited.catch(() => {}); // the exit at the end of the test is expected
+    return {
+      url: `http://${addr}`,
+      sim: `http://${sim}`,
+      log,
+      async stop() {
+        if (child.exitCode === null) {
+          child.kill("SIGTERM");
+          await once(child, "exit");
+        }
+        rmSync(cwd, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    child.kill("SIGKILL");
+    rmSync(cwd, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** The page's three files from another origin: a minimal static server. */
+async function startStaticServer() {
+  const types = { "index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css" };
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    const name = path === "/" ? "index.html" : path.slice(1);
+    if (req.method !== "GET" || !Object.hasOwn(types, name)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": `${types[name]}; charset=utf-8`, "cache-control": "no-store" });
+    res.end(readFileSync(join(WEB, name)));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    stop: () => new Promise((done) => server.close(done)),
+  };
+}
+
+// --- the flow --------------------------------------------------------------------
+
+/** The access code the simulator "sent" to `address` last. */
+async function codeFromOutbox(sim, address) {
+  const res = await fetch(`${sim}/_sim/outbox?to=${encodeURIComponent(address)}`);
+  assert.equal(res.status, 200);
+  const sent = await res.json();
+  assert.ok(sent.length > 0, `no code in the outbox for ${address}`);
+  return sent.at(-1).code;
+}
+
+/** Waits until the status line says `text`. */
+async function announced(page, text) {
+  await page.getByRole("status").filter({ hasText: text }).waitFor();
+}
+
+/** The device rows, by accessible name. */
+function device(page, name) {
+  return page.getByRole("listitem", { name, exact: true });
+}
+
+/** A device row's visible text, whitespace collapsed. */
+async function rowText(page, name) {
+  return (await device(page, name).innerText()).replace(/\s+/g, " ").trim();
+}
+
+async function deviceNames(page) {
+  return page.locator("#devices > li .device-name").allTextContents();
+}
+
+/**
+ * Walks the page through the whole flow. `pageUrl` is where the page is served;
+ * `gateway` and `sim` are the gateway's and simulator's base URLs.
+ */
+async function walk(browser, { pageUrl, gateway, sim, screenshot, t }) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  const problems = [];
+  const requested = [];
+  const refused = [];
+  page.on("console", (msg) => {
+    // A refused call is also logged as "Failed to load resource"; those are checked
+    // one by one below.
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
+      problems.push(`console: ${msg.text()}`);
+    }
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("request", (req) => requested.push(req.url()));
+  page.on("response", (res) => {
+    if (res.status() >= 400) {
+      refused.push(`${res.request().method()} ${new URL(res.url()).pathname} ${res.status()}`);
+    }
+  });
+  try {
+    await page.goto(pageUrl);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assert.equal(await page.locator("#api-base").textContent(), gateway);
+
+    // A wrong password: the problem's detail is shown.
+    await page.getByLabel("User name").fill("demo");
+    await page.getByLabel("Password").fill("not-the-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "Wrong username or password." }).waitFor();
+    assert.match(await page.getByRole("alert").textContent(), /code invalid_credentials/);
+
+    // Sign in: the session is an HttpOnly cookie the page's script cannot read.
+    await page.getByLabel("Password").fill("demo");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await announced(page, "Signed in as Demo User.");
+    assert.equal(await page.getByRole("alert").isVisible(), false, "the error is cleared");
+    assert.deepEqual(await deviceNames(page), ["Work cell", "Work email"]);
+    assert.match(await rowText(page, "Work cell"), /\(\*\*\*\) \*\*\*-\*\*21/);
+    const [cookie] = (await context.cookies(gateway)).filter((c) => c.name === "wdgate_session");
+    assert.ok(cookie, "the gateway's session cookie is stored");
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.secure, true);
+    assert.equal(cookie.sameSite, "Lax");
+    assert.ok(!(await page.evaluate(() => document.cookie)).includes("wdgate_session"));
+
+    // Add a device: a code to the address, read from the simulator's outbox.
+    await page.getByLabel("Phone number or email address").fill("(212) 555-0147");
+    await page.getByLabel("Name", { exact: true }).fill("Desk phone");
+    await page.getByRole("button", { name: "Send code" }).click();
+    await announced(page, "Code sent to (***) ***-**47.");
+    const code = await codeFromOutbox(sim, "+12125550147");
+    await page.getByLabel("Code").fill(code);
+    await page.getByRole("button", { name: "Add device" }).click();
+    await announced(page, "Added Desk phone.");
+    assert.deepEqual(await deviceNames(page), ["Work cell", "Work email", "Desk phone"]);
+    assert.match(await rowText(page, "Desk phone"), /Phone \(\*\*\*\) \*\*\*-\*\*47.*Enabled/);
+
+    // Full addresses (?redact=false).
+    await page.getByLabel("Show full addresses").check();
+    await announced(page, "Showing full addresses.");
+    assert.match(await rowText(page, "Desk phone"), /\(212\) 555-0147/);
+    assert.match(page.url(), /[?&]redact=false/);
+
+    // Rename.
+    await page.getByRole("button", { name: "Rename Desk phone" }).click();
+    await page.getByLabel("New name for Desk phone").fill("Old desk phone");
+    await device(page, "Desk phone").getByRole("button", { name: "Save" }).click();
+    await announced(page, "Renamed Desk phone to Old desk phone.");
+    assert.deepEqual(await deviceNames(page), ["Work cell", "Work email", "Old desk phone"]);
+
+    // Disable.
+    await page.getByRole("button", { name: "Disable Old desk phone" }).click();
+    await announced(page, "Old desk phone is disabled.");
+    assert.match(await rowText(page, "Old desk phone"), /Disabled/);
+    await page.getByRole("button", { name: "Enable Old desk phone" }).waitFor();
+    mkdirSync(dirname(screenshot), { recursive: true });
+    await page.screenshot({ path: screenshot, fullPage: true });
+    t.diagnostic(`screenshot: ${screenshot}`);
+
+    // Delete, after the inline confirmation.
+    await page.getByRole("button", { name: "Delete Old desk phone" }).click();
+    await page.getByRole("button", { name: "Yes, delete" }).click();
+    await announced(page, "Deleted Old desk phone.");
+    assert.deepEqual(await deviceNames(page), ["Work cell", "Work email"]);
+
+    // Sign out: the login form is back, and the session is over for the browser and
+    // for anyone holding the old cookie.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await announced(page, "Signed out.");
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assert.equal(await page.locator("#account").isVisible(), false);
+    const meStatus = await page.evaluate(
+      async (base) => (await fetch(`${base}/me`, { credentials: "include" })).status,
+      gateway,
+    );
+    assert.equal(meStatus, 401, "GET /me from the browser after sign-out");
+    const replay = await fetch(`${gateway}/me`, { headers: { cookie: `wdgate_session=${cookie.value}` } });
+    assert.equal(replay.status, 401, "GET /me with the old cookie after sign-out");
+
+    assert.deepEqual(problems, [], "no console errors, CSP violations or page errors");
+    assert.deepEqual(
+      refused,
+      ["GET /me 401", "POST /sessions 401", "GET /me 401"],
+      "the only refused calls: not signed in yet, the wrong password, after sign-out",
+    );
+    assert.ok(!requested.some((u) => u.includes("/_sim/")), "the page never calls the simulator");
+  } finally {
+    await context.close();
+  }
+}
+
+// --- the tests -------------------------------------------------------------------
+
+describe("the self-service page in Chromium", { timeout: 180_000 }, () => {
+  let browser;
+
+  before(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      chromiumSandbox: false,
+      timeout: WAIT_MS,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  test("cross-origin: the page on another port, CORS and the cookie", async (t) => {
+    const site = await startStaticServer();
+    const gw = await startGateway({
+      env: {
+        WDGATE_BROWSER_COOKIE_ENABLED: "true",
+        WDGATE_BROWSER_CORS_ORIGINS: site.url,
+      },
+    });
+    try {
+      await walk(browser, {
+        pageUrl: `${site.url}/?api=${encodeURIComponent(gw.url)}`,
+        gateway: gw.url,
+        sim: gw.sim,
+        screenshot: join(SHOTS, "flow.png"),
+        t,
+      });
+    } catch (error) {
+      error.message += `\n--- wdgate log ---\n${gw.log.slice(-40).join("\n")}`;
+      throw error;
+    } finally {
+      await gw.stop();
+      await site.stop();
+    }
+  });
+
+  test("the gateway's own page talks to no other origin, whatever ?api= says", async () => {
+    const gw = await startGateway({
+      args: ["--ui", WEB],
+      env: { WDGATE_BROWSER_COOKIE_ENABLED: "true" },
+    });
+    const decoy = await startStaticServer(); // would answer if the page could reach it
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      const requested = [];
+      const blocked = [];
+      page.on("request", (req) => requested.push(new URL(req.url()).origin));
+      page.on("console", (msg) => msg.text().includes("Content Security Policy") && blocked.push(msg.text()));
+      await page.goto(`${gw.url}/ui/?api=${encodeURIComponent(decoy.url)}`);
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await page.getByLabel("User name").fill("demo");
+      await page.getByLabel("Password").fill("demo");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("alert").filter({ hasText: `Cannot reach the gateway at ${decoy.url}.` }).waitFor();
+      assert.ok(blocked.some((m) => m.includes(`${decoy.url}/sessions`)), blocked.join("\n"));
+      assert.deepEqual([...new Set(requested)], [gw.url], "every request the browser sent");
+    } finally {
+      await context.close();
+      await decoy.stop();
+      await gw.stop();
+    }
+  });
+
+  test("same-origin: the page served by wdgate serve --ui", async (t) => {
+    const gw = await startGateway({
+      args: ["--ui", WEB],
+      env: { WDGATE_BROWSER_COOKIE_ENABLED: "true" },
+    });
+    try {
+      await walk(browser, {
+        pageUrl: `${gw.url}/ui/`,
+        gateway: gw.url,
+        sim: gw.sim,
+        screenshot: join(SHOTS, "flow-same-origin.png"),
+        t,
+      });
+    } catch (error) {
+      error.message += `\n--- wdgate log ---\n${gw.log.slice(-40).join("\n")}`;
+      throw error;
+    } finally {
+      await gw.stop();
+    }
+  });
+});

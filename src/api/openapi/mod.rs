@@ -1,0 +1,153 @@
+//! The OpenAPI 3.1 description of the API, generated from the handlers' annotations
+//! (`#[utoipa::path]` beside each handler, `ToSchema` on each DTO) and served at
+//! `GET /openapi.json`.
+//!
+//! Problem responses are declared once per route in [`problems`]; field rules that are
+//! more than a type live in [`fields`]. A router test keeps the document and the routes
+//! in step.
+
+pub mod fields;
+pub mod problems;
+pub mod wd;
+
+use std::sync::OnceLock;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use self::wd::OptionalBody;
+use super::problem::{ApiError, Problem, UpstreamDetail};
+use super::{devices, health, me, metrics, passthrough, sessions};
+
+/// The security scheme of `Authorization: Bearer wdg_…`.
+pub const BEARER: &str = "bearerAuth";
+/// The security scheme of the session cookie (cookie mode only).
+pub const COOKIE: &str = "cookieAuth";
+
+/// The API description.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "wdgate",
+        description = "A REST gateway in front of a Worldox Web server. Every error is an \
+            RFC 9457 `application/problem+json` body with a stable `code` and the request id \
+            (also in the `x-request-id` header). Upstream refusals get the status of the \
+            status table, which `[status_map]` in the config can extend. A request head \
+            larger than `server.max_header_bytes` is refused by the listener with a bare 431.",
+    ),
+    paths(
+        sessions::create,
+        sessions::delete_current,
+        me::get,
+        devices::list,
+        devices::create,
+        devices::start_verification,
+        devices::get,
+        devices::update,
+        devices::delete,
+        passthrough::call_get,
+        passthrough::call_post,
+        health::healthz,
+        health::readyz,
+        metrics::render,
+        serve,
+    ),
+    components(schemas(Problem, UpstreamDetail)),
+    modifiers(&SecuritySchemes, &OptionalBody),
+    tags(
+        (name = "sessions", description = "Log in and out (LOGON, LOGOFF)"),
+        (name = "me", description = "The caller's profile"),
+        (name = "2fa-devices", description = "Two-factor devices (2FGET, 2FSET)"),
+        (name = "passthrough", description = "Allow-listed Worldox commands with the caller's session"),
+        (name = "operations", description = "Probes, metrics and this document"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// Adds the two ways to authenticate.
+#[derive(Debug)]
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("wdg_ token from POST /sessions")
+            .build();
+        components.add_security_scheme(BEARER, SecurityScheme::Http(bearer));
+        let cookie = ApiKeyValue::with_description(
+            "wdgate_session",
+            "The session cookie set by POST /sessions when `browser.cookie_enabled` \
+             (named by `browser.cookie_name`); POST, PATCH and DELETE also need an allowed origin.",
+        );
+        components.add_security_scheme(COOKIE, SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));
+    }
+}
+
+/// The document as JSON, built once.
+pub fn json() -> Result<&'static str, ApiError> {
+    static JSON: OnceLock<Result<String, String>> = OnceLock::new();
+    JSON.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).map_err(|e| e.to_string())?;
+        require_headers(&mut doc);
+        serde_json::to_string(&doc).map_err(|e| e.to_string())
+    })
+    .as_deref()
+    .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))
+}
+
+/// Marks the headers a problem always carries (`problems::ALWAYS_SENT`) `required`,
+/// which utoipa's `Header` cannot say.
+fn require_headers(doc: &mut Value) {
+    let operations = doc
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    let responses = operations
+        .filter_map(|operation| {
+            operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+        })
+        .flat_map(|responses| responses.values_mut());
+    for response in responses {
+        let headers = response.get_mut("headers").and_then(Value::as_object_mut);
+        for (name, header) in headers.into_iter().flatten() {
+            if problems::ALWAYS_SENT.contains(&name.as_str()) {
+                if let Some(header) = header.as_object_mut() {
+                    header.insert("required".to_owned(), Value::Bool(true));
+                }
+            }
+        }
+    }
+}
+
+/// `GET /openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json", body = Object),
+        problems::Ops,
+    ),
+)]
+pub async fn serve() -> Result<Response, ApiError> {
+    let mut response = json()?.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests;

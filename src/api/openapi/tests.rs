@@ -1,0 +1,167 @@
+//! The document and the router stay in step: every route is documented, every
+//! documented operation is routed, and the document is well-formed OpenAPI 3.1.
+
+use std::collections::BTreeSet;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use utoipa::OpenApi;
+
+use super::ApiDoc;
+use crate::Config;
+
+/// Every route `api::routes` and `api::ops_routes` serve.
+const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/sessions"),
+    ("DELETE", "/sessions/current"),
+    ("GET", "/me"),
+    ("GET", "/me/2fa-devices"),
+    ("POST", "/me/2fa-devices"),
+    ("POST", "/me/2fa-devices/verifications"),
+    ("GET", "/me/2fa-devices/{id}"),
+    ("PATCH", "/me/2fa-devices/{id}"),
+    ("DELETE", "/me/2fa-devices/{id}"),
+    ("GET", "/wd/{command}"),
+    ("POST", "/wd/{command}"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+];
+
+fn document() -> Value {
+    serde_json::to_value(ApiDoc::openapi()).expect("the document serializes")
+}
+
+/// `(METHOD, path)` of every documented operation.
+fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+    let paths = doc["paths"].as_object().expect("paths");
+    paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let methods = item.as_object().expect("a path item").keys();
+            methods.map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
+/// The gateway with an upstream nobody listens on: routing needs no upstream.
+fn app() -> Router {
+    let mut config = Config::default();
+    config.upstream.url = Some("http://127.0.0.1:9".to_owned());
+    config.upstream.connect_timeout_ms = 200;
+    crate::build_app(&config).expect("the app builds")
+}
+
+/// Whether the router has `method path`: anything but its 405 or its "no such route".
+async fn routed(app: &Router, method: &str, path: &str) -> bool {
+    let uri = path
+        .replace("{id}", "dev_unknown")
+        .replace("{command}", "CABINETS");
+    let request = Request::builder()
+        .method(Method::from_bytes(method.as_bytes()).expect("a method"))
+        .uri(uri)
+        .body(Body::empty())
+        .expect("a request");
+    let response = app.clone().oneshot(request).await.expect("an answer");
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let problem: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let no_such_route = status == StatusCode::NOT_FOUND && problem["detail"] == "no such route";
+    status != StatusCode::METHOD_NOT_ALLOWED && !no_such_route
+}
+
+#[tokio::test]
+async fn every_route_is_documented_and_every_documented_operation_is_routed() {
+    let doc = document();
+    let documented = operations(&doc);
+    let routes: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(documented, routes, "the document and ROUTES differ");
+
+    let app = app();
+    for (method, path) in &documented {
+        assert!(
+            routed(&app, method, path).await,
+            "{method} {path} is not routed"
+        );
+    }
+    // The probe can tell: a path or a method the router lacks is refused.
+    assert!(!routed(&app, "GET", "/nowhere").await);
+    assert!(!routed(&app, "PUT", "/me").await);
+}
+
+#[tokio::test]
+async fn the_served_document_is_openapi_3_1_with_the_crate_version() {
+    let request = Request::get("/openapi.json")
+        .body(Body::empty())
+        .expect("a request");
+    let response = app().oneshot(request).await.expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let served: Value = serde_json::from_slice(&body).expect("JSON");
+    let built: Value = serde_json::from_str(super::json().expect("the document")).expect("JSON");
+    assert_eq!(served, built);
+    let unauthorized = &served["paths"]["/me"]["get"]["responses"]["401"];
+    assert_eq!(
+        unauthorized["headers"]["www-authenticate"]["required"],
+        true
+    );
+    assert_eq!(served["openapi"], "3.1.0");
+    assert_eq!(served["info"]["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn operations_have_unique_ids_and_problem_bodies_for_every_error() {
+    let doc = document();
+    let mut ids = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            let id = operation["operationId"].as_str().expect("an operationId");
+            assert!(ids.insert(id.to_owned()), "{id} is used twice");
+            let responses = operation["responses"].as_object().expect("responses");
+            for status in ["500", "504"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path}: no {status}"
+                );
+            }
+            if operation.get("security").is_some() {
+                assert!(responses.contains_key("401"), "{method} {path}: no 401");
+            }
+            for (status, response) in responses.iter().filter(|(s, _)| s.as_str() >= "400") {
+                let content = response["content"].as_object().expect("content");
+                assert!(
+                    content.keys().eq(["application/problem+json"]),
+                    "{method} {path} {status}: not a problem"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn security_schemes_are_bearer_and_the_session_cookie() {
+    let doc = document();
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes[super::BEARER]["scheme"], "bearer");
+    assert_eq!(schemes[super::COOKIE]["in"], "cookie");
+    assert_eq!(schemes[super::COOKIE]["name"], "wdgate_session");
+}

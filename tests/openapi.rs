@@ -1,0 +1,46 @@
+//! The live gateway keeps the promises of `/openapi.json`: its document is served, and
+//! the rejections axum makes on its own (a malformed query, a path that is not UTF-8)
+//! are problem bodies like every other error, as the document says.
+
+mod common;
+
+use common::{Gateway, Sim};
+
+#[tokio::test]
+async fn the_document_is_served_as_openapi_3_1() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[]);
+    let reply = gw.get("/openapi.json", None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.header("content-type"), "application/json");
+    assert_eq!(reply.json["openapi"], "3.1.0");
+    assert_eq!(reply.json["info"]["version"], env!("CARGO_PKG_VERSION"));
+    assert!(reply.json["paths"]["/me/2fa-devices/{id}"]["patch"].is_object());
+}
+
+#[tokio::test]
+async fn a_repeated_query_parameter_is_a_problem_not_plain_text() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[]);
+    let token = gw.login("demo", "demo").await;
+    let reply = gw
+        .get("/me/2fa-devices?redact=true&redact=false", Some(&token))
+        .await;
+    reply.assert_problem(400, "bad_request");
+    assert!(
+        reply.json["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("redact")
+    );
+}
+
+#[tokio::test]
+async fn a_device_id_that_is_not_utf8_is_a_problem_not_plain_text() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[]);
+    let token = gw.login("demo", "demo").await;
+    gw.delete("/me/2fa-devices/%FF", Some(&token))
+        .await
+        .assert_problem(400, "bad_request");
+}
