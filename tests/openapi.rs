@@ -1,6 +1,7 @@
 //! The live gateway keeps the promises of `/openapi.json`: its document is served, and
 //! the rejections axum makes on its own (a malformed query, a path that is not UTF-8)
-//! are problem bodies like every other error, as the document says.
+//! are problem bodies like every other error, and passthrough parameter names are the
+//! Worldox names the document allows.
 
 mod common;
 
@@ -43,4 +44,25 @@ async fn a_device_id_that_is_not_utf8_is_a_problem_not_plain_text() {
     gw.delete("/me/2fa-devices/%FF", Some(&token))
         .await
         .assert_problem(400, "bad_request");
+}
+
+#[tokio::test]
+async fn a_passthrough_parameter_name_outside_worldox_names_is_refused() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[]);
+    let token = gw.login("demo", "demo").await;
+    for query in ["a%5B0%5D=x", "=x", "%20skip=0", "caf%C3%A9=1"] {
+        gw.get(&format!("/wd/FINDFILES?{query}"), Some(&token))
+            .await
+            .assert_problem(400, "bad_request");
+    }
+    let ok = gw
+        .get("/wd/FINDFILES?wd_FIND_QUERY=Excel&take=10", Some(&token))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(
+        sim.calls("FINDFILES").await,
+        1,
+        "only the valid call went upstream"
+    );
 }
