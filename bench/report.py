@@ -52,8 +52,8 @@ def main(results, out_path):
     out = [
         "# wdgate benchmark results",
         "",
-        "Written by `bench/run` (see README, \"Benchmarks\"). Figures taken while the machine",
-        "was otherwise idle (load average below).",
+        "Written by `bench/run` (see README, \"Benchmarks\"). Figures taken with no other work",
+        "on the machine (the load average below counts the benchmark's own processes).",
         "",
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- machine: {sh('nproc')} cores ({cpu}), {mem_gib:.0f} GiB, Linux {sh('uname -r')}",

@@ -115,8 +115,17 @@ async fn the_device_listing_is_shared_and_a_write_on_one_replica_drops_it_everyw
         .delete(&format!("/me/2fa-devices/{id}"), Some(&token))
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
-    // A's copy was dropped by B's invalidation, well before A's 5 s L1 TTL.
-    let r = a.get("/me/2fa-devices?redact=false", Some(&token)).await;
+    // A's copy is dropped by B's invalidation, which travels over pub/sub: it must land
+    // well before A's 5 s L1 TTL could explain the change.
+    let started = std::time::Instant::now();
+    let r = loop {
+        let r = a.get("/me/2fa-devices?redact=false", Some(&token)).await;
+        let count = r.json["devices"].as_array().map_or(0, Vec::len);
+        if count == devices.len() - 1 || started.elapsed() > std::time::Duration::from_secs(2) {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
     let ids: Vec<&Value> = r.json["devices"]
         .as_array()
         .expect("devices")
