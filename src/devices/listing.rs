@@ -12,12 +12,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use moka::future::Cache;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
 
 use super::ids::IdKey;
 use super::shared::SharedListings;
 use crate::address::Address;
-use crate::session::{Invalidation, RedisLink, TokenHash};
+use crate::session::{Invalidation, RedisLink, TokenHash, bus};
 use crate::upstream::twofa::{DeviceRow, Listing};
 use crate::upstream::{self};
 
@@ -138,10 +137,14 @@ impl ListingCache {
         });
         let shared = SharedListings::new(link.clone(), self.ttl);
         if let Some(cache) = &cache {
-            tokio::spawn(apply_invalidations(
+            tokio::spawn(bus::apply_to_cache(
                 shared.listen(),
                 cache.clone(),
                 self.generation.clone(),
+                |i| match i {
+                    Invalidation::Listing(key) => Some(*key),
+                    _ => None,
+                },
             ));
         }
         Self {
@@ -272,32 +275,6 @@ impl ListingCache {
             list_id: listing.list_id,
             devices,
             rendered: Rendered::default(),
-        }
-    }
-}
-
-/// Drops in-process listings as invalidations arrive, until the bus closes.
-async fn apply_invalidations(
-    mut listener: broadcast::Receiver<Invalidation>,
-    cache: Cache<TokenHash, Arc<Devices>>,
-    generation: Arc<AtomicU64>,
-) {
-    loop {
-        let invalidation = match listener.recv().await {
-            Ok(invalidation) => invalidation,
-            Err(broadcast::error::RecvError::Lagged(_)) => Invalidation::All,
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        match invalidation {
-            Invalidation::Listing(key) => {
-                generation.fetch_add(1, Ordering::SeqCst);
-                cache.invalidate(&key).await;
-            }
-            Invalidation::All => {
-                generation.fetch_add(1, Ordering::SeqCst);
-                cache.invalidate_all();
-            }
-            Invalidation::Session(_) => {}
         }
     }
 }

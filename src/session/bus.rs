@@ -37,6 +37,33 @@ pub enum Invalidation {
     All,
 }
 
+/// Applies invalidations to an in-process cache until the bus closes: `key_of` picks
+/// the messages about this cache's entries; a lag or `All` drops every entry. Each
+/// applied message bumps `generation`, so a load that overlapped it is not kept.
+pub async fn apply_to_cache<V>(
+    mut listener: broadcast::Receiver<Invalidation>,
+    cache: moka::future::Cache<TokenHash, V>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
+    key_of: fn(&Invalidation) -> Option<TokenHash>,
+) where
+    V: Clone + Send + Sync + 'static,
+{
+    loop {
+        let invalidation = match listener.recv().await {
+            Ok(invalidation) => invalidation,
+            Err(broadcast::error::RecvError::Lagged(_)) => Invalidation::All,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if matches!(invalidation, Invalidation::All) {
+            generation.fetch_add(1, Ordering::SeqCst);
+            cache.invalidate_all();
+        } else if let Some(key) = key_of(&invalidation) {
+            generation.fetch_add(1, Ordering::SeqCst);
+            cache.invalidate(&key).await;
+        }
+    }
+}
+
 impl Invalidation {
     /// The message text, e.g. `session:3fa1…` (a token hash, never a token).
     pub fn encode(&self) -> String {

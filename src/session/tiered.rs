@@ -12,9 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache;
-use tokio::sync::broadcast;
 
-use super::bus::Invalidation;
+use super::bus::{self, Invalidation};
 use super::redis::RedisStore;
 use super::store::{Session, SessionStore, StoreFuture, unix_now};
 use super::token::TokenHash;
@@ -47,10 +46,14 @@ impl TieredStore {
         };
         if let Some(l1) = &store.l1 {
             let listener = store.redis.link().bus().listen();
-            tokio::spawn(apply_invalidations(
+            tokio::spawn(bus::apply_to_cache(
                 listener,
                 l1.clone(),
                 store.generation.clone(),
+                |i| match i {
+                    Invalidation::Session(key) => Some(*key),
+                    _ => None,
+                },
             ));
         }
         store
@@ -113,31 +116,5 @@ impl SessionStore for TieredStore {
     /// Sessions this replica used within the last L1 TTL (the rest live in Redis).
     fn live_count(&self) -> u64 {
         self.l1.as_ref().map_or(0, Cache::entry_count)
-    }
-}
-
-/// Drops L1 entries as invalidations arrive, until the bus closes.
-async fn apply_invalidations(
-    mut listener: broadcast::Receiver<Invalidation>,
-    l1: Cache<TokenHash, Session>,
-    generation: Arc<AtomicU64>,
-) {
-    loop {
-        let invalidation = match listener.recv().await {
-            Ok(invalidation) => invalidation,
-            Err(broadcast::error::RecvError::Lagged(_)) => Invalidation::All,
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        match invalidation {
-            Invalidation::Session(key) => {
-                generation.fetch_add(1, Ordering::SeqCst);
-                l1.invalidate(&key).await;
-            }
-            Invalidation::All => {
-                generation.fetch_add(1, Ordering::SeqCst);
-                l1.invalidate_all();
-            }
-            Invalidation::Listing(_) => {}
-        }
     }
 }
