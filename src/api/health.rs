@@ -3,11 +3,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::json::no_store;
 use super::openapi::problems;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
@@ -98,11 +98,4 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         problem.detail = detail;
     }
     no_store(response)
-}
-
-fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }

@@ -58,12 +58,20 @@ pub fn private_json<T: Serialize>(body: &T, capacity: usize) -> Response {
 /// An already serialized [`private_json`] answer.
 pub fn private_json_bytes(body: Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
-    let headers = response.headers_mut();
-    headers.insert(
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    no_store(response)
+}
+
+/// Marks an answer `Cache-Control: no-store`: it is one user's, or live state, and no
+/// shared cache may keep it.
+pub fn no_store(response: impl IntoResponse) -> Response {
+    let mut response = response.into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

@@ -10,12 +10,12 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Form, FromRequest, Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::Response;
 use serde_json::{Map, Value};
 
 use super::auth::CurrentSession;
-use super::json::ApiJson;
+use super::json::{ApiJson, no_store};
 use super::openapi::problems;
 use super::openapi::wd::{WdAnswer, WdJson, WdParams, WdStrings};
 use super::problem::ApiError;
@@ -105,7 +105,7 @@ async fn call(
         .passthrough(sid, &command, method, to_params(query), to_params(form))
         .await
     {
-        Ok(body) => Ok(private_json(body)),
+        Ok(body) => Ok(no_store(Json(body))),
         Err(e) => Err(state.upstream_failure(Some(current.key), e).await),
     }
 }
@@ -235,13 +235,4 @@ fn to_params(pairs: Pairs) -> Params {
         params.push(&name, value);
     }
     params
-}
-
-/// 200 JSON that no cache may keep: it is one user's view of their documents.
-fn private_json(body: Value) -> Response {
-    let mut response = Json(body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }

@@ -9,7 +9,7 @@ pub mod view;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -17,7 +17,7 @@ use self::input::{CreateRequest, PatchRequest, VerificationRequest};
 use self::session_ops::DeviceOps;
 use self::view::{COLLECTION, DeviceList, DeviceView, RedactQuery};
 use super::auth::CurrentSession;
-use super::json::{ApiJson, json_bytes, private_json_bytes};
+use super::json::{ApiJson, json_bytes, no_store, private_json_bytes};
 use super::openapi::problems;
 use super::problem::ApiError;
 use super::state::AppState;
@@ -78,7 +78,7 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let redact = query.redact()?;
     let (_, device) = DeviceOps::new(&state, &current).resolve(&id).await?;
-    Ok(private(Json(view(&device, redact))))
+    Ok(no_store(Json(view(&device, redact))))
 }
 
 /// `POST /me/2fa-devices/verifications`: 2FSET step 1, a code sent to `address`.
@@ -116,7 +116,7 @@ pub async fn start_verification(
         sent_to: sent.sent_to,
         expires_in: verifications.ttl().as_secs(),
     };
-    Ok(private((StatusCode::ACCEPTED, Json(body))))
+    Ok(no_store((StatusCode::ACCEPTED, Json(body))))
 }
 
 /// `POST /me/2fa-devices`: 2FSET steps 2 (the code) and 3 (the record).
@@ -164,7 +164,7 @@ pub async fn create(
     let location = format!("{COLLECTION}/{id}");
     tracing::info!(device = %id, "2FA device added");
     let view = DeviceView::new(id, &address, name, body.enabled, redact);
-    let mut response = private((StatusCode::CREATED, Json(view)));
+    let mut response = no_store((StatusCode::CREATED, Json(view)));
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
@@ -219,7 +219,7 @@ pub async fn update(
     let address = moving.unwrap_or(&device.address).clone();
     if moving.is_none() && name == device.row.name && enabled == device.row.enabled {
         // Nothing changes: no upstream write.
-        return Ok(private(Json(view(&device, redact))));
+        return Ok(no_store(Json(view(&device, redact))));
     }
     let record = Record {
         address: address.asis(),
@@ -238,7 +238,7 @@ pub async fn update(
     .await?;
     tracing::info!(device = %id, "2FA device updated");
     let view = DeviceView::new(ops.device_id(&address), &address, name, enabled, redact);
-    Ok(private(Json(view)))
+    Ok(no_store(Json(view)))
 }
 
 /// `DELETE /me/2fa-devices/{id}`.
@@ -282,13 +282,4 @@ fn view(device: &Device, redact: bool) -> DeviceView {
         device.row.enabled,
         redact,
     )
-}
-
-/// Device answers are per user: never cached by a shared cache.
-fn private(response: impl IntoResponse) -> Response {
-    let mut response = response.into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
