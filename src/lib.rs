@@ -17,20 +17,15 @@ pub mod upstream;
 use std::time::Duration;
 
 use axum::Router;
-use axum::error_handling::HandleErrorLayer;
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower::load_shed::LoadShedLayer;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower::util::Either;
+use tower_http::cors::Cors;
 
 pub use config::Config;
 
 use api::AppState;
 use api::client_ip::ClientIpResolver;
+use api::edge::{Edge, EdgeLayer, EdgeSettings};
 use api::login_limit::LoginLimiter;
 use devices::{IdKey, ListingCache, Verifications};
 use upstream::status::StatusTable;
@@ -50,13 +45,20 @@ pub enum BuildError {
     /// The Redis session store settings are unusable.
     #[error(transparent)]
     Redis(#[from] session::ConnectError),
+    /// Two route templates collide.
+    #[error("the route table: {0}")]
+    Routes(String),
 }
 
-/// Builds the whole gateway: the tower stack around every route.
+/// The whole gateway as one service: the edge in front of CORS (when configured) in
+/// front of the router.
+pub type App = Edge<Either<Cors<Router>, Router>>;
+
+/// Builds the whole gateway: the edge, CORS and the routes.
 ///
 /// `config.upstream.url` must be set (`main` points it at the in-process simulator
 /// when the operator gave none).
-pub fn build_app(config: &Config) -> Result<Router, BuildError> {
+pub fn build_app(config: &Config) -> Result<App, BuildError> {
     // The recorder exists before the first request or upstream call is counted.
     metrics::handle();
     let upstream = upstream::Client::new(&config.upstream)?;
@@ -92,48 +94,22 @@ pub fn build_app(config: &Config) -> Result<Router, BuildError> {
         client_ip: ClientIpResolver::new(config.server.trusted_networks()),
         browser: config.browser.clone(),
     });
-    let trace = TraceLayer::new_for_http()
-        .make_span_with(telemetry::make_span)
-        .on_request(())
-        .on_response(telemetry::LogResponse);
-    let stack = ServiceBuilder::new()
-        // Every request gets an id first (a client's only if it is a short token, so ids
-        // cannot forge log lines), so every later layer and log line can name it; the id
-        // goes back to the client, on errors too.
-        .layer(telemetry::RequestIdLayer)
-        // One span per request carrying the id and the matched route; the outcome is logged here.
-        .layer(trace)
-        // Browsers on the configured origins may call the API; preflights end here.
-        .option_layer(api::browser::cors_layer(&config.browser))
-        // Every answer is counted and timed by route, errors included.
-        .layer(axum::middleware::from_fn(metrics::record_requests))
-        // Errors from everything below become problem+json bodies carrying the request id.
-        .layer(axum::middleware::from_fn(api::problem::render_problems))
-        // A panic is a 500 problem, not a dropped connection.
-        .layer(CatchPanicLayer::new())
-        // No request outlives the configured budget.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::GATEWAY_TIMEOUT,
-            Duration::from_secs(config.server.request_timeout_secs),
-        ))
-        // Bodies are read at most this far: extractors answer 413 beyond it.
-        .layer(DefaultBodyLimit::max(config.server.body_limit_bytes));
-    let backpressure = ServiceBuilder::new()
-        // Beyond the concurrency limit an API request is refused at once (503 +
-        // Retry-After) rather than queued without bound; the semaphore is shared by
-        // every API route. Health, readiness and metrics stay outside it.
-        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-            api::ApiError::Overloaded
-        }))
-        .layer(LoadShedLayer::new())
-        .layer(GlobalConcurrencyLimitLayer::new(
-            config.server.max_concurrent_requests,
-        ));
-    let mut routes = api::routes(state.clone());
+    let mut router = api::routes(state.clone()).merge(api::ops_routes(state));
     if let Some(dir) = &config.server.ui_dir {
-        // The self-service page: static files under /ui/, no session needed.
-        routes = routes.merge(api::ui::routes(dir));
+        router = router.merge(api::ui::routes(dir));
     }
-    let app = routes.layer(backpressure).merge(api::ops_routes(state));
-    Ok(app.layer(stack))
+    let routes =
+        api::edge::RouteTable::new(api::ROUTES).map_err(|e| BuildError::Routes(e.to_string()))?;
+    let edge = EdgeLayer::new(
+        routes,
+        EdgeSettings {
+            body_limit_bytes: config.server.body_limit_bytes,
+            request_timeout: Duration::from_secs(config.server.request_timeout_secs),
+            max_concurrent_requests: config.server.max_concurrent_requests,
+        },
+    );
+    Ok(ServiceBuilder::new()
+        .layer(edge)
+        .option_layer(api::browser::cors_layer(&config.browser))
+        .service(router))
 }

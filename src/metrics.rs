@@ -1,14 +1,15 @@
-//! Prometheus metrics: the recorder, the per-request middleware, and the names.
+//! Prometheus metrics: the recorder, the per-request counters, and the names.
 //!
 //! Labels are route templates, methods, statuses, upstream command names and outcomes:
 //! never a path with an id in it, a token, a username or a SID.
 
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::Method;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Requests answered, by route, method and status.
@@ -48,21 +49,73 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Counts every request and times it, labelled by the matched route.
-pub async fn record_requests(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
-    let start = Instant::now();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::histogram!(HTTP_DURATION, "route" => route.clone(), "method" => method.clone())
-        .record(start.elapsed().as_secs_f64());
-    metrics::counter!(HTTP_REQUESTS, "route" => route, "method" => method, "status" => status)
-        .increment(1);
-    response
+/// The request counters and latency histograms, with their handles kept: looking a
+/// labelled metric up in the recorder formats and hashes its labels, several times the
+/// cost of recording into it, so each (route, method, status) is looked up once.
+#[derive(Debug, Default)]
+pub struct RequestMetrics {
+    /// By (route, method, status).
+    counts: RwLock<HashMap<(&'static str, &'static str, u16), Counter>>,
+    /// By (route, method).
+    durations: RwLock<HashMap<(&'static str, &'static str), Histogram>>,
+}
+
+impl RequestMetrics {
+    /// Counts one answered request and records its latency. `route` is a route
+    /// template (or `unmatched`) and `method` a [`method_label`]: both from a fixed
+    /// set, so the number of series is bounded whatever clients send.
+    pub fn record(
+        &self,
+        route: &'static str,
+        method: &'static str,
+        status: u16,
+        latency: Duration,
+    ) {
+        let counter = cached(
+            &self.counts,
+            (route, method, status),
+            || metrics::counter!(HTTP_REQUESTS, "route" => route, "method" => method, "status" => status.to_string()),
+        );
+        counter.increment(1);
+        let histogram = cached(
+            &self.durations,
+            (route, method),
+            || metrics::histogram!(HTTP_DURATION, "route" => route, "method" => method),
+        );
+        histogram.record(latency.as_secs_f64());
+    }
+}
+
+/// The handle under `key`, registered by `register` the first time.
+fn cached<K: Eq + Hash + Copy, H: Clone>(
+    map: &RwLock<HashMap<K, H>>,
+    key: K,
+    register: impl FnOnce() -> H,
+) -> H {
+    if let Some(handle) = map.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return handle.clone();
+    }
+    map.write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(key)
+        .or_insert_with(register)
+        .clone()
+}
+
+/// A method as a metric label: the standard ones by name, anything else `other`.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
 }
 
 /// Records one upstream call.

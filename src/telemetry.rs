@@ -6,11 +6,9 @@ mod request_id;
 use std::time::Duration;
 
 use axum::http::HeaderName;
-use axum::response::Response;
-use tower_http::trace::OnResponse;
 
 use self::fields::PlainFields;
-pub use self::request_id::{MakeUuid, RequestIdFuture, RequestIdLayer, RequestIds};
+pub use self::request_id::{assign as assign_request_id, mint as mint_request_id};
 use crate::config::{LogConfig, LogFormat};
 
 /// The request id header, accepted from clients and always answered.
@@ -35,38 +33,23 @@ pub fn init(config: &LogConfig) {
 /// rest, so a busy gateway at the default `info` level does not format and write a
 /// line for every successful request (half of the cost of answering `GET /me`), while
 /// every refusal and failure is still logged with its request id.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LogResponse;
-
-impl<B> OnResponse<B> for LogResponse {
-    fn on_response(self, response: &Response<B>, latency: Duration, _: &tracing::Span) {
-        let status = response.status().as_u16();
-        let latency_ms = latency.as_secs_f64() * 1000.0;
-        if status >= 400 {
-            tracing::info!(status, latency_ms, "finished processing request");
-        } else {
-            tracing::debug!(status, latency_ms, "finished processing request");
-        }
+pub fn log_response(status: u16, latency: Duration) {
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    if status >= 400 {
+        tracing::info!(status, latency_ms, "finished processing request");
+    } else {
+        tracing::debug!(status, latency_ms, "finished processing request");
     }
 }
 
-/// The per-request span: request id, method and matched route (never the query or
-/// headers, which may carry credentials).
-pub fn make_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or("unmatched", axum::extract::MatchedPath::as_str);
-    let id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+/// The per-request span: request id, method and route template (never the path, the
+/// query or headers, which may carry ids and credentials).
+pub fn request_span(request_id: &str, method: &str, route: &str) -> tracing::Span {
     // Plain strings, so the log formatter writes them without going through `core::fmt`.
     tracing::info_span!(
         "request",
-        request_id = id,
-        method = request.method().as_str(),
+        request_id = request_id,
+        method = method,
         route = route
     )
 }

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use tower::ServiceExt;
 use wdgate::Config;
 
-fn app() -> axum::Router {
+fn app() -> wdgate::App {
     let mut config = Config::default();
     // Nothing listens there: a body that passes every check meets a dead upstream.
     config.upstream.url = Some("http://127.0.0.1:9".to_owned());
@@ -18,7 +18,7 @@ fn app() -> axum::Router {
 }
 
 async fn login(
-    app: axum::Router,
+    app: wdgate::App,
     content_type: &str,
     body: Vec<u8>,
 ) -> (StatusCode, String, String) {

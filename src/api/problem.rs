@@ -1,13 +1,11 @@
 //! The gateway's one error type and its RFC 9457 `application/problem+json` bodies.
 //!
 //! A handler returns [`ApiError`]; its `IntoResponse` sets the status and headers and
-//! parks a [`Problem`] in the response extensions. The [`render_problems`] middleware
-//! then adds the request id, logs the internal cause once, and writes the body, so
+//! parks a [`Problem`] in the response extensions. The edge ([`super::edge`]) calls [`render`]:
+//! it adds the request id, logs the internal cause once, and writes the body, so
 //! extractor rejections and fallbacks get the same treatment as handler errors.
 
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -312,28 +310,26 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Writes the body of every problem response, with the request id, and logs causes.
-pub async fn render_problems(request: Request, next: Next) -> Response {
-    let request_id = request
-        .headers()
-        .get(crate::telemetry::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut response = next.run(request).await;
-    let problem = match response.extensions_mut().remove::<Problem>() {
+/// Whether `response` is a problem still to be written: an [`ApiError`]'s, or an
+/// error that axum or a tower layer answered on its own (a bare status, or an
+/// extractor's text/plain rejection such as a malformed query).
+pub fn needs_rendering(response: &Response) -> bool {
+    response.extensions().get::<Problem>().is_some() || is_foreign_error(response)
+}
+
+/// Writes the body of a problem response with the request id, and logs its internal
+/// cause once. The edge calls it for every answer [`needs_rendering`] picks out.
+pub async fn render(mut response: Response, request_id: Option<String>) -> Response {
+    let mut problem = match response.extensions_mut().remove::<Problem>() {
         Some(problem) => problem,
-        // Errors that axum or a tower layer answered without us (a bare status, or an
-        // extractor's text/plain rejection such as a malformed query): a problem too.
-        None if is_foreign_error(&response) => {
+        None => {
             let (parts, body) = response.into_parts();
             let text = rejection_text(&parts, body).await;
             let problem = bare_problem(parts.status, text);
             response = Response::from_parts(parts, axum::body::Body::empty());
             problem
         }
-        None => return response,
     };
-    let mut problem = problem;
     problem.request_id = request_id;
     if let Some(cause) = &problem.log_cause {
         if problem.status >= 500 {

@@ -32,7 +32,10 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 pub fn routes(dir: &Path) -> Router {
     let files = ServeDir::new(dir).append_index_html_on_directories(true);
     Router::new()
-        .route("/ui", get(|| async { Redirect::permanent(PREFIX) }))
+        .route(
+            super::paths::UI,
+            get(|| async { Redirect::permanent(PREFIX) }),
+        )
         .nest_service(PREFIX, files)
         .layer(middleware::from_fn(guard))
 }

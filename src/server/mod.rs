@@ -8,7 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
+use crate::App;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -53,7 +53,7 @@ impl Options {
 /// up to `options.grace` for requests in flight, and returns.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: App,
     options: Options,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -104,7 +104,7 @@ fn spawn_connection(
     builder: &auto::Builder<TokioExecutor>,
     graceful: &GracefulShutdown,
     options: &Options,
-    app: &Router,
+    app: &App,
     stream: TcpStream,
     peer: SocketAddr,
 ) {

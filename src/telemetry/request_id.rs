@@ -1,105 +1,29 @@
 //! Request ids: a client's id is kept when it is a short token, otherwise one is
-//! minted; the id travels on the request (for the span and problem bodies) and comes
-//! back on the answer.
+//! minted. The edge ([`crate::api::edge`]) names it in the log span and problem bodies
+//! and puts it on the answer.
 
 use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
 
-use axum::http::{HeaderValue, Request, Response};
-use pin_project_lite::pin_project;
-use tower::{Layer, Service};
-use tower_http::request_id::{MakeRequestId, RequestId};
+use axum::http::{HeaderValue, Request};
 
 use super::REQUEST_ID;
 
-/// Gives every request an `x-request-id` and every answer the same one.
-///
-/// A client's id is kept only if it is a short printable token, so ids cannot forge or
-/// bloat log lines; otherwise a UUIDv4 replaces it. This one layer does what a
-/// `from_fn` sanitizer, tower-http's `SetRequestIdLayer` and `PropagateRequestIdLayer`
-/// did as three, without boxing a future or cloning the services below on every request.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RequestIdLayer;
-
-impl<S> Layer<S> for RequestIdLayer {
-    type Service = RequestIds<S>;
-
-    fn layer(&self, inner: S) -> RequestIds<S> {
-        RequestIds { inner }
-    }
-}
-
-/// The service [`RequestIdLayer`] adds.
-#[derive(Debug, Clone)]
-pub struct RequestIds<S> {
-    inner: S,
-}
-
-impl<S, B, R> Service<Request<B>> for RequestIds<S>
-where
-    S: Service<Request<B>, Response = Response<R>>,
-{
-    type Response = Response<R>;
-    type Error = S::Error;
-    type Future = RequestIdFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let id = match request.headers().get(&REQUEST_ID) {
-            Some(id) if acceptable(id.as_bytes()) => Some(id.clone()),
-            _ => {
-                let id = MakeUuid
-                    .make_request_id(&request)
-                    .map(RequestId::into_header_value);
-                match &id {
-                    Some(id) => request.headers_mut().insert(REQUEST_ID, id.clone()),
-                    None => request.headers_mut().remove(&REQUEST_ID),
-                };
-                id
-            }
-        };
-        if let Some(id) = &id {
-            // As tower-http's layers leave it, for whatever reads the extension.
-            request.extensions_mut().insert(RequestId::new(id.clone()));
-        }
-        RequestIdFuture {
-            inner: self.inner.call(request),
-            id,
+/// Gives `request` its id: the client's `x-request-id` when it is a short printable
+/// token, otherwise a fresh UUIDv4 written over it. The id is what the answer will
+/// carry and what log lines and problem bodies name. `None` only if the OS random
+/// number generator fails (the request then goes on without an id).
+pub fn assign<B>(request: &mut Request<B>) -> Option<HeaderValue> {
+    if let Some(id) = request.headers().get(&REQUEST_ID) {
+        if acceptable(id.as_bytes()) {
+            return Some(id.clone());
         }
     }
-}
-
-pin_project! {
-    /// Puts the request id on the answer, unless the answer names one already.
-    #[derive(Debug)]
-    pub struct RequestIdFuture<F> {
-        #[pin]
-        inner: F,
-        id: Option<HeaderValue>,
-    }
-}
-
-impl<F, R, E> Future for RequestIdFuture<F>
-where
-    F: Future<Output = Result<Response<R>, E>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
-        if let Some(id) = this.id.take() {
-            if !response.headers().contains_key(&REQUEST_ID) {
-                response.headers_mut().insert(REQUEST_ID, id);
-            }
-        }
-        Poll::Ready(Ok(response))
-    }
+    let id = mint();
+    match &id {
+        Some(id) => request.headers_mut().insert(REQUEST_ID, id.clone()),
+        None => request.headers_mut().remove(&REQUEST_ID),
+    };
+    id
 }
 
 /// Whether a client-sent id is a short printable token.
@@ -111,18 +35,11 @@ fn acceptable(id: &[u8]) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
 }
 
-/// Mints UUIDv4 request ids.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MakeUuid;
-
-impl MakeRequestId for MakeUuid {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        let uuid = uuid::Builder::from_random_bytes(random_id_bytes()?).into_uuid();
-        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut text))
-            .ok()
-            .map(RequestId::new)
-    }
+/// A new UUIDv4 request id.
+pub fn mint() -> Option<HeaderValue> {
+    let uuid = uuid::Builder::from_random_bytes(random_id_bytes()?).into_uuid();
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut text)).ok()
 }
 
 /// Random bytes fetched from the OS at a time for request ids: one `getrandom` call
@@ -155,12 +72,8 @@ mod tests {
 
     #[test]
     fn minted_ids_are_distinct_v4_uuids() {
-        let request = Request::new(());
         let ids: Vec<String> = (0..600)
-            .map(|_| {
-                let id = MakeUuid.make_request_id(&request).expect("rng");
-                id.header_value().to_str().expect("ascii").to_owned()
-            })
+            .map(|_| mint().expect("rng").to_str().expect("ascii").to_owned())
             .collect();
         let mut unique = ids.clone();
         unique.sort();

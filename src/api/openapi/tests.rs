@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::Router;
+use crate::App;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -50,7 +50,7 @@ fn operations(doc: &Value) -> BTreeSet<(String, String)> {
 }
 
 /// The gateway with an upstream nobody listens on: routing needs no upstream.
-fn app() -> Router {
+fn app() -> App {
     let mut config = Config::default();
     config.upstream.url = Some("http://127.0.0.1:9".to_owned());
     config.upstream.connect_timeout_ms = 200;
@@ -58,7 +58,7 @@ fn app() -> Router {
 }
 
 /// Whether the router has `method path`: anything but its 405 or its "no such route".
-async fn routed(app: &Router, method: &str, path: &str) -> bool {
+async fn routed(app: &App, method: &str, path: &str) -> bool {
     let uri = path
         .replace("{id}", "dev_unknown")
         .replace("{command}", "CABINETS");
