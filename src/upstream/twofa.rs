@@ -5,12 +5,14 @@
 //! store a new record (`wd_2FA_RecAddress` …), edit one or delete one (`wd_List_ID` +
 //! `wd_List_RecNum`, `wd_2FA_RecEnabled=DELETE`).
 
+use std::borrow::Cow;
+
 use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::cgi::Params;
-use super::client::{Call, Client, Error};
+use super::client::{Call, Client, Error, Parsed};
 use super::envelope::ShapeError;
 use super::fields::{REC_DELETE, command, filter, param, template};
 use super::sid::Sid;
@@ -77,7 +79,10 @@ impl Client {
                 .with(param::LIST_FILTER, filter::SHOW),
             form: Params::new(),
         };
-        let envelope = self.call(&call).await?;
+        let envelope = match self.call_parsed(&call, fast_listing).await? {
+            Parsed::Fast(listing) => return Ok(listing),
+            Parsed::Envelope(envelope) => envelope,
+        };
         let list_id = envelope
             .list_id
             .ok_or(ShapeError::WrongShape("2FGET answered without a List_ID"))?;
@@ -189,27 +194,108 @@ fn parse_rows(data: &Value) -> Result<Vec<DeviceRow>, ShapeError> {
         Value::Null => return Ok(Vec::new()),
         _ => return Err(ShapeError::WrongShape("2FGET data is not an array")),
     };
-    let mut devices = Vec::with_capacity(rows.len());
-    for row in rows {
-        let field = |name| row.get(name).and_then(Value::as_str).unwrap_or_default();
-        let Ok(rec) = field("Rec").parse::<u32>() else {
-            continue;
-        };
-        let addr = field("ADDR");
-        let asis = match field("ADDR.ASIS") {
-            "" => addr,
-            asis => asis,
-        };
-        devices.push(DeviceRow {
-            rec,
-            addr: addr.to_owned(),
-            addr_asis: asis.to_owned(),
-            name: field("NAME").to_owned(),
-            enabled: field("FLAG").eq_ignore_ascii_case("yes"),
-        });
+    fn field<'a>(row: &'a Value, name: &str) -> &'a str {
+        row.get(name).and_then(Value::as_str).unwrap_or_default()
     }
-    devices.sort_by_key(|d| d.rec);
-    Ok(devices)
+    Ok(sorted_rows(rows.iter().filter_map(|row| {
+        device_row(RawRow {
+            rec: field(row, "Rec").into(),
+            addr: field(row, "ADDR").into(),
+            addr_asis: field(row, "ADDR.ASIS").into(),
+            name: field(row, "NAME").into(),
+            flag: field(row, "FLAG").into(),
+        })
+    })))
+}
+
+/// A 2FGET answer that reports no error, read straight from the body: the common
+/// case, without the JSON tree [`Envelope::parse`] builds. `None` for anything else
+/// (an error, a number where the seeds have a string, an `Error` array, no List_ID),
+/// which then takes the general path.
+fn fast_listing(body: &[u8]) -> Option<Listing> {
+    let answer: RawAnswer<'_> = serde_json::from_slice(body).ok()?;
+    let RawRoot { status, data } = answer.root;
+    let no_error = [status.error, status.rcid, status.rctx, status.message]
+        .iter()
+        .all(|field| field.is_empty())
+        && matches!(&*status.error_count, "" | "0");
+    if !no_error || status.list_id.is_empty() {
+        return None;
+    }
+    Some(Listing {
+        list_id: status.list_id.into_owned(),
+        rows: sorted_rows(data.into_iter().filter_map(device_row)),
+    })
+}
+
+/// A row as 2FGET sends it, borrowed from the body where no escape is in the way.
+#[derive(Deserialize)]
+struct RawRow<'a> {
+    #[serde(rename = "Rec", borrow, default)]
+    rec: Cow<'a, str>,
+    #[serde(rename = "ADDR", borrow, default)]
+    addr: Cow<'a, str>,
+    #[serde(rename = "ADDR.ASIS", borrow, default)]
+    addr_asis: Cow<'a, str>,
+    #[serde(rename = "NAME", borrow, default)]
+    name: Cow<'a, str>,
+    #[serde(rename = "FLAG", borrow, default)]
+    flag: Cow<'a, str>,
+}
+
+/// The row, unless it is an unfilled template row (its `Rec` not a number).
+fn device_row(row: RawRow<'_>) -> Option<DeviceRow> {
+    let rec = row.rec.parse::<u32>().ok()?;
+    let addr_asis = if row.addr_asis.is_empty() {
+        row.addr.clone()
+    } else {
+        row.addr_asis
+    };
+    Some(DeviceRow {
+        rec,
+        addr: row.addr.into_owned(),
+        addr_asis: addr_asis.into_owned(),
+        name: row.name.into_owned(),
+        enabled: row.flag.eq_ignore_ascii_case("yes"),
+    })
+}
+
+fn sorted_rows(rows: impl Iterator<Item = DeviceRow>) -> Vec<DeviceRow> {
+    let mut rows: Vec<DeviceRow> = rows.collect();
+    rows.sort_by_key(|d| d.rec);
+    rows
+}
+
+/// `{"root": {"errorStatus": {…}, "data": [rows]}}`, the fields [`fast_listing`] reads.
+#[derive(Deserialize)]
+struct RawAnswer<'a> {
+    #[serde(borrow)]
+    root: RawRoot<'a>,
+}
+
+#[derive(Deserialize)]
+struct RawRoot<'a> {
+    #[serde(rename = "errorStatus", borrow)]
+    status: RawStatus<'a>,
+    #[serde(borrow, default)]
+    data: Vec<RawRow<'a>>,
+}
+
+/// `errorStatus`: only string fields are accepted; anything else is the general path's.
+#[derive(Deserialize)]
+struct RawStatus<'a> {
+    #[serde(rename = "List_ID", borrow, default)]
+    list_id: Cow<'a, str>,
+    #[serde(rename = "ErrorCount", borrow, default)]
+    error_count: Cow<'a, str>,
+    #[serde(rename = "Error", borrow, default)]
+    error: Cow<'a, str>,
+    #[serde(rename = "wd_Error_RCID", borrow, default)]
+    rcid: Cow<'a, str>,
+    #[serde(rename = "wd_Error_RCTX", borrow, default)]
+    rctx: Cow<'a, str>,
+    #[serde(rename = "wd_Error_MSG", borrow, default)]
+    message: Cow<'a, str>,
 }
 
 #[cfg(test)]
@@ -234,6 +320,64 @@ mod tests {
         assert_eq!(rows[0].name, "", "the seed's success rows have no NAME");
         assert_eq!(rows[1].name, "John’s Cell");
         assert!(!rows[1].enabled);
+    }
+
+    /// The general path: the envelope's rows, as `list_devices` reads them without
+    /// the fast parser.
+    fn general(body: &str) -> Option<Listing> {
+        let envelope = crate::upstream::envelope::Envelope::parse(body.as_bytes()).ok()?;
+        if !envelope.is_ok() {
+            return None;
+        }
+        Some(Listing {
+            list_id: envelope.list_id?,
+            rows: parse_rows(&envelope.data).ok()?,
+        })
+    }
+
+    #[test]
+    fn the_fast_parser_reads_the_seed_as_the_general_path_does() {
+        let seed = include_str!("../../tests/fixtures/seeds/2fget_ok.json");
+        let fast = fast_listing(seed.as_bytes()).expect("the seed takes the fast path");
+        assert_eq!(Some(&fast), general(seed).as_ref());
+        assert_eq!(fast.list_id, "x211D3D8");
+        assert_eq!(fast.rows.len(), 2);
+    }
+
+    #[test]
+    fn escapes_unsorted_rows_and_template_rows_read_alike_on_both_paths() {
+        let body = r#"{"root": {"errorStatus": {"List_ID": "x1", "ErrorCount": "0", "Error": ""},
+            "data": [
+              {"Rec": "2", "ADDR": "a@b.co", "NAME": "John\u2019s \"Cell\"", "FLAG": "No"},
+              {"Rec": "1", "ADDR": "(551) 655-5721", "ADDR.ASIS": "+15516555721", "FLAG": "YES"},
+              {"Rec": "%:R#%", "ADDR": "%:ADDR%"}
+            ]}}"#;
+        let fast = fast_listing(body.as_bytes()).expect("fast path");
+        assert_eq!(Some(&fast), general(body).as_ref());
+        assert_eq!(fast.rows[0].rec, 1);
+        assert_eq!(fast.rows[1].name, "John\u{2019}s \"Cell\"");
+        assert_eq!(fast.rows[1].addr_asis, "a@b.co");
+    }
+
+    #[test]
+    fn anything_but_a_plain_success_takes_the_general_path() {
+        let failed = include_str!("../../tests/fixtures/seeds/2fget_failed.json");
+        let numeric_count =
+            r#"{"root": {"errorStatus": {"List_ID": "x1", "ErrorCount": 0}, "data": []}}"#;
+        let error_array = r#"{"root": {"errorStatus": {"List_ID": "x1", "ErrorCount": "1",
+            "Error": [{"wd_Error_RCID": "8740", "wd_Error_RCTX": "WDRC_SID_INVALID"}]}, "data": []}}"#;
+        let no_list_id = r#"{"root": {"errorStatus": {"ErrorCount": ""}, "data": []}}"#;
+        let numeric_field = r#"{"root": {"errorStatus": {"List_ID": "x1"}, "data": [{"Rec": 1}]}}"#;
+        for body in [
+            failed,
+            numeric_count,
+            error_array,
+            no_list_id,
+            numeric_field,
+            "not json",
+        ] {
+            assert_eq!(fast_listing(body.as_bytes()), None, "{body}");
+        }
     }
 
     #[test]
