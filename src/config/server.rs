@@ -29,7 +29,8 @@ pub struct ServerConfig {
     pub max_concurrent_requests: usize,
     /// On SIGTERM/SIGINT, seconds given to requests in flight before the process exits.
     pub shutdown_grace_secs: u64,
-    /// Tokio worker threads serving requests; 0: one per CPU core.
+    /// Tokio worker threads serving requests; 0: one per CPU the process may use. One
+    /// means tokio's single-threaded scheduler.
     pub worker_threads: usize,
     /// Peers (IPs or CIDRs) whose `X-Forwarded-For` is believed for the client IP.
     #[serde(deserialize_with = "super::list::list_or_csv")]
