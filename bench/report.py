@@ -7,6 +7,7 @@ every wrk run, and each target of issue 7 with its ratio and whether it was met.
 
 import datetime
 import os
+import statistics
 import subprocess
 import sys
 
@@ -31,19 +32,35 @@ def ms(us):
 
 def main(results, out_path):
     env = os.environ.get
-    by = {}
+    runs = {}
     for line in open(results):
         if not line.strip():
             continue
         id_, label, conns, rps, p50, p99, non2xx, sockerr = line.rstrip("\n").split("\t")
+        runs.setdefault(id_, []).append(
+            {
+                "label": label,
+                "conns": int(conns),
+                "rps": float(rps),
+                "p50": int(p50),
+                "p99": int(p99),
+                "non2xx": int(non2xx),
+                "sockerr": int(sockerr),
+            }
+        )
+    # Each scenario ran BENCH_ROUNDS times, the two sides of a comparison alternating;
+    # a row is the median of its rounds (errors are summed).
+    by = {}
+    for id_, rounds in runs.items():
         by[id_] = {
-            "label": label,
-            "conns": int(conns),
-            "rps": float(rps),
-            "p50": int(p50),
-            "p99": int(p99),
-            "non2xx": int(non2xx),
-            "sockerr": int(sockerr),
+            "label": rounds[0]["label"],
+            "conns": rounds[0]["conns"],
+            "rps": statistics.median(r["rps"] for r in rounds),
+            "p50": int(statistics.median(r["p50"] for r in rounds)),
+            "p99": int(statistics.median(r["p99"] for r in rounds)),
+            "non2xx": sum(r["non2xx"] for r in rounds),
+            "sockerr": sum(r["sockerr"] for r in rounds),
+            "rounds": len(rounds),
         }
 
     cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2")
@@ -63,6 +80,8 @@ def main(results, out_path):
         f"- wrk: `-t{env('BENCH_THREADS')} -c{env('BENCH_CONNECTIONS')} -d{env('BENCH_DURATION')}s --latency` "
         f"(the \"1 connection\" rows: `-c1`), each after a {env('BENCH_WARMUP')} s warm-up, with the same "
         "script (bench/wrk.lua) for both sides of a comparison",
+        f"- rounds: {env('BENCH_ROUNDS', '1')} of each comparison (login once), the two sides "
+        "alternating; each row is the median of its rounds",
         f"- pinning: the server under test, wdgate (`server.worker_threads = 1`) or nginx "
         f"(`worker_processes 1`), on CPU {env('BENCH_SERVER_CPU')}; wrk, the upstream nginx and the "
         f"simulator on CPU {env('BENCH_CLIENT_CPU')}. nginx runs with `access_log off`; wdgate with its "
@@ -86,14 +105,31 @@ def main(results, out_path):
     def ratio(a, b):
         return by[a]["rps"] / by[b]["rps"]
 
+    def spread(a, b):
+        """The ratio round by round (rounds pair up in the order they ran)."""
+        each = [x["rps"] / y["rps"] for x, y in zip(runs[a], runs[b])]
+        if len(each) < 2:
+            return ""
+        return f" (rounds: {min(each):.2f}–{max(each):.2f}×)"
+
     if {"A.wdgate", "A.nginx"} <= by.keys():
         x = ratio("A.wdgate", "A.nginx")
-        target("A requests/s, wdgate / nginx `return 200`", "≥ 1.0×", f"{x:.2f}×", x >= 1.0)
+        target(
+            "A requests/s, wdgate / nginx `return 200`",
+            "≥ 1.0×",
+            f"{x:.2f}×{spread('A.wdgate', 'A.nginx')}",
+            x >= 1.0,
+        )
         a, n = by["A.wdgate"]["p99"], by["A.nginx"]["p99"]
         target("A p99, wdgate vs nginx", "≤ nginx's", f"{ms(a)} vs {ms(n)}", a <= n)
     if {"B.wdgate", "B.nginx"} <= by.keys():
         x = ratio("B.wdgate", "B.nginx")
-        target("B requests/s, wdgate / nginx `proxy_pass`", "≥ 0.9×", f"{x:.2f}×", x >= 0.9)
+        target(
+            "B requests/s, wdgate / nginx `proxy_pass`",
+            "≥ 0.9×",
+            f"{x:.2f}×{spread('B.wdgate', 'B.nginx')}",
+            x >= 0.9,
+        )
     if {"L.wdgate", "L.direct", "L.nginx"} <= by.keys():
         added = by["L.wdgate"]["p50"] - by["L.direct"]["p50"]
         nginx_added = by["L.nginx"]["p50"] - by["L.direct"]["p50"]
