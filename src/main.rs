@@ -160,6 +160,7 @@ async fn serve(mut config: Config) -> Result<(), String> {
         None => None,
     };
     let app = wdgate::build_app(&config).map_err(|e| e.to_string())?;
+    tokio::spawn(wdgate::metrics::run_upkeep());
     announce(&listener)?;
     tracing::info!(
         upstream = %redact_url_credentials(config.upstream.url.as_deref().unwrap_or("")),

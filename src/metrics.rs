@@ -49,6 +49,22 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// How often recorded latencies are folded into their histogram buckets.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Folds recorded latencies into their histogram buckets every few seconds, for as long
+/// as the process runs. The recorder keeps every sample until then (or until `/metrics`
+/// is scraped): without this, a gateway nobody scrapes grows by 8 bytes per histogram
+/// per request, about 700 MB a day at 1,000 requests a second.
+pub async fn run_upkeep() {
+    let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        handle().run_upkeep();
+    }
+}
+
 /// The request counters and latency histograms, with their handles kept: looking a
 /// labelled metric up in the recorder formats and hashes its labels, several times the
 /// cost of recording into it, so each (route, method, status) is looked up once.
