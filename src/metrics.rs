@@ -54,8 +54,8 @@ const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Folds recorded latencies into their histogram buckets every few seconds, for as long
 /// as the process runs. The recorder keeps every sample until then (or until `/metrics`
-/// is scraped): without this, a gateway nobody scrapes grows by 8 bytes per histogram
-/// per request, about 700 MB a day at 1,000 requests a second.
+/// is scraped): without this, a gateway nobody scrapes grew by about 20 bytes per
+/// request (14 MB of RSS per 700,000 `GET /me`), some 1.7 GB a day at 1,000 a second.
 pub async fn run_upkeep() {
     let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
