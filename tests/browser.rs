@@ -107,17 +107,45 @@ async fn cookie_login_sets_a_hardened_cookie_that_authenticates() {
         );
     }
     assert!(pair.starts_with("wdgate_session=wdg_"));
+    // The page's scripts never see the token: it is in the HttpOnly cookie only.
+    let token = pair.trim_start_matches("wdgate_session=");
+    assert!(
+        !r.text.contains(token),
+        "the body repeats the token: {}",
+        r.text
+    );
+    assert!(r.json.get("token").is_none() && r.json.get("token_type").is_none());
+    assert_eq!(r.json["user"]["username"], "demo");
+    assert_eq!(r.json["expires_in"], 1800);
     let me = send(&gw, Method::GET, "/me", &[("cookie", &pair)], None).await;
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.json["username"], "demo");
 }
 
 #[tokio::test]
+async fn in_cookie_mode_a_client_without_an_origin_still_gets_its_token() {
+    let sim = Sim::start().await;
+    let gw = browser_gateway(&sim);
+    let r = gw.login_attempt("demo", "demo").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let token = r.json["token"]
+        .as_str()
+        .expect("a token for a non-browser client");
+    assert_eq!(r.json["token_type"], "Bearer");
+    assert!(
+        r.header("set-cookie")
+            .starts_with(&format!("wdgate_session={token}"))
+    );
+    assert_eq!(gw.get("/me", Some(token)).await.status, 200);
+}
+
+#[tokio::test]
 async fn cookie_authenticated_changes_need_an_allowed_origin() {
     let sim = Sim::start().await;
     let gw = browser_gateway(&sim);
-    let (pair, r) = cookie_login(&gw).await;
-    let token = r.json["token"].as_str().expect("token").to_owned();
+    let (pair, _) = cookie_login(&gw).await;
+    // A client without an Origin (a server, curl) still gets a bearer token.
+    let token = gw.login("demo", "demo").await;
     let id = gw.get("/me/2fa-devices", Some(&token)).await.json["devices"][0]["id"]
         .as_str()
         .expect("id")

@@ -225,8 +225,8 @@ $("login-form").addEventListener("submit", (event) => {
     return fail(new ApiError(0, { detail: "Enter your user name and password." }));
   }
   run(event.submitter, async () => {
-    // The answer also carries a bearer token; this page does not keep it: the
-    // HttpOnly cookie set with it is the session.
+    // The session is the HttpOnly cookie this sets; a login from a page (it carries an
+    // Origin) gets no bearer token in the answer, so no script can read one.
     await api("POST", "/sessions", { username, password });
     let me;
     try {

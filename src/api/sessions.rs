@@ -46,11 +46,15 @@ impl std::fmt::Debug for Secret {
 /// `POST /sessions` answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginResponse {
-    /// The bearer token; shown once.
-    pub token: String,
-    /// Always `Bearer`.
-    #[schema(value_type = String, example = "Bearer")]
-    pub token_type: &'static str,
+    /// The bearer token; shown once. Left out when the session went into the `HttpOnly`
+    /// cookie for a browser page (cookie mode, a login that carries an `Origin`): in the
+    /// body, the page's scripts could read what the cookie keeps from them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// `Bearer`, with the token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "Bearer")]
+    pub token_type: Option<&'static str>,
     /// Seconds the session lives if unused (each use restarts the count).
     pub expires_in: u64,
     /// Seconds until the session ends however busy it is.
@@ -67,7 +71,7 @@ pub struct LoginResponse {
     tag = "sessions",
     request_body = LoginRequest,
     responses(
-        (status = 201, description = "Logged in: the token, shown once.", body = LoginResponse, headers(
+        (status = 201, description = "Logged in: the token, shown once (in cookie mode, a browser page's login gets the cookie alone).", body = LoginResponse, headers(
             ("location" = String, description = "`/sessions/current`"),
             ("set-cookie" = String, description = "The session cookie, in cookie mode"),
         )),
@@ -104,9 +108,15 @@ pub async fn create(
         .await
         .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
     tracing::info!(user = %user.username, "session created");
+    let cookie = browser
+        .cookie_enabled
+        .then(|| browser::session_cookie(browser, token.as_str(), state.absolute_timeout()))
+        .flatten();
+    // A browser page gets the cookie alone; other clients (no Origin) the token as well.
+    let token_in_body = cookie.is_none() || !request_headers.contains_key(header::ORIGIN);
     let body = LoginResponse {
-        token: token.as_str().to_owned(),
-        token_type: "Bearer",
+        token: token_in_body.then(|| token.as_str().to_owned()),
+        token_type: token_in_body.then_some("Bearer"),
         expires_in: state.idle_timeout().as_secs(),
         max_expires_in: state.absolute_timeout().as_secs(),
         user,
@@ -118,12 +128,8 @@ pub async fn create(
         header::LOCATION,
         HeaderValue::from_static("/sessions/current"),
     );
-    if browser.cookie_enabled {
-        if let Some(cookie) =
-            browser::session_cookie(browser, token.as_str(), state.absolute_timeout())
-        {
-            headers.insert(header::SET_COOKIE, cookie);
-        }
+    if let Some(cookie) = cookie {
+        headers.insert(header::SET_COOKIE, cookie);
     }
     Ok(response)
 }
