@@ -49,8 +49,9 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// How often recorded latencies are folded into their histogram buckets.
-const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// How often recorded latencies are folded into their histogram buckets: often enough
+/// that one fold (every sample since the last) is a short pause on a busy gateway.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Folds recorded latencies into their histogram buckets every few seconds, for as long
 /// as the process runs. The recorder keeps every sample until then (or until `/metrics`
