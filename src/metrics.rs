@@ -145,5 +145,13 @@ pub fn upstream_call(command: &str, outcome: &'static str, started: Instant) {
 
 /// Records a listing cache lookup.
 pub fn listing_cache(hit: bool) {
-    metrics::counter!(LISTING_CACHE, "result" => if hit { "hit" } else { "miss" }).increment(1);
+    // Registered once: a cached read is otherwise mostly this lookup.
+    static COUNTERS: OnceLock<[Counter; 2]> = OnceLock::new();
+    let [hits, misses] = COUNTERS.get_or_init(|| {
+        [
+            metrics::counter!(LISTING_CACHE, "result" => "hit"),
+            metrics::counter!(LISTING_CACHE, "result" => "miss"),
+        ]
+    });
+    if hit { hits } else { misses }.increment(1);
 }

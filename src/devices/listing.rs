@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::IdKey;
 use super::shared::SharedListings;
 use crate::address::Address;
-use crate::session::{Invalidation, RedisLink, TokenHash, bus};
+use crate::session::{Invalidation, RedisLink, TokenCache, TokenHash, TokenHashState, bus};
 use crate::upstream::twofa::{DeviceRow, Listing};
 use crate::upstream::{self};
 
@@ -90,7 +90,7 @@ impl Devices {
 #[derive(Debug, Clone)]
 pub struct ListingCache {
     /// `None` when caching is off: every read goes upstream.
-    cache: Option<Cache<TokenHash, Arc<Devices>>>,
+    cache: Option<TokenCache<Arc<Devices>>>,
     ids: IdKey,
     ttl: Duration,
     capacity: u64,
@@ -109,7 +109,7 @@ impl ListingCache {
             Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
-                .build()
+                .build_with_hasher(TokenHashState)
         });
         Self {
             cache,
@@ -133,7 +133,7 @@ impl ListingCache {
             Cache::builder()
                 .max_capacity(self.capacity)
                 .time_to_live(self.ttl.min(l1_ttl))
-                .build()
+                .build_with_hasher(TokenHashState)
         });
         let shared = SharedListings::new(link.clone(), self.ttl);
         if let Some(cache) = &cache {

@@ -42,7 +42,7 @@ pub enum Invalidation {
 /// applied message bumps `generation`, so a load that overlapped it is not kept.
 pub async fn apply_to_cache<V>(
     mut listener: broadcast::Receiver<Invalidation>,
-    cache: moka::future::Cache<TokenHash, V>,
+    cache: super::TokenCache<V>,
     generation: Arc<std::sync::atomic::AtomicU64>,
     key_of: fn(&Invalidation) -> Option<TokenHash>,
 ) where

@@ -6,13 +6,13 @@ use moka::Expiry;
 use moka::future::Cache;
 
 use super::store::{Session, SessionStore, StoreFuture};
-use super::token::TokenHash;
+use super::token::{TokenCache, TokenHash, TokenHashState};
 
 /// Sessions in a moka cache: least recently used evicted beyond `capacity`, each entry
 /// expiring after `idle` without reads or at its absolute end, whichever is first.
 #[derive(Debug, Clone)]
 pub struct MemoryStore {
-    cache: Cache<TokenHash, Session>,
+    cache: TokenCache<Session>,
 }
 
 /// Per-entry expiry: the idle timeout, clipped to the session's absolute end.
@@ -66,7 +66,7 @@ impl MemoryStore {
             cache: Cache::builder()
                 .max_capacity(capacity)
                 .expire_after(SessionExpiry { idle })
-                .build(),
+                .build_with_hasher(TokenHashState),
         }
     }
 }

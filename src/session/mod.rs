@@ -19,7 +19,7 @@ pub use redis::RedisStore;
 pub use redis_link::{ConnectError, RedisLink};
 pub use store::{Session, SessionStore, StoreError};
 pub use tiered::TieredStore;
-pub use token::{Token, TokenHash};
+pub use token::{Token, TokenCache, TokenHash, TokenHashState};
 
 use crate::config::{SessionConfig, StoreKind};
 

@@ -16,13 +16,13 @@ use moka::future::Cache;
 use super::bus::{self, Invalidation};
 use super::redis::RedisStore;
 use super::store::{Session, SessionStore, StoreFuture, unix_now};
-use super::token::TokenHash;
+use super::token::{TokenCache, TokenHash, TokenHashState};
 
 /// Redis behind a moka L1.
 #[derive(Debug, Clone)]
 pub struct TieredStore {
     /// `None` when `session.l1_ttl_ms` is 0: every read goes to Redis.
-    l1: Option<Cache<TokenHash, Session>>,
+    l1: Option<TokenCache<Session>>,
     redis: RedisStore,
     /// Bumped on every invalidation received, so a read that raced with one does not
     /// put a stale copy back into the L1.
@@ -37,7 +37,7 @@ impl TieredStore {
             Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(l1_ttl)
-                .build()
+                .build_with_hasher(TokenHashState)
         });
         let store = Self {
             l1,
