@@ -4,8 +4,9 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{DEADLINE, Gateway, wait_until};
@@ -18,6 +19,8 @@ pub struct Redis {
     args: Vec<String>,
     child: Option<Child>,
     plain: bool,
+    /// Files of its own (a Sentinel's config), removed with it.
+    scratch: Option<PathBuf>,
 }
 
 /// Whether this run must not skip Redis tests (`CI=true`).
@@ -59,6 +62,7 @@ impl Redis {
                 args: Vec::new(),
                 child: None,
                 plain: true,
+                scratch: None,
             });
         }
         Self::start_own()
@@ -124,6 +128,7 @@ impl Redis {
                 args,
                 child: None,
                 plain,
+                scratch: None,
             };
             if redis.launch() {
                 return Some(redis);
@@ -243,6 +248,150 @@ impl Drop for Redis {
             let _ = child.kill();
             let _ = child.wait();
         }
+        if let Some(dir) = &self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A fresh folder under the system temp dir for a test's Redis files.
+fn scratch_dir(kind: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "wdgate-{kind}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("create a scratch dir");
+    dir
+}
+
+impl Redis {
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A Sentinel (`redis-server --sentinel`) watching `master` as `service`; `None`
+    /// when the test must skip.
+    pub fn start_sentinel(master: &Redis, service: &str) -> Option<Self> {
+        if !available() {
+            return None;
+        }
+        let dir = scratch_dir("sentinel");
+        for _ in 0..5 {
+            let port = free_port();
+            let conf = dir.join(format!("sentinel-{port}.conf"));
+            // Sentinel rewrites its file as it learns, so it gets one of its own.
+            std::fs::write(
+                &conf,
+                format!(
+                    "port {port}\nbind 127.0.0.1\n\
+                     sentinel monitor {service} 127.0.0.1 {} 1\n\
+                     sentinel down-after-milliseconds {service} 60000\n",
+                    master.port
+                ),
+            )
+            .expect("write sentinel.conf");
+            let mut sentinel = Self {
+                url: format!("redis://127.0.0.1:{port}"),
+                port,
+                args: vec![
+                    conf.to_str().expect("path").to_owned(),
+                    "--sentinel".to_owned(),
+                ],
+                child: None,
+                plain: true,
+                scratch: None,
+            };
+            if sentinel.launch() {
+                sentinel.scratch = Some(dir);
+                return Some(sentinel);
+            }
+        }
+        panic!("could not start a Sentinel on a free port");
+    }
+}
+
+/// A Redis Cluster of real `redis-server` nodes (masters only), made with
+/// `redis-cli --cluster create`.
+pub struct RedisCluster {
+    /// The nodes; any of them takes a command for a key it owns.
+    pub nodes: Vec<Redis>,
+    /// Their cluster config files.
+    dir: PathBuf,
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl RedisCluster {
+    /// `count` masters sharing the 16,384 slots, up and agreeing; `None` to skip.
+    pub fn start(count: usize) -> Option<Self> {
+        let dir = scratch_dir("cluster");
+        let mut nodes = Vec::new();
+        for i in 0..count {
+            let file = dir.join(format!("nodes-{i}.conf"));
+            let node = Redis::spawn_with(
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    file.to_str().expect("path"),
+                    "--dir",
+                    dir.to_str().expect("path"),
+                ],
+                true,
+            )?;
+            nodes.push(node);
+        }
+        let mut create = Command::new("redis-cli");
+        create.arg("--cluster").arg("create");
+        for node in &nodes {
+            create.arg(format!("127.0.0.1:{}", node.port));
+        }
+        let status = create
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run redis-cli --cluster create");
+        assert!(status.success(), "redis-cli --cluster create failed");
+        let start = Instant::now();
+        while !nodes
+            .iter()
+            .all(|n| n.command(&["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+        {
+            assert!(start.elapsed() < DEADLINE, "the cluster never agreed");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(Self { nodes, dir })
+    }
+
+    /// The gateway's URL for it: the first node, the others as `node=` seeds.
+    pub fn url(&self) -> String {
+        let seeds: Vec<String> = self.nodes[1..]
+            .iter()
+            .map(|n| format!("node=127.0.0.1:{}", n.port))
+            .collect();
+        format!(
+            "redis-cluster://127.0.0.1:{}?{}",
+            self.nodes[0].port,
+            seeds.join("&")
+        )
+    }
+
+    /// Runs a one-key command on the node that owns the key.
+    pub fn command(&self, args: &[&str]) -> String {
+        self.nodes
+            .iter()
+            .map(|n| n.command(args))
+            .find(|reply| !reply.starts_with("ERR MOVED"))
+            .expect("a node owns the key")
     }
 }
 
@@ -253,9 +402,14 @@ fn free_port() -> u16 {
 
 /// A gateway on `upstream` whose sessions live in `redis`, with extra settings.
 pub fn redis_gateway(upstream: &str, redis: &Redis, env: &[(&str, &str)]) -> Gateway {
+    gateway_on(upstream, &redis.url, env)
+}
+
+/// A gateway on `upstream` whose sessions live at `redis_url` (any topology).
+pub fn gateway_on(upstream: &str, redis_url: &str, env: &[(&str, &str)]) -> Gateway {
     let mut all = vec![
         ("WDGATE_SESSION_STORE", "redis"),
-        ("WDGATE_SESSION_REDIS_URL", redis.url.as_str()),
+        ("WDGATE_SESSION_REDIS_URL", redis_url),
     ];
     all.extend_from_slice(env);
     Gateway::start(upstream, &all)
