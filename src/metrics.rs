@@ -3,7 +3,7 @@
 //! Labels are route templates, methods, statuses, upstream command names and outcomes:
 //! never a path with an id in it, a token, a username or a SID.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::{OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -137,10 +137,49 @@ pub fn method_label(method: &Method) -> &'static str {
 
 /// Records one upstream call.
 pub fn upstream_call(command: &str, outcome: &'static str, started: Instant) {
-    metrics::histogram!(UPSTREAM_DURATION, "command" => command.to_owned())
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!(UPSTREAM_CALLS, "command" => command.to_owned(), "outcome" => outcome)
-        .increment(1);
+    /// Handles by command, and by (command, outcome), kept like [`RequestMetrics`]'.
+    #[derive(Default)]
+    struct Handles {
+        durations: RwLock<HashMap<&'static str, Histogram>>,
+        calls: RwLock<HashMap<(&'static str, &'static str), Counter>>,
+    }
+    static HANDLES: OnceLock<Handles> = OnceLock::new();
+    let handles = HANDLES.get_or_init(Handles::default);
+    let command = interned(command);
+    cached(
+        &handles.durations,
+        command,
+        || metrics::histogram!(UPSTREAM_DURATION, "command" => command),
+    )
+    .record(started.elapsed().as_secs_f64());
+    cached(
+        &handles.calls,
+        (command, outcome),
+        || metrics::counter!(UPSTREAM_CALLS, "command" => command, "outcome" => outcome),
+    )
+    .increment(1);
+}
+
+/// `command` as a `&'static str`, each text kept once. Only the gateway's own commands
+/// and the passthrough's allow-list ever reach the upstream, so the set stays a few
+/// dozen short strings.
+fn interned(command: &str) -> &'static str {
+    static KNOWN: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(RwLock::default);
+    if let Some(text) = known
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(command)
+    {
+        return text;
+    }
+    let mut known = known.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(text) = known.get(command) {
+        return text;
+    }
+    let text: &'static str = Box::leak(command.into());
+    known.insert(text);
+    text
 }
 
 /// Records a listing cache lookup.
