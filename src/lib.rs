@@ -50,11 +50,12 @@ pub enum BuildError {
     Routes(String),
 }
 
-/// The whole gateway as one service: the edge in front of CORS (when configured) in
-/// front of the router.
-pub type App = Edge<Either<Cors<Router>, Router>>;
+/// The whole gateway as one service: CORS (when configured) in front of the edge in
+/// front of the router, so every answer, the edge's own refusals included, carries the
+/// CORS headers a listed origin needs to read it.
+pub type App = Either<Cors<Edge<Router>>, Edge<Router>>;
 
-/// Builds the whole gateway: the edge, CORS and the routes.
+/// Builds the whole gateway: CORS, the edge and the routes.
 ///
 /// `config.upstream.url` must be set (`main` points it at the in-process simulator
 /// when the operator gave none).
@@ -109,7 +110,7 @@ pub fn build_app(config: &Config) -> Result<App, BuildError> {
         },
     );
     Ok(ServiceBuilder::new()
-        .layer(edge)
         .option_layer(api::browser::cors_layer(&config.browser))
+        .layer(edge)
         .service(router))
 }

@@ -279,3 +279,23 @@ fn a_wildcard_origin_is_refused_at_start_up() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("browser.cors_origins"));
 }
+
+#[tokio::test]
+async fn the_gateways_own_refusals_carry_cors_headers_for_a_listed_origin() {
+    // A page must be able to read a 503 (and its Retry-After), not meet a CORS error.
+    let sim = Sim::start().await;
+    let gw = Gateway::start(
+        &sim.url(),
+        &[
+            ("WDGATE_BROWSER_CORS_ORIGINS", APP),
+            ("WDGATE_SERVER_MAX_CONCURRENT_REQUESTS", "1"),
+        ],
+    );
+    sim.set_faults(json!({"latency_ms": 1500})).await;
+    let slow = gw.login_in_flight("demo", "demo");
+    common::wait_until(|| async { sim.calls("LOGON").await == 1 }).await;
+    let r = send(&gw, Method::GET, "/me", &[("origin", APP)], None).await;
+    r.assert_problem(503, "overloaded");
+    assert_eq!(r.header("access-control-allow-origin"), APP);
+    assert_eq!(slow.await.expect("join"), 201);
+}
