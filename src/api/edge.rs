@@ -338,10 +338,98 @@ fn panic_text(panic: &(dyn Any + Send)) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
     use super::*;
 
     fn table() -> RouteTable {
         RouteTable::new(super::super::ROUTES).expect("the routes fit one table")
+    }
+
+    /// An edge with a one-second budget and room for one request, in front of `inner`.
+    fn edge<S>(inner: S) -> Edge<S> {
+        EdgeLayer::new(
+            table(),
+            EdgeSettings {
+                body_limit_bytes: 1024,
+                request_timeout: Duration::from_secs(1),
+                max_concurrent_requests: 1,
+            },
+        )
+        .layer(inner)
+    }
+
+    fn get(path: &str) -> Request<Body> {
+        Request::get(path).body(Body::empty()).expect("a request")
+    }
+
+    /// Status, `code` and `request_id` of a problem answer, checking it names the
+    /// same id as its header.
+    async fn problem(response: Response) -> (u16, String) {
+        let status = response.status().as_u16();
+        let id = response.headers()[REQUEST_ID]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("problem+json");
+        assert_eq!(json["request_id"], id.as_str(), "{json}");
+        (status, json["code"].as_str().expect("a code").to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_problem() {
+        let panics = tower::service_fn(|_: Request<Body>| async {
+            if true {
+                panic!("boom");
+            }
+            Ok::<Response, Infallible>(Response::default())
+        });
+        let response = edge(panics).oneshot(get("/me")).await.expect("infallible");
+        assert_eq!(problem(response).await, (500, "internal_error".to_owned()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_past_its_budget_is_a_504_problem() {
+        let hangs = tower::service_fn(|_: Request<Body>| async {
+            std::future::pending::<()>().await;
+            Ok::<Response, Infallible>(Response::default())
+        });
+        let response = edge(hangs).oneshot(get("/me")).await.expect("infallible");
+        assert_eq!(problem(response).await, (504, "request_timeout".to_owned()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn beyond_the_limit_api_requests_are_shed_and_probes_are_not() {
+        let slow = tower::service_fn(|_: Request<Body>| async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            Ok::<Response, Infallible>(Response::default())
+        });
+        let service = edge(slow);
+        let first = tokio::spawn(service.clone().oneshot(get("/me")));
+        tokio::task::yield_now().await;
+        let shed = service
+            .clone()
+            .oneshot(get("/me"))
+            .await
+            .expect("infallible");
+        assert_eq!(problem(shed).await, (503, "overloaded".to_owned()));
+        let probe = service
+            .clone()
+            .oneshot(get("/healthz"))
+            .await
+            .expect("infallible");
+        assert_eq!(probe.status(), 200, "probes are not shed");
+        let first = first.await.expect("join").expect("infallible");
+        assert_eq!(first.status(), 200);
+        let again = service.oneshot(get("/me")).await.expect("infallible");
+        assert_eq!(again.status(), 200, "the slot is given back");
     }
 
     #[test]
