@@ -186,10 +186,18 @@ where
             }
         }
         self.shared.body_limit.apply(&mut request);
-        let inner = answer.span.in_scope(|| self.inner.call(request));
-        answer.state = State::Running {
-            inner,
-            deadline: None,
+        let called = answer
+            .span
+            .in_scope(|| catch_unwind(AssertUnwindSafe(|| self.inner.call(request))));
+        answer.state = match called {
+            Ok(inner) => State::Running {
+                inner,
+                deadline: None,
+            },
+            Err(panic) => {
+                let _entered = answer.span.enter();
+                rendering(panicked(&*panic), answer.request_id.as_ref())
+            }
         };
         answer
     }
@@ -287,14 +295,7 @@ where
                             }
                             StatusCode::GATEWAY_TIMEOUT.into_response()
                         }
-                        Err(panic) => {
-                            tracing::error!(
-                                panic = panic_text(&*panic),
-                                "a request handler panicked"
-                            );
-                            ApiError::Internal("a request handler panicked".to_owned())
-                                .into_response()
-                        }
+                        Err(panic) => panicked(&*panic),
                     }
                 }
                 StateProj::Rendering { render } => match render.as_mut().poll(cx) {
@@ -325,6 +326,12 @@ where
         this.slot.take();
         Poll::Ready(Ok(response))
     }
+}
+
+/// The answer to a panic in the service below (logged with its message).
+fn panicked(panic: &(dyn Any + Send)) -> Response {
+    tracing::error!(panic = panic_text(panic), "a request handler panicked");
+    ApiError::Internal("a request handler panicked".to_owned()).into_response()
 }
 
 /// A panic's message, when it has one.
@@ -392,6 +399,33 @@ mod tests {
             Ok::<Response, Infallible>(Response::default())
         });
         let response = edge(panics).oneshot(get("/me")).await.expect("infallible");
+        assert_eq!(problem(response).await, (500, "internal_error".to_owned()));
+    }
+
+    /// A service that panics as it is called, before it has a future to poll.
+    #[derive(Clone)]
+    struct PanicsOnCall;
+
+    impl Service<Request<Body>> for PanicsOnCall {
+        type Response = Response;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<Response, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request<Body>) -> Self::Future {
+            panic!("boom in call");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_service_that_panics_when_called_is_a_500_problem() {
+        let response = edge(PanicsOnCall)
+            .oneshot(get("/me"))
+            .await
+            .expect("infallible");
         assert_eq!(problem(response).await, (500, "internal_error".to_owned()));
     }
 
