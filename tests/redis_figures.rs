@@ -6,10 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::redis::{Redis, redis_gateway, wait_ready};
+use common::redis::{ID_KEY, Redis, redis_gateway, wait_ready};
 use common::{Gateway, Sim};
 
-const ID_KEY: &str = "replicas-share-this-device-id-key";
 const TRIALS: usize = 100;
 const REQUESTS: usize = 5_000;
 

@@ -7,13 +7,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::redis::{Redis, redis_gateway, wait_ready};
-use common::{DEADLINE, Gateway, Sim, wait_until};
+use common::redis::{
+    ID_KEY, Redis, redis_gateway, replicas_on, session_key, time_to_401, wait_ready,
+};
+use common::{Gateway, Sim, wait_until};
 use serde_json::Value;
-use wdgate::session::TokenHash;
-
-/// Replicas must agree on device ids.
-const ID_KEY: &str = "replicas-share-this-device-id-key";
 
 /// Longer than any wait below, so only a pub/sub invalidation can explain a fast 401.
 const LONG_L1: &str = "5000";
@@ -28,30 +26,7 @@ async fn replicas(sim: &Sim, redis: &Redis, extra: &[(&str, &str)]) -> (Gateway,
         ("WDGATE_SESSION_L1_TTL_MS", LONG_L1),
     ];
     env.extend_from_slice(extra);
-    let a = redis_gateway(&sim.url(), redis, &env);
-    let b = redis_gateway(&sim.url(), redis, &env);
-    wait_ready(&a).await;
-    wait_ready(&b).await;
-    (a, b)
-}
-
-/// Polls `GET /me` every 5 ms until it answers 401; returns how long after `since`.
-async fn time_to_401(gw: &Gateway, token: &str, since: Instant) -> Duration {
-    loop {
-        let r = gw.get("/me", Some(token)).await;
-        if r.status == 401 {
-            r.assert_problem(401, "invalid_token");
-            return since.elapsed();
-        }
-        assert_eq!(r.status, 200, "{}", r.text);
-        assert!(since.elapsed() < DEADLINE, "the session never ended here");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-fn session_key(token: &str) -> String {
-    let hash = TokenHash::from_presented(token).expect("a token");
-    format!("wdgate:session:{}", hash.to_hex())
+    replicas_on(&sim.url(), &redis.url, &env).await
 }
 
 fn pttl(redis: &Redis, key: &str) -> i64 {

@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::Sim;
-use common::redis::{Redis, redis_gateway, wait_ready};
+use common::redis::{ID_KEY, Redis, redis_gateway, wait_ready};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
 /// PEM files of a test CA and a `localhost` certificate it signed, removed on drop.
@@ -69,7 +69,7 @@ async fn sessions_live_in_a_tls_redis_signed_by_the_configured_ca() {
         &sim.url(),
         &redis,
         &[
-            ("WDGATE_DEVICES_ID_KEY", "replicas-share-this-device-id-key"),
+            ("WDGATE_DEVICES_ID_KEY", ID_KEY),
             ("WDGATE_SESSION_REDIS_CA_FILE", &ca),
         ],
     );

@@ -6,11 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::redis::{Redis, RedisCluster, gateway_on, wait_ready};
-use common::{DEADLINE, Gateway, Sim};
-use wdgate::session::TokenHash;
-
-const ID_KEY: &str = "replicas-share-this-device-id-key";
+use common::redis::{ID_KEY, Redis, RedisCluster, replicas_on, session_key, time_to_401};
+use common::{Gateway, Sim};
 
 /// Two ready replicas whose sessions live at `redis_url`. The L1 is long, so only a
 /// pub/sub invalidation can end a session on the replica that did not log out.
@@ -19,31 +16,7 @@ async fn replicas(sim: &Sim, redis_url: &str) -> (Gateway, Gateway) {
         ("WDGATE_DEVICES_ID_KEY", ID_KEY),
         ("WDGATE_SESSION_L1_TTL_MS", "60000"),
     ];
-    let a = gateway_on(&sim.url(), redis_url, &env);
-    let b = gateway_on(&sim.url(), redis_url, &env);
-    wait_ready(&a).await;
-    wait_ready(&b).await;
-    (a, b)
-}
-
-fn session_key(token: &str) -> String {
-    let hash = TokenHash::from_presented(token).expect("a token");
-    format!("wdgate:session:{}", hash.to_hex())
-}
-
-/// Polls until `gw` answers 401 for `token` (within the harness deadline).
-async fn ended_on(gw: &Gateway, token: &str) -> Duration {
-    let since = Instant::now();
-    loop {
-        let r = gw.get("/me", Some(token)).await;
-        if r.status == 401 {
-            r.assert_problem(401, "invalid_token");
-            return since.elapsed();
-        }
-        assert_eq!(r.status, 200, "{}", r.text);
-        assert!(since.elapsed() < DEADLINE, "the session never ended here");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    replicas_on(&sim.url(), redis_url, &env).await
 }
 
 /// Login on A, use on B, a device rename on A that B sees at once, logout on B that A
@@ -78,7 +51,7 @@ async fn shared_flow(sim: &Sim, redis_url: &str, exists: impl Fn(&str) -> String
 
     let out = b.delete("/sessions/current", Some(&token)).await;
     assert_eq!(out.status, 204, "{}", out.text);
-    let elapsed = ended_on(&a, &token).await;
+    let elapsed = time_to_401(&a, &token, Instant::now()).await;
     assert!(
         elapsed < Duration::from_secs(1),
         "A honoured B's logout after {elapsed:?}"

@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use wdgate::session::TokenHash;
+
 use super::{DEADLINE, Gateway, wait_until};
 
 /// A redis-server child process, or an external server from `REDIS_URL`.
@@ -413,6 +415,42 @@ pub fn gateway_on(upstream: &str, redis_url: &str, env: &[(&str, &str)]) -> Gate
     ];
     all.extend_from_slice(env);
     Gateway::start(upstream, &all)
+}
+
+/// The device-id key every replica in a test shares (replicas must agree on ids).
+pub const ID_KEY: &str = "replicas-share-this-device-id-key";
+
+/// Two ready replicas on `upstream` whose sessions live at `redis_url`, with `env`.
+pub async fn replicas_on(
+    upstream: &str,
+    redis_url: &str,
+    env: &[(&str, &str)],
+) -> (Gateway, Gateway) {
+    let a = gateway_on(upstream, redis_url, env);
+    let b = gateway_on(upstream, redis_url, env);
+    wait_ready(&a).await;
+    wait_ready(&b).await;
+    (a, b)
+}
+
+/// The Redis key of `token`'s session.
+pub fn session_key(token: &str) -> String {
+    let hash = TokenHash::from_presented(token).expect("a token");
+    format!("wdgate:session:{}", hash.to_hex())
+}
+
+/// Polls `GET /me` every 5 ms until it answers 401; returns how long after `since`.
+pub async fn time_to_401(gw: &Gateway, token: &str, since: Instant) -> Duration {
+    loop {
+        let r = gw.get("/me", Some(token)).await;
+        if r.status == 401 {
+            r.assert_problem(401, "invalid_token");
+            return since.elapsed();
+        }
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(since.elapsed() < DEADLINE, "the session never ended here");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Waits until `GET /readyz` answers 200 (Redis connected, invalidations subscribed).
