@@ -6,6 +6,9 @@
 //! An answer with no `errorStatus` at all (LOGOFF) is a success. `wd_Error_VAL` can
 //! echo the SID, so it is dropped here and never reaches the rest of the gateway.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::fields::rc;
@@ -92,6 +95,68 @@ impl Envelope {
     pub fn first_error(&self) -> Option<&UpstreamError> {
         self.errors.first()
     }
+}
+
+/// A successful answer read straight into `D`, without the JSON tree [`Envelope::parse`]
+/// builds: for the commands on a hot path. It accepts only a plain success, whose
+/// `errorStatus` fields are all strings and report no error; anything else is `None`,
+/// and the caller parses the answer as an [`Envelope`] like any other.
+#[derive(Debug)]
+pub struct Success<'a, D> {
+    /// `root.data` (`D::default()` when absent).
+    pub data: D,
+    /// `errorStatus.List_ID`, empty when the answer has none.
+    pub list_id: Cow<'a, str>,
+}
+
+impl<'a, D: Deserialize<'a> + Default> Success<'a, D> {
+    /// The answer in `body` if it is a plain success.
+    pub fn parse(body: &'a [u8]) -> Option<Self> {
+        let answer: PlainAnswer<'a, D> = serde_json::from_slice(body).ok()?;
+        let PlainRoot { status, data } = answer.root;
+        let no_error = [status.error, status.rcid, status.rctx, status.message]
+            .iter()
+            .all(|field| field.is_empty())
+            && matches!(&*status.error_count, "" | "0");
+        no_error.then_some(Self {
+            data,
+            list_id: status.list_id,
+        })
+    }
+}
+
+/// `{"root": {"errorStatus": {…}, "data": …}}`, the fields [`Success`] reads.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "D: Deserialize<'de> + Default"))]
+struct PlainAnswer<'a, D> {
+    #[serde(borrow)]
+    root: PlainRoot<'a, D>,
+}
+
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "D: Deserialize<'de> + Default"))]
+struct PlainRoot<'a, D> {
+    #[serde(rename = "errorStatus", borrow)]
+    status: PlainStatus<'a>,
+    #[serde(default)]
+    data: D,
+}
+
+/// `errorStatus`, string fields only: a number or an array here is the general path's.
+#[derive(Deserialize)]
+struct PlainStatus<'a> {
+    #[serde(rename = "List_ID", borrow, default)]
+    list_id: Cow<'a, str>,
+    #[serde(rename = "ErrorCount", borrow, default)]
+    error_count: Cow<'a, str>,
+    #[serde(rename = "Error", borrow, default)]
+    error: Cow<'a, str>,
+    #[serde(rename = "wd_Error_RCID", borrow, default)]
+    rcid: Cow<'a, str>,
+    #[serde(rename = "wd_Error_RCTX", borrow, default)]
+    rctx: Cow<'a, str>,
+    #[serde(rename = "wd_Error_MSG", borrow, default)]
+    message: Cow<'a, str>,
 }
 
 impl UpstreamError {

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::cgi::Params;
 use super::client::{Call, Client, Error, Parsed};
-use super::envelope::ShapeError;
+use super::envelope::{ShapeError, Success};
 use super::fields::{REC_DELETE, command, filter, param, template};
 use super::sid::Sid;
 
@@ -213,17 +213,12 @@ fn parse_rows(data: &Value) -> Result<Vec<DeviceRow>, ShapeError> {
 /// (an error, a number where the seeds have a string, an `Error` array, no List_ID),
 /// which then takes the general path.
 fn fast_listing(body: &[u8]) -> Option<Listing> {
-    let answer: RawAnswer<'_> = serde_json::from_slice(body).ok()?;
-    let RawRoot { status, data } = answer.root;
-    let no_error = [status.error, status.rcid, status.rctx, status.message]
-        .iter()
-        .all(|field| field.is_empty())
-        && matches!(&*status.error_count, "" | "0");
-    if !no_error || status.list_id.is_empty() {
+    let Success { data, list_id } = Success::<Vec<RawRow<'_>>>::parse(body)?;
+    if list_id.is_empty() {
         return None;
     }
     Some(Listing {
-        list_id: status.list_id.into_owned(),
+        list_id: list_id.into_owned(),
         rows: sorted_rows(data.into_iter().filter_map(device_row)),
     })
 }
@@ -264,38 +259,6 @@ fn sorted_rows(rows: impl Iterator<Item = DeviceRow>) -> Vec<DeviceRow> {
     let mut rows: Vec<DeviceRow> = rows.collect();
     rows.sort_by_key(|d| d.rec);
     rows
-}
-
-/// `{"root": {"errorStatus": {…}, "data": [rows]}}`, the fields [`fast_listing`] reads.
-#[derive(Deserialize)]
-struct RawAnswer<'a> {
-    #[serde(borrow)]
-    root: RawRoot<'a>,
-}
-
-#[derive(Deserialize)]
-struct RawRoot<'a> {
-    #[serde(rename = "errorStatus", borrow)]
-    status: RawStatus<'a>,
-    #[serde(borrow, default)]
-    data: Vec<RawRow<'a>>,
-}
-
-/// `errorStatus`: only string fields are accepted; anything else is the general path's.
-#[derive(Deserialize)]
-struct RawStatus<'a> {
-    #[serde(rename = "List_ID", borrow, default)]
-    list_id: Cow<'a, str>,
-    #[serde(rename = "ErrorCount", borrow, default)]
-    error_count: Cow<'a, str>,
-    #[serde(rename = "Error", borrow, default)]
-    error: Cow<'a, str>,
-    #[serde(rename = "wd_Error_RCID", borrow, default)]
-    rcid: Cow<'a, str>,
-    #[serde(rename = "wd_Error_RCTX", borrow, default)]
-    rctx: Cow<'a, str>,
-    #[serde(rename = "wd_Error_MSG", borrow, default)]
-    message: Cow<'a, str>,
 }
 
 #[cfg(test)]

@@ -7,6 +7,33 @@ fn parse(v: Value) -> Envelope {
 }
 
 #[test]
+fn only_a_plain_success_is_read_without_a_tree() {
+    let ok = br#"{"root": {"errorStatus": {"List_ID": "x1", "ErrorCount": "0", "Error": ""},
+        "data": [1, 2]}}"#;
+    let success = Success::<Vec<u8>>::parse(ok).expect("a plain success");
+    assert_eq!((success.data, &*success.list_id), (vec![1, 2], "x1"));
+    let no_data = br#"{"root": {"errorStatus": {}}}"#;
+    assert_eq!(
+        Success::<Vec<u8>>::parse(no_data).expect("success").data,
+        Vec::<u8>::new()
+    );
+    for body in [
+        &br#"{"root": {"errorStatus": {"ErrorCount": "1", "wd_Error_RCTX": "WDRC_SID_INVALID"}}}"#
+            [..],
+        br#"{"root": {"errorStatus": {"ErrorCount": 0}}}"#,
+        br#"{"root": {"errorStatus": {"Error": []}}}"#,
+        br#"{"root": {"data": []}}"#,
+        b"[]",
+    ] {
+        assert!(
+            Success::<Vec<u8>>::parse(body).is_none(),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
+
+#[test]
 fn twofget_success_has_rows_and_list_id() {
     let env = parse(json!({"root": {
         "errorStatus": {"List_ID": "x211D3D8", "List_Count": "2", "ErrorCount": "",
