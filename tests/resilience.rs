@@ -21,7 +21,8 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_when_the_upstream_
     let gw = Gateway::start(
         &sim.url(),
         &[
-            ("WDGATE_UPSTREAM_BREAKER_FAILURES", "3"),
+            ("WDGATE_UPSTREAM_BREAKER_WINDOW_CALLS", "3"),
+            ("WDGATE_UPSTREAM_BREAKER_MIN_CALLS", "3"),
             ("WDGATE_UPSTREAM_BREAKER_OPEN_SECS", "1"),
         ],
     );
@@ -46,9 +47,22 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_when_the_upstream_
     gw.wait_for_log("upstream circuit closed").await;
 }
 
-/// An upstream in front of the simulator that answers 503 to the first `fail` calls
-/// of `command`, and counts every call of it.
-async fn flaky_front(sim: &Sim, command: &'static str, fail: usize) -> (String, Arc<AtomicUsize>) {
+/// What a front does to the calls of its command.
+#[derive(Clone, Copy)]
+enum Misbehave {
+    /// Answers 503 to the first this many.
+    FailFirst(usize),
+    /// Holds each this long before passing it on.
+    Delay(std::time::Duration),
+}
+
+/// An upstream in front of the simulator that misbehaves on the calls of `command`,
+/// and counts every call of it.
+async fn front(
+    sim: &Sim,
+    command: &'static str,
+    misbehave: Misbehave,
+) -> (String, Arc<AtomicUsize>) {
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = seen.clone();
     let target = sim.url();
@@ -57,8 +71,16 @@ async fn flaky_front(sim: &Sim, command: &'static str, fail: usize) -> (String, 
         let target = target.clone();
         async move {
             let query = uri.query().unwrap_or("").to_owned();
-            if query.starts_with(command) && counter.fetch_add(1, Ordering::SeqCst) < fail {
-                return (StatusCode::SERVICE_UNAVAILABLE, "busy".to_owned()).into_response_parts();
+            if query.starts_with(command) {
+                let earlier = counter.fetch_add(1, Ordering::SeqCst);
+                match misbehave {
+                    Misbehave::FailFirst(fail) if earlier < fail => {
+                        return (StatusCode::SERVICE_UNAVAILABLE, "busy".to_owned())
+                            .into_response_parts();
+                    }
+                    Misbehave::Delay(delay) => tokio::time::sleep(delay).await,
+                    Misbehave::FailFirst(_) => {}
+                }
             }
             let resp = common::client()
                 .request(method, format!("{target}{uri}"))
@@ -78,6 +100,80 @@ async fn flaky_front(sim: &Sim, command: &'static str, fail: usize) -> (String, 
         let _ = axum::serve(listener, app).await;
     });
     (format!("http://{addr}"), seen)
+}
+
+/// The front for `command` that answers 503 to its first `fail` calls.
+async fn flaky_front(sim: &Sim, command: &'static str, fail: usize) -> (String, Arc<AtomicUsize>) {
+    front(sim, command, Misbehave::FailFirst(fail)).await
+}
+
+#[tokio::test]
+async fn slow_calls_of_one_user_leave_the_circuit_closed_for_everyone_else() {
+    let sim = Sim::start().await;
+    let slow = std::time::Duration::from_secs(2);
+    let (front, seen) = front(&sim, "FINDFILES", Misbehave::Delay(slow)).await;
+    let gw = Gateway::start(
+        &front,
+        &[
+            ("WDGATE_UPSTREAM_TIMEOUT_MS", "300"),
+            ("WDGATE_DEVICES_CACHE_TTL_SECS", "0"),
+        ],
+    );
+    let heavy = gw.login("demo", "demo").await;
+    let others = [gw.login("qc1", "qc1").await, gw.login("demo", "demo").await];
+    // Five searches slower than the upstream timeout, among the others' healthy calls.
+    for round in 0..5 {
+        let search = gw.get("/wd/FINDFILES?wd_FIND_QUERY=x", Some(&heavy)).await;
+        search.assert_problem(504, "upstream_timeout");
+        for token in &others {
+            let r = gw.get("/me/2fa-devices", Some(token)).await;
+            assert_eq!(r.status, 200, "round {round}: {}", r.text);
+        }
+    }
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        5,
+        "a timed-out read is not repeated"
+    );
+    for token in &others {
+        assert_eq!(gw.get("/me/2fa-devices", Some(token)).await.status, 200);
+    }
+    assert!(
+        !gw.log().contains("upstream circuit opened"),
+        "five slow calls among healthy ones opened the circuit"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_upstream_opens_the_circuit_within_the_bounded_number_of_calls() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(
+        &sim.url(),
+        &[
+            ("WDGATE_UPSTREAM_RETRIES", "0"),
+            ("WDGATE_LIMITS_LOGIN_PER_USERNAME_PER_MINUTE", "0"),
+            ("WDGATE_LIMITS_LOGIN_PER_IP_PER_MINUTE", "0"),
+        ],
+    );
+    // A healthy history first: a full window of successes.
+    for _ in 0..25 {
+        assert_eq!(gw.post_json("/sessions", &demo(), None).await.status, 201);
+    }
+    sim.set_faults(json!({"drop_ratio": 1.0})).await;
+    let before = sim.calls("LOGON").await;
+    let mut refused_at = None;
+    for call in 1..=20 {
+        let r = gw.post_json("/sessions", &demo(), None).await;
+        if r.status == 503 {
+            r.assert_problem(503, "upstream_unavailable");
+            refused_at = Some(call);
+            break;
+        }
+        r.assert_problem(502, "upstream_unreachable");
+    }
+    // Defaults: a window of 20, ratio 0.5: ten failures open it, the eleventh is refused.
+    assert_eq!(refused_at, Some(11));
+    assert_eq!(sim.calls("LOGON").await - before, 10);
 }
 
 trait IntoParts {

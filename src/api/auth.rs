@@ -17,12 +17,16 @@ pub struct CurrentSession {
     pub key: TokenHash,
     /// The session.
     pub session: Session,
+    /// Whether the session cookie (not a bearer token) authenticated the request: a
+    /// cookie rides along on cross-site requests, so writes must pass the origin check.
+    pub via_cookie: bool,
 }
 
 impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let via_cookie = !parts.headers.contains_key(header::AUTHORIZATION);
         let presented = match parts.headers.get(header::AUTHORIZATION) {
             Some(value) => value
                 .to_str()
@@ -44,7 +48,11 @@ impl FromRequestParts<AppState> for CurrentSession {
         };
         let key = TokenHash::from_presented(presented).ok_or(ApiError::InvalidToken)?;
         match state.store().get(key).await {
-            Ok(Some(session)) => Ok(Self { key, session }),
+            Ok(Some(session)) => Ok(Self {
+                key,
+                session,
+                via_cookie,
+            }),
             Ok(None) => Err(ApiError::InvalidToken),
             Err(e) => Err(ApiError::StoreUnavailable(e.to_string())),
         }

@@ -15,6 +15,7 @@ use axum::response::Response;
 use serde_json::{Map, Value};
 
 use super::auth::CurrentSession;
+use super::browser;
 use super::json::{ApiJson, no_store};
 use super::openapi::problems;
 use super::openapi::wd::{WdAnswer, WdJson, WdParams, WdStrings};
@@ -22,7 +23,7 @@ use super::problem::ApiError;
 use super::state::AppState;
 use crate::upstream::cgi::Params;
 use crate::upstream::fields::command::NEVER_PASSED_THROUGH;
-use crate::upstream::passthrough::is_reserved;
+use crate::upstream::passthrough::{is_read, is_reserved};
 
 /// Request parameters in the order given.
 type Pairs = Vec<(String, String)>;
@@ -89,6 +90,7 @@ async fn call(
         Method::GET
     };
     let query = query_params(request.uri())?;
+    let headers = request.headers().clone();
     let form = if method == Method::POST {
         body_params(request, &state).await?
     } else {
@@ -96,13 +98,20 @@ async fn call(
     };
     check_names(&query)?;
     check_names(&form)?;
+    let (query, form) = (to_params(query), to_params(form));
+    // A cookie rides along on a cross-site GET too, and Worldox carries its writes as
+    // GET: a cookie-authenticated write passes the origin check whatever its method
+    // (a POST already did, in the extractor).
+    if current.via_cookie && !is_read(&command, &query, &form) {
+        browser::check_origin(state.browser(), &headers)?;
+    }
 
     // The command only: parameters can carry anything, secrets included.
     tracing::info!(command = %command, "passthrough");
     let sid = &current.session.sid;
     match state
         .upstream()
-        .passthrough(sid, &command, method, to_params(query), to_params(form))
+        .passthrough(sid, &command, method, query, form)
         .await
     {
         Ok(body) => Ok(no_store(Json(body))),

@@ -41,8 +41,15 @@ pub struct UpstreamConfig {
     pub retries: u32,
     /// First retry delay in milliseconds; doubles each time, with full jitter.
     pub retry_base_ms: u64,
-    /// Consecutive failed calls (no usable answer) that open the circuit breaker.
-    pub breaker_failures: u32,
+    /// The circuit breaker watches the outcomes of at most this many latest calls.
+    pub breaker_window_calls: usize,
+    /// Outcomes older than this many seconds leave the breaker's window.
+    pub breaker_window_secs: u64,
+    /// The breaker never opens on fewer calls than this in its window.
+    pub breaker_min_calls: usize,
+    /// The breaker opens when this share (0 to 1) of the calls in its window got no
+    /// usable answer (unreachable, timed out, 5xx, not JSON).
+    pub breaker_failure_ratio: f64,
     /// Seconds the breaker stays open (calls answer 503 at once) before one probe call
     /// is let through; its success closes the breaker.
     pub breaker_open_secs: u64,
@@ -64,7 +71,10 @@ impl Default for UpstreamConfig {
             max_in_flight: 512,
             retries: 2,
             retry_base_ms: 25,
-            breaker_failures: 5,
+            breaker_window_calls: 20,
+            breaker_window_secs: 60,
+            breaker_min_calls: 10,
+            breaker_failure_ratio: 0.5,
             breaker_open_secs: 5,
         }
     }
@@ -108,8 +118,20 @@ impl UpstreamConfig {
         if self.max_in_flight == 0 {
             return invalid("max_in_flight", "must be above 0");
         }
-        if self.breaker_failures == 0 {
-            return invalid("breaker_failures", "must be above 0");
+        if self.breaker_window_calls == 0 {
+            return invalid("breaker_window_calls", "must be above 0");
+        }
+        if self.breaker_window_secs == 0 {
+            return invalid("breaker_window_secs", "must be above 0");
+        }
+        if self.breaker_min_calls == 0 || self.breaker_min_calls > self.breaker_window_calls {
+            return invalid(
+                "breaker_min_calls",
+                "must be between 1 and upstream.breaker_window_calls",
+            );
+        }
+        if !(self.breaker_failure_ratio > 0.0 && self.breaker_failure_ratio <= 1.0) {
+            return invalid("breaker_failure_ratio", "must be above 0 and at most 1");
         }
         for (key, path) in [
             ("ca_file", &self.ca_file),

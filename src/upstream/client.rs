@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 use super::breaker::{self, Admission, CircuitBreaker};
 use super::cgi::Params;
 use super::envelope::{Envelope, ShapeError, UpstreamError};
+use super::fields::{param, repeat};
 use crate::config::UpstreamConfig;
 
 /// Errors Worldox reported, by command and `wd_Error_RCTX`.
@@ -36,6 +37,22 @@ pub struct Call<'a> {
     pub query: Params,
     /// Form-encoded body parameters (POST only).
     pub form: Params,
+}
+
+impl Call<'_> {
+    /// Whether the command only reads (so it may be repeated after a broken answer),
+    /// by the command table in [`repeat`]; never by the HTTP method, since
+    /// Worldox carries writes as GET.
+    pub fn is_read(&self) -> bool {
+        is_read(self.command, &self.query, &self.form)
+    }
+}
+
+/// Whether `command` with these parameters only reads, by the table in
+/// [`repeat`]: SERVE by its `html` template, wherever it is given.
+pub fn is_read(command: &str, query: &Params, form: &Params) -> bool {
+    let template = query.get(param::HTML).or_else(|| form.get(param::HTML));
+    repeat::class(command, template) == repeat::Class::Read
 }
 
 /// An answer read by [`Client::call_parsed`].
@@ -94,7 +111,8 @@ impl Error {
     }
 
     /// Whether a read may be repeated after this failure: the answer broke off or the
-    /// server (or a proxy in front of it) said it was briefly unavailable.
+    /// server (or a proxy in front of it) said it was briefly unavailable. A write is
+    /// never repeated after these: its bytes may have reached the server.
     fn is_transient(&self) -> bool {
         match self {
             Self::Unreachable(_) => true,
@@ -174,10 +192,13 @@ impl Client {
             timeout: Duration::from_millis(config.timeout_ms),
             max_response_bytes: config.max_response_bytes,
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
-            breaker: Arc::new(CircuitBreaker::new(
-                config.breaker_failures,
-                Duration::from_secs(config.breaker_open_secs),
-            )),
+            breaker: Arc::new(CircuitBreaker::new(breaker::Policy {
+                window_calls: config.breaker_window_calls,
+                window_age: Duration::from_secs(config.breaker_window_secs),
+                min_calls: config.breaker_min_calls,
+                failure_ratio: config.breaker_failure_ratio,
+                open_for: Duration::from_secs(config.breaker_open_secs),
+            })),
             retries: config.retries,
             retry_base: Duration::from_millis(config.retry_base_ms),
         })
@@ -251,10 +272,12 @@ impl Client {
         outcome
     }
 
-    /// Repeats an attempt that failed to connect (any command) or, for a read, broke
-    /// off or met a 502/503/504; waits with exponential backoff and full jitter.
+    /// Repeats an attempt that failed to connect (any command: nothing was sent) or,
+    /// for a read ([`Call::is_read`], by command, whatever the method), broke off or
+    /// met a 502/503/504; waits with exponential backoff and full jitter. A write that
+    /// may have reached the server is never sent again.
     async fn fetch_with_retries(&self, call: &Call<'_>) -> Result<Bytes, Error> {
-        let idempotent = call.method == Method::GET;
+        let idempotent = call.is_read();
         let mut attempt = 0;
         loop {
             match self.attempt(call).await {

@@ -55,6 +55,143 @@ pub mod command {
     pub const NEVER_PASSED_THROUGH: &[&str] = &[LOGON, LOGOFF, TWO_FA_GET, TWO_FA_SET];
 }
 
+/// Which commands may be sent again after a broken answer: the reads. Worldox carries
+/// its writes as GET as often as POST (CHECKIN, CHECKOUT, UPLOAD, NEWFILE, RENAME, LOCK…
+/// are documented as GET requests), so whether a call may be repeated is decided here,
+/// by command, never by HTTP method. A command not listed is a write.
+pub mod repeat {
+    use super::command;
+
+    /// What a command does to the server, for the retry decision.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Class {
+        /// Only reads: repeating it changes nothing on the server.
+        Read,
+        /// Changes something (or may): never sent twice once a byte of it may have
+        /// reached the server.
+        Write,
+    }
+
+    /// The commands that only read. Everything else (LOGON, LOGOFF, 2FSET, CHECKIN,
+    /// CHECKOUT, UPLOAD, NEWFILE, RENAME, LOCK, AEDTABLE, FILEWDL, OPENWDL, CLOSELIST,
+    /// DOWNLOAD and VIEWFILE, which prepare a server-side copy and can set a field,
+    /// and any command this table does not know) is a write. SERVE depends on its
+    /// template: see [`SERVE_READ_TEMPLATES`].
+    pub const READS: &[&str] = &[
+        command::TWO_FA_GET,
+        command::CABINETS,
+        "CATLIST",
+        "FIELDTABLE",
+        command::FINDFILES,
+        "FONTGET",
+        "SORTFILES",
+        "TESTPROFILE",
+        "TREEOPEN",
+        "TREEVIEW",
+        "VERLIST",
+    ];
+
+    /// SERVE runs any template in the session's context, and some write (SetField,
+    /// iniSet): only these named templates make it a read. Compared without case,
+    /// leading slash or backslash (the reference spells them both ways).
+    pub const SERVE_READ_TEMPLATES: &[&str] = &[
+        "v4/filelist/rereadrecord.json",
+        "v4/sidemenu/expandbranch.json",
+        "api/authentication/authcheck.json",
+        "v4/errorlog/getvar.json",
+    ];
+
+    /// The command that serves a template.
+    pub const SERVE: &str = "SERVE";
+
+    /// The class of `command` (matched without case, as the server does); for SERVE,
+    /// `template` is its `html` parameter.
+    pub fn class(command: &str, template: Option<&str>) -> Class {
+        let command = command.trim();
+        if command.eq_ignore_ascii_case(SERVE) {
+            return match template {
+                Some(t) if is_read_template(t) => Class::Read,
+                _ => Class::Write,
+            };
+        }
+        if READS.iter().any(|r| r.eq_ignore_ascii_case(command)) {
+            Class::Read
+        } else {
+            Class::Write
+        }
+    }
+
+    fn is_read_template(template: &str) -> bool {
+        let normal = template
+            .trim()
+            .replace('\\', "/")
+            .trim_start_matches('/')
+            .to_ascii_lowercase();
+        SERVE_READ_TEMPLATES.contains(&normal.as_str())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn document_writes_are_writes_whatever_their_case() {
+            for write in [
+                "CHECKIN",
+                "checkout",
+                "Upload",
+                "NEWFILE",
+                "RENAME",
+                "LOCK",
+                "AEDTABLE",
+                "FILEWDL",
+                "OPENWDL",
+                "CLOSELIST",
+                "DOWNLOAD",
+                "VIEWFILE",
+                "LOGON",
+                "LOGOFF",
+                "2FSET",
+                "NOSUCHCOMMAND",
+                "",
+            ] {
+                assert_eq!(class(write, None), Class::Write, "{write}");
+            }
+        }
+
+        #[test]
+        fn reads_are_reads() {
+            for read in [
+                "FINDFILES",
+                "findfiles",
+                " VERLIST ",
+                "2FGET",
+                "CABINETS",
+                "TREEVIEW",
+            ] {
+                assert_eq!(class(read, None), Class::Read, "{read}");
+            }
+        }
+
+        #[test]
+        fn serve_is_a_read_only_with_a_named_read_template() {
+            assert_eq!(
+                class("SERVE", Some("\\v4\\filelist\\rereadrecord.json")),
+                Class::Read
+            );
+            assert_eq!(
+                class("serve", Some("/API/authentication/authCheck.json")),
+                Class::Read
+            );
+            assert_eq!(
+                class("SERVE", Some("/v4/fileActions/SetField.json")),
+                Class::Write
+            );
+            assert_eq!(class("SERVE", None), Class::Write);
+        }
+    }
+}
+
 /// Parameter names. The server matches them case-insensitively.
 pub mod param {
     /// The session ID, raw after one level of URL decoding.

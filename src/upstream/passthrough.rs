@@ -14,6 +14,7 @@ use http::Method;
 use serde_json::Value;
 
 use super::cgi::{self, Params};
+pub use super::client::is_read;
 use super::client::{Call, Client, Error};
 use super::envelope::{Envelope, ShapeError};
 use super::fields::{SECRET_KEYS, param};
