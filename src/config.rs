@@ -69,6 +69,9 @@ pub struct DevicesConfig {
     pub cache_ttl_secs: u64,
     /// Seconds a `verification_id` (and the access code behind it) stays usable.
     pub verification_ttl_secs: u64,
+    /// Wrong codes a verification takes before it is spent (counted across replicas
+    /// with the Redis store); a right code uses it up.
+    pub verification_attempts: u32,
 }
 
 impl Default for DevicesConfig {
@@ -77,6 +80,7 @@ impl Default for DevicesConfig {
             id_key: None,
             cache_ttl_secs: 60,
             verification_ttl_secs: 600,
+            verification_attempts: 5,
         }
     }
 }
@@ -224,6 +228,9 @@ impl Config {
         }
         if self.devices.verification_ttl_secs == 0 {
             return invalid("devices.verification_ttl_secs", "must be above 0");
+        }
+        if !(1..=100).contains(&self.devices.verification_attempts) {
+            return invalid("devices.verification_attempts", "must be between 1 and 100");
         }
         if self.devices.id_key.as_ref().is_some_and(|k| k.len() < 16) {
             return invalid("devices.id_key", "must be at least 16 characters");

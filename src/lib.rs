@@ -55,6 +55,17 @@ pub enum BuildError {
 /// CORS headers a listed origin needs to read it.
 pub type App = Either<Cors<Edge<Router>>, Edge<Router>>;
 
+/// Pending verifications where sessions live: in Redis with the Redis store, so each
+/// step of the add flow may land on any replica.
+fn verifications(config: &Config, redis: Option<&session::RedisLink>) -> Verifications {
+    let ttl = Duration::from_secs(config.devices.verification_ttl_secs);
+    let attempts = config.devices.verification_attempts;
+    match redis {
+        Some(link) => Verifications::shared(link.clone(), ttl, attempts),
+        None => Verifications::in_memory(ttl, attempts, config.session.max_sessions),
+    }
+}
+
 /// Builds the whole gateway: CORS, the edge and the routes.
 ///
 /// `config.upstream.url` must be set (`main` points it at the in-process simulator
@@ -83,10 +94,7 @@ pub fn build_app(config: &Config) -> Result<App, BuildError> {
             redis.as_ref(),
             Duration::from_millis(config.session.l1_ttl_ms),
         ),
-        verifications: Verifications::new(
-            Duration::from_secs(config.devices.verification_ttl_secs),
-            config.session.max_sessions,
-        ),
+        verifications: verifications(config, redis.as_ref()),
         passthrough: config.passthrough.clone(),
         login_limiter: LoginLimiter::new(
             config.limits.login_per_username_per_minute,

@@ -156,19 +156,50 @@ async fn adding_a_device_takes_a_code_from_the_outbox() {
 }
 
 #[tokio::test]
-async fn a_wrong_code_is_422_and_the_listing_is_unchanged() {
+async fn a_wrong_code_costs_an_attempt_not_the_verification() {
     let (sim, gw, token) = setup().await;
     let (verification_id, code) = request_code(&gw, &sim, &token, "new@example.com").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let body = json!({"address": "new@example.com", "name": "New", "verification_id": verification_id, "code": wrong});
     let r = gw.post_json(DEVICES, &body, Some(&token)).await;
-    r.assert_problem(422, "upstream_error");
+    r.assert_problem(422, "code_invalid");
+    assert_eq!(r.json["attempts_left"], 4, "{}", r.text);
     assert_eq!(r.json["upstream"]["rctx"], "WDRC_2FA_ACCESSCODE_INVALID");
-    // The code is spent upstream: the verification cannot be tried again.
+    assert_eq!(clear_list(&gw, &token).await.len(), 2);
+    // The typo cost one attempt; the right code still adds the device, no new SMS.
+    let sent = sim.outbox().await.len();
     let body = json!({"address": "new@example.com", "name": "New", "verification_id": verification_id, "code": code});
+    let r = gw.post_json(DEVICES, &body, Some(&token)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(sim.outbox().await.len(), sent);
     gw.post_json(DEVICES, &body, Some(&token))
         .await
         .assert_problem(409, "verification_used");
+    assert_eq!(clear_list(&gw, &token).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_verification_is_spent_after_its_attempts() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[("WDGATE_DEVICES_VERIFICATION_ATTEMPTS", "3")]);
+    let token = gw.login("demo", "demo").await;
+    let (verification_id, code) = request_code(&gw, &sim, &token, "new@example.com").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let body = |code: &str| json!({"address": "new@example.com", "name": "New", "verification_id": verification_id, "code": code});
+    for left in [2, 1, 0] {
+        let r = gw.post_json(DEVICES, &body(wrong), Some(&token)).await;
+        r.assert_problem(422, "code_invalid");
+        assert_eq!(r.json["attempts_left"], left, "{}", r.text);
+    }
+    let before = sim.calls("2FSET").await;
+    gw.post_json(DEVICES, &body(&code), Some(&token))
+        .await
+        .assert_problem(409, "verification_spent");
+    assert_eq!(
+        sim.calls("2FSET").await,
+        before,
+        "a spent verification sends nothing"
+    );
     assert_eq!(clear_list(&gw, &token).await.len(), 2);
 }
 
@@ -182,7 +213,7 @@ async fn an_expired_code_is_422() {
     let gw = Gateway::start(&sim.url(), &[]);
     let token = gw.login("demo", "demo").await;
     let r = add(&gw, &sim, &token, "late@example.com", "Late").await;
-    r.assert_problem(422, "upstream_error");
+    r.assert_problem(422, "code_invalid");
     assert_eq!(clear_list(&gw, &token).await.len(), 2);
 }
 

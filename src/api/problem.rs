@@ -63,6 +63,19 @@ pub enum ApiError {
     /// 409: the `verification_id` was used already; a new code is needed.
     #[error("this verification_id has already been used; request a new code")]
     VerificationUsed,
+    /// 409: every attempt at the `verification_id` was a wrong code; a new code is
+    /// needed.
+    #[error("every attempt at this verification_id was a wrong code; request a new code")]
+    VerificationSpent,
+    /// 422: Worldox refused the access code; the verification stays usable while
+    /// attempts are left.
+    #[error("{}", code_invalid_detail(*.attempts_left))]
+    CodeInvalid {
+        /// Attempts left at this verification.
+        attempts_left: u32,
+        /// Worldox's refusal.
+        error: UpstreamError,
+    },
     /// 409: the address is already one of the user's devices.
     #[error("this address is already one of your devices")]
     DeviceExists,
@@ -118,6 +131,9 @@ pub struct Problem {
     /// The upstream's error, when the upstream refused the call (never `wd_Error_VAL`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream: Option<UpstreamDetail>,
+    /// With `code_invalid`: the attempts left at the verification (0: it is spent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
     /// A cause to log but not to send.
     #[serde(skip)]
     pub log_cause: Option<String>,
@@ -155,10 +171,12 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation { .. } | Self::VerificationInvalid(_) => {
+            Self::Validation { .. } | Self::VerificationInvalid(_) | Self::CodeInvalid { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            Self::VerificationUsed | Self::DeviceExists => StatusCode::CONFLICT,
+            Self::VerificationUsed | Self::VerificationSpent | Self::DeviceExists => {
+                StatusCode::CONFLICT
+            }
             Self::Upstream { status, .. } => *status,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -182,6 +200,8 @@ impl ApiError {
             Self::Validation { .. } => "validation_failed",
             Self::VerificationInvalid(_) => "verification_invalid",
             Self::VerificationUsed => "verification_used",
+            Self::VerificationSpent => "verification_spent",
+            Self::CodeInvalid { .. } => "code_invalid",
             Self::DeviceExists => "device_exists",
             Self::Upstream { error, .. } => match error {
                 upstream::Error::Rejected(e) if e.is_sid_invalid() => "session_expired",
@@ -222,6 +242,9 @@ impl ApiError {
                 None,
                 Some(error.to_string()),
             ),
+            Self::CodeInvalid { error, .. } => {
+                (self.to_string(), Some(UpstreamDetail::from(error)), None)
+            }
             Self::StoreUnavailable(cause) => (self.to_string(), None, Some(cause.clone())),
             Self::Internal(cause) => (
                 "The gateway failed; the request id names the log entry.".to_owned(),
@@ -238,8 +261,21 @@ impl ApiError {
             code: self.code(),
             request_id: None,
             upstream,
+            attempts_left: match self {
+                Self::CodeInvalid { attempts_left, .. } => Some(*attempts_left),
+                _ => None,
+            },
             log_cause,
         }
+    }
+}
+
+/// The detail of a wrong code: what is left to try.
+fn code_invalid_detail(attempts_left: u32) -> String {
+    match attempts_left {
+        0 => "The code is wrong, and no attempts are left; request a new code.".to_owned(),
+        1 => "The code is wrong; 1 attempt is left.".to_owned(),
+        n => format!("The code is wrong; {n} attempts are left."),
     }
 }
 

@@ -1,14 +1,26 @@
 //! Pending 2FA verifications: the gateway's `verification_id` for an upstream `Ref`,
-//! bound to the session and the address the code was sent to.
+//! bound to the session and the address the code was sent to, with the attempts left.
+//!
+//! They live where sessions live, because each step of the add flow may land on
+//! another replica behind a load balancer: in-process (moka) with the memory store, in
+//! Redis with the Redis store ([`shared`]). Attempts are counted there atomically, so a
+//! code typed on two replicas costs the same attempts as on one. A wrong code costs an
+//! attempt, not the verification; after `devices.verification_attempts` wrong codes it
+//! is spent. A right one uses it up.
 
+pub mod shared;
+
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use moka::future::Cache;
+use serde::{Deserialize, Serialize};
 
+use self::shared::SharedVerifications;
 use crate::address::Address;
-use crate::session::TokenHash;
+use crate::session::{RedisLink, StoreError, TokenHash};
 
 /// A code sent and not yet used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,15 +33,17 @@ pub struct Verification {
     pub address: Address,
 }
 
-#[derive(Debug, Clone)]
-enum Slot {
-    Pending(Verification),
-    /// Kept until the TTL so a second use gets "already used", not "unknown".
-    Used,
+/// One attempt taken at a verification: what it is for, and how many remain after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// The verification.
+    pub verification: Verification,
+    /// Attempts left if this one turns out wrong.
+    pub left: u32,
 }
 
 /// Why a verification cannot be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ClaimError {
     /// Unknown, expired, or another session's.
     #[error("unknown or expired verification_id")]
@@ -37,24 +51,87 @@ pub enum ClaimError {
     /// Already used once.
     #[error("this verification_id has already been used; request a new code")]
     Used,
+    /// Every attempt was a wrong code.
+    #[error("every attempt at this verification_id was a wrong code; request a new code")]
+    Spent,
+    /// The store cannot answer (503).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Verifications by id, each living as long as an access code.
 #[derive(Debug, Clone)]
 pub struct Verifications {
-    cache: Cache<String, Slot>,
+    backend: Backend,
     ttl: Duration,
+    attempts: u32,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Memory(Cache<String, Arc<Mutex<Slot>>>),
+    Redis(SharedVerifications),
+}
+
+/// A verification's record, as the store keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    /// The session's token hash, in hex.
+    session: String,
+    reference: String,
+    address: Address,
+}
+
+impl Record {
+    fn new(v: &Verification) -> Self {
+        Self {
+            session: v.session.to_hex(),
+            reference: v.reference.clone(),
+            address: v.address.clone(),
+        }
+    }
+
+    /// The verification, if the record belongs to `session`.
+    fn owned_by(self, session: TokenHash) -> Option<Verification> {
+        let owner = TokenHash::from_hex(&self.session)?;
+        (owner == session).then_some(Verification {
+            session: owner,
+            reference: self.reference,
+            address: self.address,
+        })
+    }
+}
+
+/// A verification in the in-process store.
+#[derive(Debug)]
+struct Slot {
+    record: Record,
+    left: u32,
+    used: bool,
 }
 
 impl Verifications {
-    /// Verifications that expire after `ttl`.
-    pub fn new(ttl: Duration, capacity: u64) -> Self {
+    /// Verifications in this process: up to `capacity`, each expiring after `ttl`,
+    /// spent after `attempts` wrong codes.
+    pub fn in_memory(ttl: Duration, attempts: u32, capacity: u64) -> Self {
         Self {
-            cache: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(ttl)
-                .build(),
+            backend: Backend::Memory(
+                Cache::builder()
+                    .max_capacity(capacity)
+                    .time_to_live(ttl)
+                    .build(),
+            ),
             ttl,
+            attempts: attempts.max(1),
+        }
+    }
+
+    /// Verifications in Redis, shared by every replica.
+    pub fn shared(link: RedisLink, ttl: Duration, attempts: u32) -> Self {
+        Self {
+            backend: Backend::Redis(SharedVerifications::new(link, ttl)),
+            ttl,
+            attempts: attempts.max(1),
         }
     }
 
@@ -64,69 +141,102 @@ impl Verifications {
     }
 
     /// Records a sent code; returns its `verification_id`.
-    pub async fn start(&self, verification: Verification) -> Result<String, getrandom::Error> {
+    pub async fn start(&self, verification: &Verification) -> Result<String, ClaimError> {
         let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes)?;
+        getrandom::fill(&mut bytes)
+            .map_err(|e| StoreError(format!("the OS random number generator failed: {e}")))?;
         let id = format!("ver_{}", URL_SAFE_NO_PAD.encode(bytes));
-        self.cache
-            .insert(id.clone(), Slot::Pending(verification))
-            .await;
+        let record = Record::new(verification);
+        match &self.backend {
+            Backend::Memory(cache) => {
+                let slot = Slot {
+                    record,
+                    left: self.attempts,
+                    used: false,
+                };
+                cache.insert(id.clone(), Arc::new(Mutex::new(slot))).await;
+            }
+            Backend::Redis(shared) => shared.start(&id, &record, self.attempts).await?,
+        }
         Ok(id)
     }
 
-    /// The pending verification `id` of `session`, without using it up.
+    /// The pending verification `id` of `session`, without taking an attempt.
     pub async fn peek(&self, id: &str, session: TokenHash) -> Result<Verification, ClaimError> {
-        match self.cache.get(id).await {
-            Some(Slot::Pending(v)) if v.session == session => Ok(v),
-            Some(Slot::Used) => Err(ClaimError::Used),
-            _ => Err(ClaimError::Unknown),
+        let (record, left, used) = match &self.backend {
+            Backend::Memory(cache) => {
+                let slot = cache.get(id).await.ok_or(ClaimError::Unknown)?;
+                let slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                (slot.record.clone(), slot.left, slot.used)
+            }
+            Backend::Redis(shared) => shared.peek(id).await?.ok_or(ClaimError::Unknown)?,
+        };
+        let verification = record.owned_by(session).ok_or(ClaimError::Unknown)?;
+        match (used, left) {
+            (true, _) => Err(ClaimError::Used),
+            (false, 0) => Err(ClaimError::Spent),
+            (false, _) => Ok(verification),
         }
     }
 
-    /// Takes a verification for one use by `session`. Of two concurrent claims, one
-    /// wins; the id is then marked used.
-    pub async fn claim(&self, id: &str, session: TokenHash) -> Result<Verification, ClaimError> {
+    /// Takes one attempt at `id` for `session`, atomically: of concurrent attempts,
+    /// no more than the attempts left get through. The caller then reports the
+    /// outcome: [`Self::succeeded`], or [`Self::refund`] when the code never reached
+    /// the upstream. A wrong code needs no report: its attempt is spent.
+    pub async fn attempt(&self, id: &str, session: TokenHash) -> Result<Attempt, ClaimError> {
+        // Another session's id is refused before it can cost the owner an attempt.
         self.peek(id, session).await?;
-        // `remove` is atomic: only one claimant gets the pending entry back.
-        match self.cache.remove(id).await {
-            Some(Slot::Pending(v)) => {
-                self.cache.insert(id.to_owned(), Slot::Used).await;
-                Ok(v)
+        let taken = match &self.backend {
+            Backend::Memory(cache) => {
+                let slot = cache.get(id).await.ok_or(ClaimError::Unknown)?;
+                let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                match (slot.used, slot.left) {
+                    (true, _) => Err(ClaimError::Used),
+                    (false, 0) => Err(ClaimError::Spent),
+                    (false, left) => {
+                        slot.left = left - 1;
+                        Ok((slot.record.clone(), slot.left))
+                    }
+                }
             }
-            Some(Slot::Used) => {
-                self.cache.insert(id.to_owned(), Slot::Used).await;
-                Err(ClaimError::Used)
+            Backend::Redis(shared) => shared.take_attempt(id).await?,
+        };
+        let (record, left) = taken?;
+        let verification = record.owned_by(session).ok_or(ClaimError::Unknown)?;
+        Ok(Attempt { verification, left })
+    }
+
+    /// The code was right: the verification is used up (kept until its TTL so a
+    /// second use gets "already used", not "unknown").
+    pub async fn succeeded(&self, id: &str) -> Result<(), ClaimError> {
+        match &self.backend {
+            Backend::Memory(cache) => {
+                if let Some(slot) = cache.get(id).await {
+                    slot.lock().unwrap_or_else(PoisonError::into_inner).used = true;
+                }
+                Ok(())
             }
-            None => Err(ClaimError::Used),
+            Backend::Redis(shared) => Ok(shared.mark_used(id).await?),
+        }
+    }
+
+    /// The attempt never reached the upstream (the circuit was open, say): it is
+    /// given back.
+    pub async fn refund(&self, id: &str) -> Result<(), ClaimError> {
+        match &self.backend {
+            Backend::Memory(cache) => {
+                if let Some(slot) = cache.get(id).await {
+                    let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                    if !slot.used {
+                        slot.left = (slot.left + 1).min(self.attempts);
+                    }
+                }
+                Ok(())
+            }
+            Backend::Redis(shared) => Ok(shared.refund(id, self.attempts).await?),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::session::Token;
-
-    fn verification(session: TokenHash) -> Verification {
-        Verification {
-            session,
-            reference: "Worldox 5FFC-B161".to_owned(),
-            address: Address::parse("a@example.com").expect("valid"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_verification_is_used_once_by_its_own_session() {
-        let v = Verifications::new(Duration::from_secs(60), 100);
-        let mine = Token::generate().expect("rng").hash();
-        let theirs = Token::generate().expect("rng").hash();
-        let id = v.start(verification(mine)).await.expect("rng");
-        assert_eq!(v.claim(&id, theirs).await, Err(ClaimError::Unknown));
-        assert_eq!(
-            v.claim(&id, mine).await.map(|x| x.reference),
-            Ok("Worldox 5FFC-B161".to_owned())
-        );
-        assert_eq!(v.claim(&id, mine).await, Err(ClaimError::Used));
-        assert_eq!(v.claim("ver_nope", mine).await, Err(ClaimError::Unknown));
-    }
-}
+mod tests;

@@ -328,8 +328,10 @@ impl State {
         reference
     }
 
-    /// Checks an access code. Any attempt uses the `Ref` up, right or wrong; a right
-    /// one marks its address verified for `user` until used or expired.
+    /// Checks an access code. A right one uses the `Ref` up and marks its address
+    /// verified for `user` until used or expired; a wrong one leaves the `Ref` usable
+    /// (the reference is silent on this: a user who mistypes a code types it again),
+    /// and an expired one is gone.
     pub(crate) fn check_code(
         &mut self,
         user: usize,
@@ -348,10 +350,15 @@ impl State {
             Some(r) if r.user == user => {}
             _ => return Err(invalid()),
         }
-        let pending = self.refs.remove(reference).ok_or_else(invalid)?;
-        if pending.expires <= now || pending.code != code.trim() {
-            return Err(invalid());
+        match self.refs.get(reference) {
+            Some(r) if r.expires <= now => {
+                self.refs.remove(reference);
+                return Err(invalid());
+            }
+            Some(r) if r.code != code.trim() => return Err(invalid()),
+            _ => {}
         }
+        let pending = self.refs.remove(reference).ok_or_else(invalid)?;
         let expires = now + self.code_ttl;
         let verified = &mut self.users[user].verified;
         verified.retain(|(_, exp)| *exp > now);

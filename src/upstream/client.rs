@@ -110,6 +110,12 @@ impl Error {
         }
     }
 
+    /// Whether the call may have reached the server: every failure but the breaker's
+    /// and the in-flight limit's refusals, which send nothing.
+    pub fn may_have_been_sent(&self) -> bool {
+        !matches!(self, Self::CircuitOpen(_) | Self::Saturated)
+    }
+
     /// Whether a read may be repeated after this failure: the answer broke off or the
     /// server (or a proxy in front of it) said it was briefly unavailable. A write is
     /// never repeated after these: its bytes may have reached the server.

@@ -169,6 +169,11 @@ impl UpstreamError {
     pub fn is_list_stale(&self) -> bool {
         self.rctx == rc::LISTID_INVALID.1
     }
+
+    /// Whether a 2FA access code was refused (wrong, or its `Ref` expired).
+    pub fn is_code_invalid(&self) -> bool {
+        self.rctx == rc::TWO_FA_ACCESSCODE_INVALID.1
+    }
 }
 
 fn errors_of(status: &Map<String, Value>) -> Result<Vec<UpstreamError>, ShapeError> {

@@ -104,13 +104,13 @@ pub async fn start_verification(
     };
     let verifications = state.verifications();
     let verification_id = verifications
-        .start(Verification {
+        .start(&Verification {
             session: current.key,
             reference: sent.reference,
             address,
         })
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
     let body = VerificationSent {
         verification_id,
         sent_to: sent.sent_to,

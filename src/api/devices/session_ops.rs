@@ -80,7 +80,7 @@ impl<'a> DeviceOps<'a> {
     }
 
     /// Checks `verification_id` is this session's, unused, and for `address`, without
-    /// using it up.
+    /// taking an attempt.
     pub async fn check_verification(
         &self,
         verification_id: &str,
@@ -100,22 +100,44 @@ impl<'a> DeviceOps<'a> {
         Ok(())
     }
 
-    /// Uses up `verification_id` and sends its code upstream (2FSET step 2).
+    /// Takes one attempt at `verification_id` and sends its code upstream (2FSET step
+    /// 2). A right code uses the verification up; a wrong one costs the attempt (422
+    /// with the attempts left); one that never reached Worldox is given back.
     pub async fn verify(&self, verification_id: &str, code: &str) -> Result<(), ApiError> {
-        let claimed = self
-            .state
-            .verifications()
-            .claim(verification_id, self.current.key)
+        let verifications = self.state.verifications();
+        let attempt = verifications
+            .attempt(verification_id, self.current.key)
             .await
             .map_err(claim_error)?;
         let verified = self
             .state
             .upstream()
-            .verify_code(&self.current.session.sid, &claimed.reference, code)
+            .verify_code(
+                &self.current.session.sid,
+                &attempt.verification.reference,
+                code,
+            )
             .await;
         match verified {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.fail(e).await),
+            Ok(()) => verifications
+                .succeeded(verification_id)
+                .await
+                .map_err(claim_error),
+            Err(upstream::Error::Rejected(e)) if e.is_code_invalid() => {
+                Err(ApiError::CodeInvalid {
+                    attempts_left: attempt.left,
+                    error: e,
+                })
+            }
+            Err(e) => {
+                if !e.may_have_been_sent() {
+                    verifications
+                        .refund(verification_id)
+                        .await
+                        .map_err(claim_error)?;
+                }
+                Err(self.fail(e).await)
+            }
         }
     }
 
@@ -179,5 +201,7 @@ fn claim_error(e: ClaimError) -> ApiError {
     match e {
         ClaimError::Unknown => ApiError::VerificationInvalid(e.to_string()),
         ClaimError::Used => ApiError::VerificationUsed,
+        ClaimError::Spent => ApiError::VerificationSpent,
+        ClaimError::Store(e) => ApiError::StoreUnavailable(e.to_string()),
     }
 }

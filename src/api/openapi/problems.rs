@@ -56,9 +56,11 @@ pub const NO_DEVICE: &[Answer] = &[(404, "not_found")];
 pub const DEVICE_WRITE: &[Answer] = &[
     (409, "device_exists"),
     (409, "verification_used"),
+    (409, "verification_spent"),
     (409, "upstream_error"),
     (422, "validation_failed"),
     (422, "verification_invalid"),
+    (422, "code_invalid"),
     (422, "upstream_error"),
 ];
 
@@ -214,6 +216,12 @@ fn meaning(code: &str) -> &'static str {
             "the `verification_id` is unknown, expired, another session's, or for another address"
         }
         "verification_used" => "the `verification_id` was used already; request a new code",
+        "verification_spent" => {
+            "every attempt at the `verification_id` was a wrong code; request a new code"
+        }
+        "code_invalid" => {
+            "Worldox refused the code; `attempts_left` says how many tries the verification has left"
+        }
         "device_exists" => "the address is already one of your devices",
         "upstream_error" => {
             "Worldox refused the call; `upstream` has its code and message, the status table the status"

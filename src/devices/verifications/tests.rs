@@ -1,0 +1,92 @@
+use super::*;
+use crate::session::Token;
+
+fn verification(session: TokenHash) -> Verification {
+    Verification {
+        session,
+        reference: "Worldox 5FFC-B161".to_owned(),
+        address: Address::parse("a@example.com").expect("valid"),
+    }
+}
+
+fn store(attempts: u32) -> Verifications {
+    Verifications::in_memory(Duration::from_secs(60), attempts, 100)
+}
+
+fn session() -> TokenHash {
+    Token::generate().expect("rng").hash()
+}
+
+#[tokio::test]
+async fn another_sessions_id_is_unknown_and_costs_the_owner_nothing() {
+    let v = store(2);
+    let (mine, theirs) = (session(), session());
+    let id = v.start(&verification(mine)).await.expect("start");
+    for _ in 0..5 {
+        assert!(matches!(
+            v.attempt(&id, theirs).await,
+            Err(ClaimError::Unknown)
+        ));
+    }
+    assert_eq!(v.attempt(&id, mine).await.expect("mine").left, 1);
+    assert!(matches!(
+        v.peek("ver_nope", mine).await,
+        Err(ClaimError::Unknown)
+    ));
+}
+
+#[tokio::test]
+async fn wrong_codes_cost_attempts_until_it_is_spent() {
+    let v = store(3);
+    let mine = session();
+    let id = v.start(&verification(mine)).await.expect("start");
+    let lefts: Vec<u32> = [
+        v.attempt(&id, mine).await.expect("1").left,
+        v.attempt(&id, mine).await.expect("2").left,
+        v.attempt(&id, mine).await.expect("3").left,
+    ]
+    .into();
+    assert_eq!(lefts, [2, 1, 0]);
+    assert!(matches!(v.attempt(&id, mine).await, Err(ClaimError::Spent)));
+    assert!(matches!(v.peek(&id, mine).await, Err(ClaimError::Spent)));
+}
+
+#[tokio::test]
+async fn a_right_code_uses_it_up_and_a_refund_gives_an_attempt_back() {
+    let v = store(2);
+    let mine = session();
+    let id = v.start(&verification(mine)).await.expect("start");
+    assert_eq!(v.attempt(&id, mine).await.expect("1").left, 1);
+    v.refund(&id).await.expect("refund");
+    v.refund(&id).await.expect("refund");
+    assert_eq!(
+        v.attempt(&id, mine).await.expect("2").left,
+        1,
+        "a refund never gives more than the attempts allowed"
+    );
+    v.succeeded(&id).await.expect("used");
+    assert!(matches!(v.attempt(&id, mine).await, Err(ClaimError::Used)));
+    assert_eq!(
+        v.peek(&id, session())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(ClaimError::Unknown.to_string())
+    );
+}
+
+#[tokio::test]
+async fn concurrent_attempts_never_take_more_than_are_left() {
+    let v = store(5);
+    let mine = session();
+    let id = v.start(&verification(mine)).await.expect("start");
+    let tries = (0..50).map(|_| {
+        let (v, id) = (v.clone(), id.clone());
+        tokio::spawn(async move { v.attempt(&id, mine).await.is_ok() })
+    });
+    let mut taken = 0;
+    for t in tries {
+        taken += usize::from(t.await.expect("join"));
+    }
+    assert_eq!(taken, 5);
+}
