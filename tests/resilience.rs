@@ -6,8 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::body::Bytes;
-use axum::http::{Method, StatusCode, Uri};
+use common::front::{Misbehave, front};
 use common::{Gateway, Sim, wait_until};
 use serde_json::json;
 
@@ -47,71 +46,16 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_when_the_upstream_
     gw.wait_for_log("upstream circuit closed").await;
 }
 
-/// What a front does to the calls of its command.
-#[derive(Clone, Copy)]
-enum Misbehave {
-    /// Answers 503 to the first this many.
-    FailFirst(usize),
-    /// Holds each this long before passing it on.
-    Delay(std::time::Duration),
-}
-
-/// An upstream in front of the simulator that misbehaves on the calls of `command`,
-/// and counts every call of it.
-async fn front(
-    sim: &Sim,
-    command: &'static str,
-    misbehave: Misbehave,
-) -> (String, Arc<AtomicUsize>) {
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    let target = sim.url();
-    let app = axum::Router::new().fallback(move |method: Method, uri: Uri, body: Bytes| {
-        let counter = counter.clone();
-        let target = target.clone();
-        async move {
-            let query = uri.query().unwrap_or("").to_owned();
-            if query.starts_with(command) {
-                let earlier = counter.fetch_add(1, Ordering::SeqCst);
-                match misbehave {
-                    Misbehave::FailFirst(fail) if earlier < fail => {
-                        return (StatusCode::SERVICE_UNAVAILABLE, "busy".to_owned())
-                            .into_response_parts();
-                    }
-                    Misbehave::Delay(delay) => tokio::time::sleep(delay).await,
-                    Misbehave::FailFirst(_) => {}
-                }
-            }
-            let resp = common::client()
-                .request(method, format!("{target}{uri}"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-                .await
-                .expect("forward");
-            (StatusCode::OK, resp.text().await.expect("body")).into_response_parts()
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), seen)
-}
-
 /// The front for `command` that answers 503 to its first `fail` calls.
 async fn flaky_front(sim: &Sim, command: &'static str, fail: usize) -> (String, Arc<AtomicUsize>) {
-    front(sim, command, Misbehave::FailFirst(fail)).await
+    front(&sim.url(), command, Misbehave::FailFirst(fail)).await
 }
 
 #[tokio::test]
 async fn slow_calls_of_one_user_leave_the_circuit_closed_for_everyone_else() {
     let sim = Sim::start().await;
     let slow = std::time::Duration::from_secs(2);
-    let (front, seen) = front(&sim, "FINDFILES", Misbehave::Delay(slow)).await;
+    let (front, seen) = front(&sim.url(), "CABINETS", Misbehave::Delay(slow)).await;
     let gw = Gateway::start(
         &front,
         &[
@@ -123,7 +67,7 @@ async fn slow_calls_of_one_user_leave_the_circuit_closed_for_everyone_else() {
     let others = [gw.login("qc1", "qc1").await, gw.login("demo", "demo").await];
     // Five searches slower than the upstream timeout, among the others' healthy calls.
     for round in 0..5 {
-        let search = gw.get("/wd/FINDFILES?wd_FIND_QUERY=x", Some(&heavy)).await;
+        let search = gw.get("/wd/CABINETS", Some(&heavy)).await;
         search.assert_problem(504, "upstream_timeout");
         for token in &others {
             let r = gw.get("/me/2fa-devices", Some(token)).await;
@@ -174,16 +118,6 @@ async fn a_dead_upstream_opens_the_circuit_within_the_bounded_number_of_calls() 
     // Defaults: a window of 20, ratio 0.5: ten failures open it, the eleventh is refused.
     assert_eq!(refused_at, Some(11));
     assert_eq!(sim.calls("LOGON").await - before, 10);
-}
-
-trait IntoParts {
-    fn into_response_parts(self) -> axum::response::Response;
-}
-
-impl IntoParts for (StatusCode, String) {
-    fn into_response_parts(self) -> axum::response::Response {
-        axum::response::IntoResponse::into_response(self)
-    }
 }
 
 #[tokio::test]

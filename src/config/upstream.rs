@@ -1,11 +1,16 @@
 //! `[upstream]`: the Worldox server, how the gateway talks to it, and how it copes
 //! when that server is slow or down.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
+
+/// `upstream.charset_fallback` names no encoding the Encoding Standard knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownEncoding;
 
 /// The Worldox server.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -16,8 +21,21 @@ pub struct UpstreamConfig {
     pub url: Option<String>,
     /// Path of the CGI program on that server.
     pub cgi_path: String,
-    /// Longest one upstream call may take, in milliseconds (504 after).
+    /// Longest one upstream call may take, in milliseconds (504 after), unless
+    /// `command_timeouts_ms` names its command.
     pub timeout_ms: u64,
+    /// Per-command budgets in milliseconds for the commands that legitimately take
+    /// longer (a full-text FINDFILES, a DOWNLOAD that copies a large file). A request
+    /// still ends at `server.request_timeout_secs`.
+    pub command_timeouts_ms: BTreeMap<String, u64>,
+    /// Error codes that mean "success, nothing found" (`WDRC_ZERO_PROJECT_CLEAN` and its
+    /// family): exact codes, or prefixes ending in `*`.
+    #[serde(deserialize_with = "super::list::list_or_csv")]
+    pub empty_result_codes: Vec<String>,
+    /// How to read an answer that is not valid UTF-8 (some Worldox templates emit
+    /// Windows-1252 bytes inside their JSON): an encoding label of the WHATWG Encoding
+    /// Standard, or `none` to refuse such answers (502).
+    pub charset_fallback: String,
     /// Longest a TCP/TLS connect may take, in milliseconds.
     pub connect_timeout_ms: u64,
     /// PEM file of extra CA certificates trusted for `https://` upstreams, besides the
@@ -61,6 +79,18 @@ impl Default for UpstreamConfig {
             url: None,
             cgi_path: crate::upstream::fields::CGI_PATH.to_owned(),
             timeout_ms: 10_000,
+            command_timeouts_ms: BTreeMap::from(
+                [
+                    ("FINDFILES", 90_000),
+                    ("DOWNLOAD", 120_000),
+                    ("VIEWFILE", 30_000),
+                    ("NEWFILE", 120_000),
+                    ("UPLOAD", 120_000),
+                ]
+                .map(|(command, ms)| (command.to_owned(), ms)),
+            ),
+            empty_result_codes: vec![crate::upstream::envelope::EMPTY_RESULTS_DEFAULT.to_owned()],
+            charset_fallback: "windows-1252".to_owned(),
             connect_timeout_ms: 3_000,
             ca_file: None,
             client_cert_file: None,
@@ -81,6 +111,20 @@ impl Default for UpstreamConfig {
 }
 
 impl UpstreamConfig {
+    /// The encoding `charset_fallback` names: `None` for `none`, an error for a label
+    /// the Encoding Standard does not know.
+    pub fn fallback_encoding(
+        &self,
+    ) -> Result<Option<&'static encoding_rs::Encoding>, UnknownEncoding> {
+        let label = self.charset_fallback.trim();
+        if label.eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        encoding_rs::Encoding::for_label(label.as_bytes())
+            .map(Some)
+            .ok_or(UnknownEncoding)
+    }
+
     /// Range checks, each naming its key.
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key: &str, message: &str| {
@@ -111,6 +155,15 @@ impl UpstreamConfig {
             if value == 0 {
                 return invalid(key, "must be above 0");
             }
+        }
+        if let Some((command, _)) = self.command_timeouts_ms.iter().find(|(_, ms)| **ms == 0) {
+            return invalid(&format!("command_timeouts_ms.{command}"), "must be above 0");
+        }
+        if self.fallback_encoding().is_err() {
+            return invalid(
+                "charset_fallback",
+                "must be an encoding label such as windows-1252, or none",
+            );
         }
         if self.max_response_bytes < 1024 {
             return invalid("max_response_bytes", "must be at least 1024");

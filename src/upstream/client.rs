@@ -1,6 +1,7 @@
 //! The HTTP client to the Worldox server: pooled connections, rustls for `https://`,
 //! a timeout per call, a cap on answer size, and envelope parsing.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,12 +20,14 @@ use tokio::sync::Semaphore;
 
 use super::breaker::{self, Admission, CircuitBreaker};
 use super::cgi::Params;
-use super::envelope::{Envelope, ShapeError, UpstreamError};
+use super::envelope::{EmptyResults, Envelope, ShapeError, UpstreamError};
 use super::fields::{param, repeat};
 use crate::config::UpstreamConfig;
 
 /// Errors Worldox reported, by command and `wd_Error_RCTX`.
 pub const UPSTREAM_ERRORS: &str = "wdgate_upstream_errors_total";
+/// Answers that were not UTF-8 and were read in `upstream.charset_fallback`, by command.
+pub const CHARSET_FALLBACK: &str = "wdgate_upstream_charset_fallback_total";
 
 /// One upstream call: a command, its query parameters and (for POST) its form body.
 #[derive(Debug, Clone)]
@@ -168,6 +171,12 @@ pub struct Client {
     http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
     endpoint: Arc<str>,
     timeout: Duration,
+    /// Budgets of the commands that take longer than `timeout`, by upper-case name.
+    command_timeouts: Arc<BTreeMap<String, Duration>>,
+    /// Codes read as "success, nothing found".
+    pub(super) empty: Arc<EmptyResults>,
+    /// How answers that are not UTF-8 are read (`None`: they are refused).
+    fallback: Option<&'static encoding_rs::Encoding>,
     max_response_bytes: usize,
     in_flight: Arc<Semaphore>,
     breaker: Arc<CircuitBreaker>,
@@ -196,6 +205,20 @@ impl Client {
             http,
             endpoint: format!("{}{}", url.trim_end_matches('/'), config.cgi_path).into(),
             timeout: Duration::from_millis(config.timeout_ms),
+            command_timeouts: Arc::new(
+                config
+                    .command_timeouts_ms
+                    .iter()
+                    .map(|(command, ms)| {
+                        (
+                            command.trim().to_ascii_uppercase(),
+                            Duration::from_millis(*ms),
+                        )
+                    })
+                    .collect(),
+            ),
+            empty: Arc::new(EmptyResults::new(&config.empty_result_codes)),
+            fallback: config.fallback_encoding().unwrap_or(None),
             max_response_bytes: config.max_response_bytes,
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
             breaker: Arc::new(CircuitBreaker::new(breaker::Policy {
@@ -219,7 +242,7 @@ impl Client {
     /// `Err(Error::Rejected)`.
     pub async fn call(&self, call: &Call<'_>) -> Result<Envelope, Error> {
         let body = self.exchange(call).await?;
-        Self::check(call, Envelope::parse(&body)?)
+        Self::check(call, Envelope::parse_with(&body, &self.empty)?)
     }
 
     /// Sends a call and reads a successful answer with `fast`, which parses the body
@@ -235,12 +258,12 @@ impl Client {
         if let Some(parsed) = fast(&body) {
             return Ok(Parsed::Fast(parsed));
         }
-        Self::check(call, Envelope::parse(&body)?).map(Parsed::Envelope)
+        Self::check(call, Envelope::parse_with(&body, &self.empty)?).map(Parsed::Envelope)
     }
 
     /// The envelope if it reports no error, else the error (counted by code).
     fn check(call: &Call<'_>, envelope: Envelope) -> Result<Envelope, Error> {
-        match envelope.first_error() {
+        match envelope.cause() {
             Some(error) => {
                 metrics::counter!(
                     UPSTREAM_ERRORS,
@@ -267,7 +290,10 @@ impl Client {
         let mut probe = ProbeGuard {
             breaker: (admission == Admission::Probe).then_some(&*self.breaker),
         };
-        let outcome = self.fetch_with_retries(call).await;
+        let outcome = self
+            .fetch_with_retries(call)
+            .await
+            .map(|body| self.to_utf8(call, body));
         match &outcome {
             Err(e) if e.is_upstream_failure() => self.breaker.failed(),
             Err(Error::Saturated) => {}
@@ -311,8 +337,41 @@ impl Client {
         self.fetch(call).await
     }
 
+    /// The budget of one attempt at `command`: its own from
+    /// `upstream.command_timeouts_ms`, else `upstream.timeout_ms`.
+    pub fn timeout_for(&self, command: &str) -> Duration {
+        if self.command_timeouts.is_empty() {
+            return self.timeout;
+        }
+        self.command_timeouts
+            .get(command.trim().to_ascii_uppercase().as_str())
+            .copied()
+            .unwrap_or(self.timeout)
+    }
+
+    /// The body as UTF-8: as sent when it is, else decoded from the fallback charset
+    /// (counted), so the JSON parser sees text either way. Without a fallback it is
+    /// left as it is, and the parser refuses it.
+    fn to_utf8(&self, call: &Call<'_>, body: Bytes) -> Bytes {
+        let Some(encoding) = self.fallback else {
+            return body;
+        };
+        if std::str::from_utf8(&body).is_ok() {
+            return body;
+        }
+        let (text, _, _) = encoding.decode(&body);
+        metrics::counter!(CHARSET_FALLBACK, "command" => call.command.to_owned()).increment(1);
+        tracing::debug!(
+            command = call.command,
+            charset = encoding.name(),
+            "the answer was not UTF-8; decoded from the fallback charset"
+        );
+        Bytes::from(text.into_owned())
+    }
+
     /// Sends a call and returns the raw body of a 200 answer.
     async fn fetch(&self, call: &Call<'_>) -> Result<Bytes, Failed> {
+        let timeout = self.timeout_for(call.command);
         let uri = format!("{}?{}", self.endpoint, call.query.to_query(call.command));
         let mut request = Request::builder()
             .method(call.method.clone())
@@ -344,9 +403,9 @@ impl Client {
                 Err(e) => Err(Error::Unreachable(format!("the answer broke off: {e}")).into()),
             }
         };
-        tokio::time::timeout(self.timeout, exchange)
+        tokio::time::timeout(timeout, exchange)
             .await
-            .map_err(|_| Failed::from(Error::Timeout(self.timeout)))?
+            .map_err(|_| Failed::from(Error::Timeout(timeout)))?
     }
 
     /// Whether the upstream answers at all: any HTTP answer from the CGI URL within

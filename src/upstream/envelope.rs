@@ -48,16 +48,69 @@ pub enum ShapeError {
     WrongShape(&'static str),
 }
 
-impl Envelope {
-    /// Parses a body. Success or failure is in the result's `errors`; `Err` means the
-    /// body is not a Worldox answer at all.
-    pub fn parse(body: &[u8]) -> Result<Self, ShapeError> {
-        let value: Value = serde_json::from_slice(body).map_err(|_| ShapeError::NotJson)?;
-        Self::from_value(value)
+/// The codes that mean "success, nothing found" although they come as errors
+/// (`9105 WDRC_ZERO_PROJECT_CLEAN` with `ErrorCount "1"`, and the family the real
+/// client treats alike: `WDRC_ZERO_FIELDS_CLEAN`, `WDRC_ZERO_ITEMS_FILTER`, …): exact
+/// codes, or prefixes ending in `*`. `upstream.empty_result_codes`; the default is
+/// `WDRC_ZERO_*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmptyResults {
+    exact: Vec<String>,
+    prefixes: Vec<String>,
+}
+
+impl Default for EmptyResults {
+    fn default() -> Self {
+        Self::new(&[EMPTY_RESULTS_DEFAULT.to_owned()])
+    }
+}
+
+/// The default of `upstream.empty_result_codes`.
+pub const EMPTY_RESULTS_DEFAULT: &str = "WDRC_ZERO_*";
+
+impl EmptyResults {
+    /// The codes in `patterns` (`WDRC_X`, or `WDRC_ZERO_*` for a family).
+    pub fn new(patterns: &[String]) -> Self {
+        let (prefixes, exact): (Vec<&String>, Vec<&String>) =
+            patterns.iter().partition(|p| p.ends_with('*'));
+        Self {
+            exact: exact.into_iter().map(|p| p.trim().to_owned()).collect(),
+            prefixes: prefixes
+                .into_iter()
+                .map(|p| p.trim().trim_end_matches('*').to_owned())
+                .collect(),
+        }
     }
 
-    /// Parses an already-decoded JSON value.
+    /// Whether `error` only says the result is empty.
+    pub fn matches(&self, error: &UpstreamError) -> bool {
+        let code = error.rctx.as_str();
+        self.exact.iter().any(|c| c == code)
+            || self.prefixes.iter().any(|p| code.starts_with(p.as_str()))
+    }
+}
+
+impl Envelope {
+    /// Parses a body with the default empty-result codes. Success or failure is in the
+    /// result's `errors`; `Err` means the body is not a Worldox answer at all.
+    pub fn parse(body: &[u8]) -> Result<Self, ShapeError> {
+        Self::parse_with(body, &EmptyResults::default())
+    }
+
+    /// Parses a body, reading the codes in `empty` as successes with an empty result.
+    pub fn parse_with(body: &[u8], empty: &EmptyResults) -> Result<Self, ShapeError> {
+        let value: Value = serde_json::from_slice(body).map_err(|_| ShapeError::NotJson)?;
+        Self::from_value_with(value, empty)
+    }
+
+    /// Parses an already-decoded JSON value with the default empty-result codes.
     pub fn from_value(value: Value) -> Result<Self, ShapeError> {
+        Self::from_value_with(value, &EmptyResults::default())
+    }
+
+    /// Parses an already-decoded JSON value, reading the codes in `empty` as
+    /// successes with an empty result.
+    pub fn from_value_with(value: Value, empty: &EmptyResults) -> Result<Self, ShapeError> {
         let Value::Object(mut top) = value else {
             return Err(ShapeError::WrongShape("not an object"));
         };
@@ -77,8 +130,9 @@ impl Envelope {
                 errors = logon_data_error(d);
             }
         }
-        // 9105 says "nothing found" with ErrorCount 1: a success with an empty result.
-        errors.retain(|e| e.rctx != rc::ZERO_PROJECT_CLEAN.1);
+        // 9105 and its family say "nothing found" with ErrorCount 1: a success with an
+        // empty result.
+        errors.retain(|e| !empty.matches(e));
         Ok(Self {
             data,
             list_id: list_id.map(str::to_owned),
@@ -91,11 +145,27 @@ impl Envelope {
         self.errors.is_empty()
     }
 
-    /// The first error, which decides the answer's status.
-    pub fn first_error(&self) -> Option<&UpstreamError> {
-        self.errors.first()
+    /// The error that decides the answer's status, by precedence over all of them,
+    /// since a multi-error answer's first entry is not always its cause (DOWNLOAD
+    /// without a list reports `WDRC_PATH_INVALID` before `WDRC_LISTID_UNDEFINED`; LOCK
+    /// adds a `WINRC#1208` sentence): an expired session first, then a stale or
+    /// missing list (which a caller can refresh), then the first Worldox code
+    /// (`WDRC_…`); an answer with only other entries gives its first.
+    pub fn cause(&self) -> Option<&UpstreamError> {
+        let errors = &self.errors;
+        errors
+            .iter()
+            .find(|e| e.is_sid_invalid())
+            .or_else(|| errors.iter().find(|e| e.rctx.starts_with(LISTID_FAMILY)))
+            .or_else(|| errors.iter().find(|e| e.rctx.starts_with(WORLDOX_CODE)))
+            .or_else(|| errors.first())
     }
 }
+
+/// The prefix of the list errors (`WDRC_LISTID_INVALID`, `WDRC_LISTID_UNDEFINED`).
+const LISTID_FAMILY: &str = "WDRC_LISTID_";
+/// The prefix of Worldox's own error codes (as opposed to `WINRC#…` sentences).
+const WORLDOX_CODE: &str = "WDRC_";
 
 /// A successful answer read straight into `D`, without the JSON tree [`Envelope::parse`]
 /// builds: for the commands on a hot path. It accepts only a plain success, whose

@@ -244,10 +244,13 @@ pub mod param {
     pub const TAKE: &str = "take";
 }
 
-/// Keys of Worldox answers that hold or embed the SID or another secret: LOGON's
-/// `rsSecret`, `rsClient`, `session` and `uploadFolder*`, an echoed `wd_SID`, and
-/// `wd_Error_VAL` (which echoes the SID on `WDRC_SID_INVALID`). UNLOCK's answer carries
-/// `data.session` too. The passthrough drops them wherever they appear.
+/// Keys of Worldox answers that hold or embed the SID, another secret, or a path
+/// inside the firm's servers: LOGON's `rsSecret`, `rsClient`, `session` and
+/// `uploadFolder*`, an echoed `wd_SID`, `wd_Error_VAL` (which echoes the SID on
+/// `WDRC_SID_INVALID`); LOCK, UNLOCK and TESTPROFILE's `session`; DOWNLOAD and
+/// PREVIEW's `fileLoc` and NEWFILE's `UploadTo` (both built from the SID); and the
+/// internal paths `FileZMS`, `wdPath`, `Path` (UNC), `wd_Raw_Loc` and `wd_True_Loc`.
+/// The passthrough drops them wherever they appear.
 pub const SECRET_KEYS: &[&str] = &[
     "rsSecret",
     "rsClient",
@@ -256,6 +259,13 @@ pub const SECRET_KEYS: &[&str] = &[
     "uploadFolderJSON",
     param::SID,
     "wd_Error_VAL",
+    "fileLoc",
+    "UploadTo",
+    "FileZMS",
+    "wdPath",
+    "Path",
+    "wd_Raw_Loc",
+    "wd_True_Loc",
 ];
 
 /// Answer templates named in the reference.

@@ -44,8 +44,8 @@ impl Client {
         };
         let body = self.exchange(&call).await?;
         let mut value = parse_lenient(&body)?;
-        let envelope = Envelope::from_value(value.clone())?;
-        if let Some(error) = envelope.first_error() {
+        let envelope = Envelope::from_value_with(value.clone(), &self.empty)?;
+        if let Some(error) = envelope.cause() {
             return Err(Error::Rejected(error.clone()));
         }
         strip_secrets(&mut value, sid);
@@ -161,6 +161,19 @@ mod tests {
                 "data": {"List_ID": "x269CA70", "rows": [{"FN": "a.doc"}]},
                 "errorStatus": {"ErrorCount": "", "Error": [{"wd_Error_RCID": "1"}]},
             }})
+        );
+    }
+
+    #[test]
+    fn internal_paths_and_sid_built_links_go_too() {
+        let mut v = json!({"root": {"data": {
+            "fileLoc": "/cgi-bin/WDSIDS/x/OPEN/a.pdf", "UploadTo": "x", "FileZMS": "\\WORLDOX\\ZMS",
+            "Path": "\\\\fs01\\worldox\\data", "wdPath": "p", "wd_Raw_Loc": "C:\\Users\\QC4",
+            "wd_True_Loc": "t", "FN": "00015655.xlsx", "FPR": "\\#\\005\\00015655.xlsx"}}});
+        strip_secrets(&mut v, &Sid::new(SID));
+        assert_eq!(
+            v,
+            json!({"root": {"data": {"FN": "00015655.xlsx", "FPR": "\\#\\005\\00015655.xlsx"}}})
         );
     }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod front;
 pub mod redis;
 
 use std::io::{BufRead, BufReader};

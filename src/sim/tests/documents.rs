@@ -106,7 +106,7 @@ async fn a_failed_cabinets_answer_is_the_references_bytes_bare_placeholders_and_
     assert_eq!(ours, value(CABINETS_FAILED));
     // Quoted, the gateway reads the error inside.
     let envelope = Envelope::from_value(parse_lenient(answer.body.as_bytes()).unwrap()).unwrap();
-    assert!(envelope.first_error().unwrap().is_sid_invalid());
+    assert!(envelope.cause().unwrap().is_sid_invalid());
 }
 
 #[tokio::test]

@@ -72,7 +72,7 @@ fn twofset_failure_cleans_ui_junk_from_the_message() {
                 "wd_Error_MSG": "Invalid list ID issue\n\n\nInvalid list ID, click Refresh to update your file list.\n\n\n\ncloseCircle, wdErrorIco\nRefresh\nCancel",
                 "wd_Error_VAR": "", "wd_Error_VAL": ""}]},
         "data": {"Ref": "", "AC": "", "Send": "", "RMT": "69.112.37.92"}}}));
-    let e = env.first_error().expect("an error");
+    let e = env.cause().expect("an error");
     assert!(e.is_list_stale());
     assert_eq!(
         e.message,
@@ -107,7 +107,7 @@ fn logon_failure_is_read_from_error_status() {
             "Error": [{"wd_Error_RCID": "8435", "wd_Error_RCTX": "WDRC_LOGON_USER_PASSWORD_INVALID",
                 "wd_Error_MSG": "WDRC_LOGON_USER_PASSWORD_INVALID",
                 "wd_Error_VAR": "wd_USER_NAME_VALUE", "wd_Error_VAL": "x"}]}}}));
-    assert_eq!(env.first_error().map(|e| e.rcid.as_str()), Some("8435"));
+    assert_eq!(env.cause().map(|e| e.rcid.as_str()), Some("8435"));
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn logon_error_only_in_data_still_fails() {
     let env = parse(json!({"root": {"data": {"ErrorCount": "1",
         "wd_Error_MSG": "WDRC_LOGON_USER_PASSWORD_INVALID"}}}));
     assert_eq!(
-        env.first_error().map(|e| e.rctx.as_str()),
+        env.cause().map(|e| e.rctx.as_str()),
         Some("WDRC_LOGON_USER_PASSWORD_INVALID")
     );
 }
@@ -182,4 +182,78 @@ proptest::proptest! {
     fn parsing_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
         let _ = Envelope::parse(&bytes);
     }
+}
+
+fn entry(rcid: &str, rctx: &str) -> Value {
+    json!({"wd_Error_RCID": rcid, "wd_Error_RCTX": rctx, "wd_Error_MSG": rctx,
+           "wd_Error_VAR": "", "wd_Error_VAL": ""})
+}
+
+fn with_errors(entries: &[Value]) -> Envelope {
+    parse(json!({"root": {"data": "", "errorStatus": {
+        "ErrorCount": entries.len().to_string(), "Error": entries}}}))
+}
+
+#[test]
+fn the_cause_of_a_multi_error_answer_goes_by_precedence() {
+    // DOWNLOAD without a list: PATH_INVALID first, but the list decides (retry, 409).
+    let download = with_errors(&[
+        entry("8525", "WDRC_PATH_INVALID"),
+        entry("8380", "WDRC_LISTID_UNDEFINED"),
+    ]);
+    assert_eq!(
+        download.cause().expect("error").rctx,
+        "WDRC_LISTID_UNDEFINED"
+    );
+    // An expired session beats everything.
+    let expired = with_errors(&[
+        entry("8375", "WDRC_LISTID_INVALID"),
+        entry("8740", "WDRC_SID_INVALID"),
+    ]);
+    assert!(expired.cause().expect("error").is_sid_invalid());
+    // LOCK's extra WINRC sentence is ignored when a Worldox code is there.
+    let lock = with_errors(&[
+        entry("1208", "An extended error has occurred. (WINRC#1208)"),
+        entry("8275", "WDRC_FILE_NOT_FOUND"),
+    ]);
+    assert_eq!(lock.cause().expect("error").rctx, "WDRC_FILE_NOT_FOUND");
+    // Alone, it is the cause (an unknown code: 502 by the table).
+    let alone = with_errors(&[entry(
+        "1208",
+        "An extended error has occurred. (WINRC#1208)",
+    )]);
+    assert_eq!(alone.cause().expect("error").rcid, "1208");
+    assert!(with_errors(&[]).cause().is_none());
+}
+
+#[test]
+fn the_zero_family_is_an_empty_success_and_the_set_is_configurable() {
+    for code in [
+        "WDRC_ZERO_PROJECT_CLEAN",
+        "WDRC_ZERO_FIELDS_CLEAN",
+        "WDRC_ZERO_FOUND_FILTER",
+        "WDRC_ZERO_FOLDER_FILTER",
+    ] {
+        assert!(with_errors(&[entry("9105", code)]).is_ok(), "{code}");
+    }
+    // FIELDTABLE says it in wd_Error_MSG alone.
+    let fieldtable = parse(json!({"root": {"data": "", "errorStatus": {
+        "ErrorCount": "1", "wd_Error_MSG": "WDRC_ZERO_FIELDS_CLEAN"}}}));
+    assert!(fieldtable.is_ok());
+    let only_9105 = EmptyResults::new(&["WDRC_ZERO_PROJECT_CLEAN".to_owned()]);
+    let body = json!({"root": {"data": "", "errorStatus": {"ErrorCount": "1",
+        "Error": [entry("9107", "WDRC_ZERO_FOUND_FILTER")]}}});
+    let strict = Envelope::from_value_with(body, &only_9105).expect("envelope");
+    assert_eq!(
+        strict.cause().expect("error").rctx,
+        "WDRC_ZERO_FOUND_FILTER"
+    );
+    assert!(!EmptyResults::new(&[]).matches(&strict.errors[0]));
+}
+
+#[test]
+fn an_empty_error_array_is_a_success() {
+    let env = parse(json!({"root": {"data": {"DocId": "1"},
+        "errorStatus": {"List_Count": "", "ErrorCount": "", "Error": []}}}));
+    assert!(env.is_ok());
 }
