@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::dispatch::Call;
 use super::documents::{DOCUMENTS, Document, cabinets_of, size_text};
 use super::envelope::{ErrorFields, ErrorList, WdError, error_count, to_body};
+use super::query::Query;
 use super::random;
 use super::state::State;
 use crate::upstream::fields::{msg, param, rc};
@@ -96,15 +97,21 @@ pub(crate) fn find(state: &mut State, call: &Call<'_>) -> Vec<u8> {
         Err(error) => return failure(&error),
     };
     let username = state.users[user].profile.username.as_str();
-    let query = call.params.get(param::FIND_QUERY).unwrap_or_default();
-    let cabinets: Vec<u32> = cabinets_of(username).map(|c| c.id).collect();
-    let location = location(query, &cabinets);
+    let query = Query::parse(call.params.get(param::FIND_QUERY).unwrap_or_default());
+    if query.project.is_some() {
+        // No temporary projects exist here yet: an unknown path, as FILEWDL says it.
+        return failure(&WdError::new(rc::FILE_NOT_FOUND, msg::FILE_NOT_FOUND));
+    }
+    let cabinets: Vec<u32> = cabinets_of(username)
+        .map(|c| c.id)
+        .filter(|id| query.cabinets.as_ref().is_none_or(|only| only.contains(id)))
+        .collect();
+    let location = location(&query.title(), &cabinets);
     let list_id = format!("x{:07X}", random::u64() & 0x0FFF_FFFF);
-    let needle = query.to_ascii_lowercase();
     // RN is a file's place among the matches in storage order; rows go newest first.
     let mut matches: Vec<(usize, &Document)> = DOCUMENTS
         .iter()
-        .filter(|d| cabinets.contains(&d.cabinet) && matches(d, &needle))
+        .filter(|d| cabinets.contains(&d.cabinet) && query.matches(d))
         .enumerate()
         .map(|(i, d)| (i + 1, d))
         .collect();
@@ -131,7 +138,7 @@ pub(crate) fn find(state: &mut State, call: &Call<'_>) -> Vec<u8> {
         .enumerate()
         .skip(skip)
         .take(take)
-        .map(|(offset, &(rn, doc))| row(doc, offset + 1, rn, query))
+        .map(|(offset, &(rn, doc))| row(doc, offset + 1, rn, &query.highlights()))
         .collect();
     to_body(Body {
         errorStatus: Status {
@@ -212,12 +219,6 @@ impl Serialize for Ordered {
     }
 }
 
-fn matches(doc: &Document, needle: &str) -> bool {
-    needle.is_empty()
-        || doc.description.to_ascii_lowercase().contains(needle)
-        || doc.file_name.to_ascii_lowercase().contains(needle)
-}
-
 fn location(query: &str, cabinets: &[u32]) -> Location {
     let groups: Vec<String> = cabinets.iter().map(u32::to_string).collect();
     let desc = format!("Find: Name={query}; using Quick Access <Active>");
@@ -236,13 +237,13 @@ fn number(value: Option<&str>) -> Option<usize> {
     value.and_then(|v| v.trim().parse().ok())
 }
 
-fn row(doc: &Document, ln: usize, rn: usize, query: &str) -> Row {
+fn row(doc: &Document, ln: usize, rn: usize, highlights: &[&str]) -> Row {
     let ext = doc
         .file_name
         .rsplit_once('.')
         .map_or(String::new(), |(_, e)| e.to_ascii_uppercase());
     let mut row = Row {
-        XN: highlight(doc.description, query),
+        XN: highlight(doc.description, highlights),
         FN: doc.file_name,
         UPD: doc.updated.to_string(),
         LSZ: size_text(doc.size),
@@ -276,12 +277,19 @@ fn row(doc: &Document, ln: usize, rn: usize, query: &str) -> Row {
     row
 }
 
-/// The description with each match of `query` wrapped as the web client shows it.
-fn highlight(text: &str, query: &str) -> String {
-    if query.is_empty() {
+/// The description with each match of the query's terms wrapped as the web client
+/// shows it.
+fn highlight(text: &str, terms: &[&str]) -> String {
+    terms
+        .iter()
+        .fold(text.to_owned(), |text, term| highlight_one(&text, term))
+}
+
+fn highlight_one(text: &str, term: &str) -> String {
+    if term.is_empty() || text.contains("<span") {
         return text.to_owned();
     }
-    let (lower, needle) = (text.to_ascii_lowercase(), query.to_ascii_lowercase());
+    let (lower, needle) = (text.to_ascii_lowercase(), term.to_ascii_lowercase());
     let mut out = String::with_capacity(text.len() + 40);
     let mut at = 0;
     while let Some(found) = lower[at..].find(&needle) {

@@ -16,6 +16,7 @@ mod envelope;
 mod faults;
 mod findfiles;
 mod logon;
+mod query;
 mod random;
 mod state;
 mod twofa_get;

@@ -353,6 +353,9 @@ pub mod msg {
     pub const COMMAND_INVALID: &str =
         "Invalid Command\n\n\nThe command is not supported by this server.\n\n\n\n\nOK\n";
     /// 8120, in the style of 8030 (the reference shows no text for it).
+    /// 8275 as the simulator words it (the reference shows only the code).
+    pub const FILE_NOT_FOUND: &str =
+        "File Not Found\n\n\nThe file or project could not be found.\n\n\n\n\nOK\n";
     pub const CABINET_INVALID: &str =
         "Invalid Cabinet\n\n\nThe cabinet requested is not defined.\n\n\n\n\nOK\n";
     /// 9105, verbatim from the reference (findfiles.md).

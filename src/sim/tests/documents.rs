@@ -266,3 +266,67 @@ async fn a_query_with_every_separator_matches_and_is_echoed_intact() {
         format!("?E {query} | ?G 14;5;3;6 ?R D ?@Quick Access").as_str()
     );
 }
+
+/// The file names a search answers, in line order.
+async fn found(sim: &Sim, sid: &str, query: &str) -> Vec<String> {
+    let v = find(sim, sid, &[(param::FIND_QUERY, query)]).await.json();
+    match &v["root"]["data"] {
+        Value::Array(rows) => rows
+            .iter()
+            .map(|r| r["FN"].as_str().unwrap().to_owned())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn the_query_language_of_the_real_client_is_understood() {
+    let sim = Sim::demo();
+    let sid = sim.logon("demo", "demo").await;
+    let plain = found(&sim, &sid, "Excel").await;
+    assert_eq!(plain.len(), 3);
+    // The web client sends its quick search as `?D <text>`.
+    assert_eq!(found(&sim, &sid, "?D Excel").await, plain);
+    assert_eq!(found(&sim, &sid, "?E Excel").await, plain);
+    assert_eq!(found(&sim, &sid, "?t excel").await, plain);
+    // `?D` also finds a DOCID, leading zeros or not.
+    assert_eq!(found(&sim, &sid, "?D 15655").await, ["00015655.xlsx"]);
+    assert_eq!(found(&sim, &sid, "?D 00015655").await, ["00015655.xlsx"]);
+    // OR widens, AND narrows; `?G` picks cabinets.
+    let either = found(&sim, &sid, "?D 15655 OR ?E Engagement").await;
+    assert_eq!(either.len(), 2, "{either:?}");
+    assert_eq!(
+        found(&sim, &sid, "?E Excel AND ?E Sutter").await,
+        ["00015577.xlsx"]
+    );
+    let cabinet_14 = found(&sim, &sid, "?G 14").await;
+    assert!(!cabinet_14.is_empty());
+    let v = find(&sim, &sid, &[(param::FIND_QUERY, "?G 14")])
+        .await
+        .json();
+    for row in v["root"]["data"].as_array().unwrap() {
+        assert_eq!(row["CBID"], "14");
+    }
+    // The reference's own echo reads back as its query.
+    assert_eq!(
+        found(&sim, &sid, "?E Excel | ?G 14;5;3;18;6 ?R D ?@Quick Access").await,
+        plain
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_project_is_8275() {
+    let sim = Sim::demo();
+    let sid = sim.logon("demo", "demo").await;
+    let v = find(
+        &sim,
+        &sid,
+        &[(param::FIND_QUERY, "Project: %WDTEMPPATH%\\$WD1.WDL")],
+    )
+    .await
+    .json();
+    assert_eq!(
+        v["root"]["errorStatus"]["wd_Error_RCTX"],
+        "WDRC_FILE_NOT_FOUND"
+    );
+}
