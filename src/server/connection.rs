@@ -47,10 +47,13 @@ where
     C: Future<Output = Result<(), E>>,
 {
     tokio::pin!(conn);
-    let timer = tokio::time::sleep_until(accepted + limits.header_read_timeout);
-    tokio::pin!(timer);
+    let header_deadline = accepted + limits.header_read_timeout;
     // The timer is checked lazily, as `IdleTimeout` does: a request ending does not
-    // move it; when it fires it is set again from the last request's end.
+    // move it; when it fires it is set again from the last request's end. Its first
+    // check is at the earlier of the two timeouts, when either could be due.
+    let timer =
+        tokio::time::sleep_until(accepted + limits.header_read_timeout.min(limits.idle_timeout));
+    tokio::pin!(timer);
     let reason = loop {
         tokio::select! {
             biased;
@@ -61,10 +64,14 @@ where
                 }
             }
             () = timer.as_mut() => {
-                if !state.has_requested() {
-                    return Ended::NoRequest;
-                }
                 let now = Instant::now();
+                if !state.has_requested() {
+                    if now >= header_deadline {
+                        return Ended::NoRequest;
+                    }
+                    timer.as_mut().reset(header_deadline);
+                    continue;
+                }
                 match state.idle_since() {
                     Some(since) if since + limits.idle_timeout <= now => break "idle",
                     Some(since) => timer.as_mut().reset(since + limits.idle_timeout),

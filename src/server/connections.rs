@@ -33,8 +33,8 @@ pub(crate) struct Conn {
     in_flight: AtomicUsize,
     /// A request head has arrived on it.
     requested: AtomicBool,
-    /// When its last request ended (or it was accepted), in milliseconds from `epoch`.
-    idle_since_ms: AtomicU64,
+    /// When its last request ended (or it was accepted), in microseconds from `epoch`.
+    idle_since_us: AtomicU64,
     /// Told to close: to make room, or because the server shuts down.
     close: AtomicBool,
     /// Told to close to make room (counted in [`Open::closing`]).
@@ -73,12 +73,13 @@ impl Registry {
     pub(crate) fn admit(self: &Arc<Self>) -> Option<Ticket> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         if open.by_id.len() - open.closing >= self.max {
-            let idlest = open
+            // Ties (the same microsecond) go to the older connection.
+            let (_, idlest) = open
                 .by_id
-                .values()
-                .filter(|c| !c.close.load(Ordering::Relaxed) && c.is_idle())
-                .min_by_key(|c| c.idle_since_ms.load(Ordering::Relaxed))?
-                .clone();
+                .iter()
+                .filter(|(_, c)| !c.close.load(Ordering::Relaxed) && c.is_idle())
+                .min_by_key(|(id, c)| (c.idle_since_us.load(Ordering::Relaxed), **id))?;
+            let idlest = idlest.clone();
             idlest.close.store(true, Ordering::Relaxed);
             idlest.evicted.store(true, Ordering::Relaxed);
             idlest.wake.notify_one();
@@ -91,7 +92,7 @@ impl Registry {
             epoch: self.epoch,
             in_flight: AtomicUsize::new(0),
             requested: AtomicBool::new(false),
-            idle_since_ms: AtomicU64::new(millis_since(self.epoch)),
+            idle_since_us: AtomicU64::new(micros_since(self.epoch)),
             close: AtomicBool::new(false),
             evicted: AtomicBool::new(false),
             wake: Notify::new(),
@@ -170,7 +171,7 @@ impl Conn {
     /// When the connection became idle, if it is.
     pub(crate) fn idle_since(&self) -> Option<Instant> {
         self.is_idle()
-            .then(|| self.epoch + Duration::from_millis(self.idle_since_ms.load(Ordering::Relaxed)))
+            .then(|| self.epoch + Duration::from_micros(self.idle_since_us.load(Ordering::Relaxed)))
     }
 
     /// Whether it was told to close.
@@ -194,14 +195,14 @@ impl Drop for InFlight {
         // The time is noted before the count drops, so an idle connection never shows
         // an earlier request's end as its idle start.
         self.conn
-            .idle_since_ms
-            .store(millis_since(self.conn.epoch), Ordering::Relaxed);
+            .idle_since_us
+            .store(micros_since(self.conn.epoch), Ordering::Relaxed);
         self.conn.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-fn millis_since(epoch: Instant) -> u64 {
-    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+fn micros_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
