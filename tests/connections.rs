@@ -63,7 +63,9 @@ async fn a_connection_that_sends_nothing_is_closed_at_the_header_timeout() {
 #[tokio::test]
 async fn an_h2c_connection_with_a_preface_and_settings_but_no_request_is_closed() {
     let sim = Sim::start().await;
-    let gw = Gateway::start(&sim.url(), &SHORT_HEADER_TIMEOUT);
+    let mut env = SHORT_HEADER_TIMEOUT.to_vec();
+    env.push(("WDGATE_SERVER_HTTP2_MAX_CONCURRENT_STREAMS", "7"));
+    let gw = Gateway::start(&sim.url(), &env);
     let mut stream = TcpStream::connect(gw.addr).await.expect("connect");
     // The client preface, then an empty SETTINGS frame (length 0, type 4, no flags,
     // stream 0), then nothing.
@@ -71,12 +73,21 @@ async fn an_h2c_connection_with_a_preface_and_settings_but_no_request_is_closed(
         .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
         .await
         .expect("write");
-    let mut first = [0u8; 9];
+    let mut head = [0u8; 9];
+    stream.read_exact(&mut head).await.expect("server SETTINGS");
+    assert_eq!(head[3], 4, "the server speaks HTTP/2 (SETTINGS first)");
+    let length = (usize::from(head[1]) << 8) | usize::from(head[2]);
+    let mut settings = vec![0u8; length];
     stream
-        .read_exact(&mut first)
+        .read_exact(&mut settings)
         .await
-        .expect("server SETTINGS");
-    assert_eq!(first[3], 4, "the server speaks HTTP/2 (SETTINGS first)");
+        .expect("SETTINGS payload");
+    // Each setting: a 16-bit id, a 32-bit value; 3 is SETTINGS_MAX_CONCURRENT_STREAMS.
+    let max_streams = settings
+        .chunks_exact(6)
+        .find(|s| s[..2] == [0, 3])
+        .map(|s| u32::from_be_bytes([s[2], s[3], s[4], s[5]]));
+    assert_eq!(max_streams, Some(7), "server.http2_max_concurrent_streams");
     closed_within(&mut stream).await;
     gw.wait_for_log("no request within the header timeout")
         .await;
@@ -122,6 +133,38 @@ async fn an_http2_connection_that_only_pings_is_closed_after_the_idle_timeout() 
         "closed after {took:?}, before the idle timeout"
     );
     gw.wait_for_log("reason=\"idle\"").await;
+}
+
+#[tokio::test]
+async fn silent_connections_filling_the_cap_do_not_keep_a_user_out() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(
+        &sim.url(),
+        &[
+            ("WDGATE_SERVER_MAX_CONNECTIONS", "20"),
+            ("WDGATE_SERVER_HEADER_READ_TIMEOUT_SECS", "600"),
+            ("WDGATE_SERVER_IDLE_TIMEOUT_SECS", "600"),
+        ],
+    );
+    let token = gw.login("demo", "demo").await;
+    // An attacker holds every slot with connections that never send a byte.
+    let mut silent = Vec::new();
+    for _ in 0..40 {
+        silent.push(TcpStream::connect(gw.addr).await.expect("connect"));
+    }
+    // Each user request comes on a fresh connection (a new client has no pool).
+    for _ in 0..10 {
+        let me = gw.get("/me", Some(&token)).await;
+        assert_eq!(me.status, 200, "{}", me.text);
+    }
+    // 40 silent connections against a cap of 20: at least 20 were closed for room.
+    common::wait_until(|| async {
+        gw.log()
+            .matches("closing the connection idle longest")
+            .count()
+            >= 20
+    })
+    .await;
 }
 
 /// A gateway admitting two connections.

@@ -187,4 +187,57 @@ mod tests {
             "closed one idle period after the request ended"
         );
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_header_timeout_longer_than_the_idle_timeout_does_not_delay_idleness() {
+        let limits = Limits {
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(2),
+        };
+        let registry = Registry::new(1);
+        let ticket = registry.admit().expect("room");
+        drop(ticket.conn().start_request());
+        let started = Instant::now();
+        let ended = drive(
+            std::future::pending::<Result<(), Infallible>>(),
+            |_| {},
+            ticket.conn(),
+            started,
+            limits,
+        )
+        .await;
+        assert!(matches!(ended, Ended::Closing("idle")));
+        assert_eq!(
+            started.elapsed(),
+            limits.idle_timeout + limits.header_read_timeout,
+            "idle at 2 s (then the close is given the header timeout), not at 30 s"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_told_to_close_closes_gracefully_at_once() {
+        let registry = Registry::new(1);
+        let first = registry.admit().expect("room");
+        let started = Instant::now();
+        let closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let closing = closed.clone();
+        let conn = async {
+            // Ends once its graceful close was started.
+            while !closing.load(std::sync::atomic::Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Ok::<(), Infallible>(())
+        };
+        let _second = registry.admit().expect("the idle one makes room");
+        let ended = drive(
+            conn,
+            |_| closed.store(true, std::sync::atomic::Ordering::Relaxed),
+            first.conn(),
+            started,
+            LIMITS,
+        )
+        .await;
+        assert!(matches!(ended, Ended::Closing("told to close")));
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
 }
