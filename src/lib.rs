@@ -71,6 +71,17 @@ fn verifications(config: &Config, redis: Option<&session::RedisLink>) -> Verific
 /// `config.upstream.url` must be set (`main` points it at the in-process simulator
 /// when the operator gave none).
 pub fn build_app(config: &Config) -> Result<App, BuildError> {
+    let readiness =
+        api::health::Readiness::new(Duration::from_secs(config.server.readiness_interval_secs));
+    build_app_with(config, readiness)
+}
+
+/// [`build_app`] with a [`Readiness`](api::health::Readiness) the caller keeps, to
+/// turn `/readyz` to 503 when shutdown begins.
+pub fn build_app_with(
+    config: &Config,
+    readiness: api::health::Readiness,
+) -> Result<App, BuildError> {
     // The recorder exists before the first request or upstream call is counted.
     metrics::handle();
     let upstream = upstream::Client::new(&config.upstream)?;
@@ -102,6 +113,7 @@ pub fn build_app(config: &Config) -> Result<App, BuildError> {
         ),
         client_ip: ClientIpResolver::new(config.server.trusted_networks()),
         browser: config.browser.clone(),
+        readiness,
     });
     let mut router = api::routes(state.clone()).merge(api::ops_routes(state));
     if let Some(dir) = &config.server.ui_dir {

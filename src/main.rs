@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use std::time::Duration;
 
+use wdgate::api::health::Readiness;
 use wdgate::config::{Config, ProcessEnv, redact_url_credentials};
 use wdgate::server::{self, ReloadingTls};
 use wdgate::sim::{self, Simulator};
@@ -132,6 +133,16 @@ fn main() -> ExitCode {
 }
 
 async fn serve(mut config: Config) -> Result<(), String> {
+    // Signals first, so none meets its default action (SIGHUP would end the process).
+    let mut signals =
+        server::Signals::install().map_err(|e| format!("cannot register signals: {e}"))?;
+    // The TLS pair is read before any port is bound: a bad file is the error, not a
+    // taken port.
+    let tls = match &config.server.tls {
+        Some(tls_config) => Some(ReloadingTls::load(tls_config).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    server::fd_limit::raise(config.server.max_connections);
     let listener = bind(config.server.listen).await?;
     if config.upstream.url.is_none() {
         let sim = Simulator::new(&config.sim).map_err(|e| e.to_string())?;
@@ -151,15 +162,19 @@ async fn serve(mut config: Config) -> Result<(), String> {
         });
         config.upstream.url = Some(format!("http://{sim_addr}"));
     }
-    let tls = match &config.server.tls {
-        Some(tls_config) => {
-            let tls = ReloadingTls::load(tls_config).map_err(|e| e.to_string())?;
-            tls.spawn_watcher(Duration::from_secs(tls_config.reload_interval_secs));
-            Some(tls)
+    let hangup = signals.take_hangup();
+    match (&tls, &config.server.tls) {
+        (Some(tls), Some(tls_config)) => {
+            tls.spawn_watcher(Duration::from_secs(tls_config.reload_interval_secs), hangup)
         }
-        None => None,
-    };
-    let app = wdgate::build_app(&config).map_err(|e| e.to_string())?;
+        _ => {
+            if let Some(hangup) = hangup {
+                hangup.log_and_ignore();
+            }
+        }
+    }
+    let readiness = Readiness::new(Duration::from_secs(config.server.readiness_interval_secs));
+    let app = wdgate::build_app_with(&config, readiness.clone()).map_err(|e| e.to_string())?;
     tokio::spawn(wdgate::metrics::run_upkeep());
     announce(&listener)?;
     tracing::info!(
@@ -167,20 +182,50 @@ async fn serve(mut config: Config) -> Result<(), String> {
         tls = tls.is_some(),
         "wdgate ready"
     );
+    let delay = Duration::from_secs(config.server.shutdown_delay_secs);
     let options = server::Options::new(&config.server, tls);
-    server::serve(listener, app, options, shutdown_signal()).await;
+    server::serve(listener, app, options, drain(signals, readiness, delay)).await;
     tracing::info!("wdgate stopped");
     Ok(())
 }
 
+/// Resolves when the listener should close: at SIGTERM or SIGINT `/readyz` turns 503,
+/// then everything is still served for `delay` (so a load balancer notices first),
+/// which a second signal cuts short.
+async fn drain(mut signals: server::Signals, readiness: Readiness, delay: Duration) {
+    let signal = signals.shutdown_requested().await;
+    readiness.begin_draining();
+    if delay.is_zero() {
+        tracing::info!(signal, "shutdown signal received");
+        return;
+    }
+    tracing::info!(
+        signal,
+        delay_secs = delay.as_secs(),
+        "shutdown signal received; /readyz answers 503 while requests are still served \
+         for the shutdown delay (a second signal skips it)"
+    );
+    tokio::select! {
+        () = tokio::time::sleep(delay) => tracing::info!("shutdown delay over"),
+        second = signals.shutdown_requested() => {
+            tracing::info!(signal = second, "second signal; skipping the rest of the shutdown delay");
+        }
+    }
+}
+
 async fn run_sim(config: &Config, listen: SocketAddr) -> Result<(), String> {
+    let mut signals =
+        server::Signals::install().map_err(|e| format!("cannot register signals: {e}"))?;
+    if let Some(hangup) = signals.take_hangup() {
+        hangup.log_and_ignore();
+    }
     let sim = Simulator::new(&config.sim).map_err(|e| e.to_string())?;
     let listener = bind(listen).await?;
     announce(&listener)?;
     tracing::info!(users = %sim.users().join(", "), "Worldox simulator ready");
     tokio::select! {
         result = sim::serve(listener, sim) => result.map_err(|e| format!("simulator error: {e}")),
-        () = shutdown_signal() => Ok(()),
+        _ = signals.shutdown_requested() => Ok(()),
     }
 }
 
@@ -203,29 +248,6 @@ fn announce(listener: &TcpListener) -> Result<(), String> {
     writeln!(out, "listening on {addr}")
         .and_then(|()| out.flush())
         .map_err(|e| format!("cannot write to stdout: {e}"))
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutdown signal received");
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -168,18 +168,63 @@ async fn a_bad_certificate_file_is_a_clear_start_up_error() {
         ),
     )
     .expect("config");
+    // An address this test holds: if the gateway bound before reading the TLS pair,
+    // the error would name the address instead.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wdgate"))
         .args([
             "--config",
             &config.to_string_lossy(),
             "serve",
+            "--listen",
+            &addr,
             "--upstream",
             "http://127.0.0.1:9",
         ])
+        .current_dir(&dir)
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("server.tls"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("server.tls: cert_file"),
+        "names the certificate: {stderr}"
+    );
+    assert!(
+        !stderr.contains("cannot listen"),
+        "the TLS pair is read before any port is bound: {stderr}"
+    );
+    drop(taken);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_tls_handshake_never_finished_is_cut_at_the_header_timeout() {
+    let sim = Sim::start().await;
+    let dir = temp_dir("tls-silent");
+    Pki::new().issue(&dir);
+    let config = dir.join("wdgate.toml");
+    let text = format!(
+        "[server]\nheader_read_timeout_secs = 1\nidle_timeout_secs = 600\n\
+         [server.tls]\ncert_file = {:?}\nkey_file = {:?}\nreload_interval_secs = 0\n",
+        dir.join("cert.pem"),
+        dir.join("key.pem")
+    );
+    std::fs::write(&config, text).expect("config");
+    let config = config.to_string_lossy().into_owned();
+    let gw = Gateway::start_with_args(&["--config", &config, "--upstream", &sim.url()], &[]);
+    // The start of a TLS record (a handshake record, TLS 1.0 framing, 512 bytes
+    // announced) and then nothing: the handshake never finishes.
+    let mut stream = TcpStream::connect(gw.addr).await.expect("connect");
+    stream
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .await
+        .expect("write");
+    let took = closed_within(stream).await;
+    assert!(took >= Duration::from_millis(900), "closed after {took:?}");
+    gw.wait_for_log("TLS handshake not done within the header timeout")
+        .await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -69,6 +69,8 @@ async fn health_and_readiness_answer() {
     let r = gw.get("/readyz", None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     drop(sim);
+    // Answered from a check at most server.readiness_interval_secs old.
+    common::wait_until(|| async { gw.get("/readyz", None).await.status == 503 }).await;
     let r = gw.get("/readyz", None).await;
     r.assert_problem(503, "not_ready");
     assert_eq!(

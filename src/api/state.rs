@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::client_ip::ClientIpResolver;
+use super::health::Readiness;
 use super::login_limit::LoginLimiter;
 use super::problem::ApiError;
 use crate::config::{BrowserConfig, PassthroughConfig, SessionConfig};
@@ -40,6 +41,8 @@ pub struct Parts {
     pub client_ip: ClientIpResolver,
     /// CORS origins and the session cookie.
     pub browser: BrowserConfig,
+    /// The shared readiness check and the shutting-down flag.
+    pub readiness: Readiness,
 }
 
 impl AppState {
@@ -73,6 +76,11 @@ impl AppState {
     /// CORS origins and the session cookie.
     pub fn browser(&self) -> &BrowserConfig {
         &self.inner.browser
+    }
+
+    /// The shared readiness check and the shutting-down flag.
+    pub fn readiness(&self) -> &Readiness {
+        &self.inner.readiness
     }
 
     /// Which commands `/wd/{COMMAND}` passes through.

@@ -20,9 +20,12 @@ pub struct ServerConfig {
     /// Longest a request may take end to end, in seconds (504 after).
     pub request_timeout_secs: u64,
     /// Longest a client may take to send a request's headers, in seconds; slower
-    /// connections are closed (slow-loris defence).
+    /// connections are closed (slow-loris defence). For a new connection it runs from
+    /// accept, through the TLS handshake and the HTTP/2 preface, to the first request.
     pub header_read_timeout_secs: u64,
-    /// A connection with no traffic for this many seconds is closed.
+    /// A connection with no request in flight for this many seconds is closed
+    /// (gracefully), whatever HTTP/2 PINGs or other frames it sends; one with a
+    /// request in flight is closed when no byte moves either way for this long.
     pub idle_timeout_secs: u64,
     /// Requests handled at once; beyond it new requests get 503 + `Retry-After` at
     /// once instead of queueing.
@@ -35,6 +38,19 @@ pub struct ServerConfig {
     /// Peers (IPs or CIDRs) whose `X-Forwarded-For` is believed for the client IP.
     #[serde(deserialize_with = "super::list::list_or_csv")]
     pub trusted_proxies: Vec<String>,
+    /// Connections open at once. At the cap, the connection idle longest (no request in
+    /// flight) is closed gracefully to make room; when none is idle the new connection
+    /// is closed at once. Keep it below the process's file descriptor limit.
+    pub max_connections: usize,
+    /// HTTP/2 streams (requests) one connection may have open at once.
+    pub http2_max_concurrent_streams: u32,
+    /// On SIGTERM/SIGINT, seconds `/readyz` answers 503 while everything else is still
+    /// served, so a load balancer stops sending traffic before the listener closes
+    /// (a second signal skips the rest of it); then `shutdown_grace_secs` apply.
+    pub shutdown_delay_secs: u64,
+    /// `/readyz` answers from the last check of the store and the upstream for this
+    /// many seconds; one check at a time refreshes it.
+    pub readiness_interval_secs: u64,
     /// A folder served as static files under `/ui/` (the self-service page,
     /// `examples/web`); unset: no `/ui/` route. `wdgate serve --ui DIR` sets it.
     pub ui_dir: Option<PathBuf>,
@@ -73,6 +89,10 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 30,
             worker_threads: 0,
             trusted_proxies: Vec::new(),
+            max_connections: 4096,
+            http2_max_concurrent_streams: 100,
+            shutdown_delay_secs: 0,
+            readiness_interval_secs: 2,
             ui_dir: None,
             tls: None,
         }
@@ -105,6 +125,15 @@ impl ServerConfig {
         }
         if self.max_concurrent_requests == 0 {
             return invalid("max_concurrent_requests", "must be above 0");
+        }
+        if self.max_connections == 0 {
+            return invalid("max_connections", "must be above 0");
+        }
+        if self.http2_max_concurrent_streams == 0 {
+            return invalid("http2_max_concurrent_streams", "must be above 0");
+        }
+        if self.readiness_interval_secs == 0 {
+            return invalid("readiness_interval_secs", "must be above 0");
         }
         if let Some(bad) = self.trusted_proxies.iter().find(|p| parse_net(p).is_none()) {
             return invalid(

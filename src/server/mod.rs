@@ -1,7 +1,13 @@
-//! The listener: accepts connections (plain or TLS), serves HTTP/1.1 and HTTP/2 with
-//! timeouts that cut off slow or idle clients, and shuts down gracefully.
+//! The listener: accepts connections (plain or TLS) up to a cap, serves HTTP/1.1 and
+//! HTTP/2 with timeouts that cut off silent, slow or idle clients, backs off when
+//! accepting fails, and shuts down gracefully.
 
+mod accept;
+mod connection;
+mod connections;
+pub mod fd_limit;
 pub mod idle;
+pub mod signals;
 pub mod tls;
 
 use std::future::Future;
@@ -13,23 +19,41 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 use tower::ServiceExt;
 
+use self::accept::{Backoff, Throttled};
+use self::connection::{Ended, Limits, Tracked};
+use self::connections::{Registry, Ticket};
 use self::idle::IdleTimeout;
+pub use self::signals::Signals;
 pub use self::tls::ReloadingTls;
 use crate::config::ServerConfig;
+
+/// HTTP/2 streams a client may reset before the server has accepted them (hyper's
+/// defence against the "rapid reset" flood, CVE-2023-44487); hyper's default, kept on.
+const MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
+/// HTTP/2 streams the server may reset because of a client's protocol errors before it
+/// closes the connection (hyper's defence against CVE-2024-27316-style floods).
+const MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
 
 /// How the listener treats connections.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Time allowed for a TLS handshake and for a request's headers.
+    /// Time from accept to a connection's first request head (TLS handshake and HTTP/2
+    /// preface included), and for each later request head on HTTP/1.1.
     pub header_read_timeout: Duration,
-    /// A connection silent this long is closed.
+    /// A connection with no request in flight this long is closed; one with a request
+    /// in flight but no traffic either way this long, too.
     pub idle_timeout: Duration,
     /// Largest request head, in bytes (431 above, for HTTP/1).
     pub max_header_bytes: usize,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// HTTP/2 streams open at once on one connection.
+    pub http2_max_concurrent_streams: u32,
     /// Time given to requests in flight at shutdown.
     pub grace: Duration,
     /// TLS, if the listener terminates it.
@@ -43,8 +67,17 @@ impl Options {
             header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
             idle_timeout: Duration::from_secs(config.idle_timeout_secs),
             max_header_bytes: config.max_header_bytes,
+            max_connections: config.max_connections,
+            http2_max_concurrent_streams: config.http2_max_concurrent_streams,
             grace: Duration::from_secs(config.shutdown_grace_secs),
             tls,
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            header_read_timeout: self.header_read_timeout,
+            idle_timeout: self.idle_timeout,
         }
     }
 }
@@ -58,30 +91,51 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let builder = builder(&options);
-    let graceful = GracefulShutdown::new();
+    let registry = Registry::new(options.max_connections);
+    let mut backoff = Backoff::new();
+    let mut refusals = Throttled::new(Duration::from_secs(1));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
+                Ok(accepted) => {
+                    backoff.succeeded();
+                    accepted
+                }
                 Err(e) => {
-                    // Out of file descriptors and the like: back off briefly, keep serving.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+                    // Out of file descriptors and the like: pause, doubling each time.
+                    let pause = backoff.failed(&e);
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => continue,
+                        () = &mut shutdown => break,
+                    }
                 }
             },
             () = &mut shutdown => break,
         };
+        let accepted = Instant::now();
+        let Some(ticket) = registry.admit() else {
+            // Every open connection has a request in flight: this one is closed now.
+            drop(stream);
+            if let Some(refused) = refusals.event() {
+                tracing::warn!(
+                    refused,
+                    max_connections = options.max_connections,
+                    "max_connections reached with no idle connection; refusing new connections"
+                );
+            }
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        spawn_connection(&builder, &graceful, &options, &app, stream, peer);
+        spawn_connection(&builder, &options, &app, stream, peer, ticket, accepted);
     }
     drop(listener);
+    registry.close_all();
     tracing::info!(grace = ?options.grace, "stopped accepting; finishing requests in flight");
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = registry.all_closed() => tracing::info!("all connections closed"),
         () = tokio::time::sleep(options.grace) => {
-            tracing::warn!("grace period over; closing the remaining connections");
+            tracing::warn!(open = registry.len(), "grace period over; closing the remaining connections");
         }
     }
 }
@@ -96,58 +150,95 @@ fn builder(options: &Options) -> auto::Builder<TokioExecutor> {
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX));
+        .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(options.http2_max_concurrent_streams)
+        .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESET_STREAMS)
+        .max_local_error_reset_streams(MAX_LOCAL_ERROR_RESET_STREAMS);
     builder
 }
 
 fn spawn_connection(
     builder: &auto::Builder<TokioExecutor>,
-    graceful: &GracefulShutdown,
     options: &Options,
     app: &App,
     stream: TcpStream,
     peer: SocketAddr,
+    ticket: Ticket,
+    accepted: Instant,
 ) {
     let app = app.clone();
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        app.clone().oneshot(request)
-    });
+    let builder = builder.clone();
+    let tls = options.tls.as_ref().map(ReloadingTls::acceptor);
+    let limits = options.limits();
     let stream = IdleTimeout::new(stream, options.idle_timeout);
-    match &options.tls {
-        None => {
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            let watched = graceful.watch(connection.into_owned());
-            tokio::spawn(async move {
-                if let Err(e) = watched.await {
-                    tracing::debug!(error = %e, "connection ended with an error");
+    tokio::spawn(async move {
+        let conn = ticket.conn().clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            let in_flight = conn.start_request();
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let call = app.clone().oneshot(request);
+            async move {
+                let response = call.await?;
+                Ok::<_, std::convert::Infallible>(
+                    response.map(|body| Tracked::new(body, in_flight)),
+                )
+            }
+        });
+        let ended = match tls {
+            None => serve_io(&builder, stream, service, &ticket, accepted, limits).await,
+            Some(acceptor) => {
+                let deadline = accepted + limits.header_read_timeout;
+                match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        serve_io(&builder, stream, service, &ticket, accepted, limits).await
+                    }
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!("TLS handshake not done within the header timeout");
+                        return;
+                    }
                 }
-            });
+            }
+        };
+        match ended {
+            Ended::Closed(Ok(())) => {}
+            Ended::Closed(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
+            Ended::NoRequest => tracing::debug!("no request within the header timeout; closed"),
+            Ended::Closing(reason) => tracing::debug!(reason, "connection closed gracefully"),
         }
-        Some(tls) => {
-            let acceptor = tls.acceptor();
-            let handshake_timeout = options.header_read_timeout;
-            let builder = builder.clone();
-            let watcher = graceful.watcher();
-            tokio::spawn(async move {
-                let stream =
-                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => stream,
-                        Ok(Err(e)) => {
-                            tracing::debug!(error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!("TLS handshake timed out");
-                            return;
-                        }
-                    };
-                let connection =
-                    builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                if let Err(e) = watcher.watch(connection.into_owned()).await {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                }
-            });
-        }
-    }
+    });
+}
+
+/// Serves HTTP on an accepted (and, with TLS, handshaken) stream until it ends.
+async fn serve_io<I, S>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
+    service: S,
+    ticket: &Ticket,
+    accepted: Instant,
+    limits: Limits,
+) -> Ended<Box<dyn std::error::Error + Send + Sync>>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            hyper::Request<Incoming>,
+            Response = http::Response<Tracked<axum::body::Body>>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    connection::drive(
+        connection,
+        |c| c.graceful_shutdown(),
+        ticket.conn(),
+        accepted,
+        limits,
+    )
+    .await
 }

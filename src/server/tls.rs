@@ -10,6 +10,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
+use super::signals::Hangup;
 use crate::config::TlsConfig;
 
 /// The certificate or key cannot be used.
@@ -88,11 +89,11 @@ impl ReloadingTls {
         now != current.stamps
     }
 
-    /// Reloads on SIGHUP and, every `interval` (if not zero), when the files changed.
-    pub fn spawn_watcher(&self, interval: Duration) {
+    /// Reloads on `hangup` (SIGHUP) and, every `interval` (if not zero), when the
+    /// files changed.
+    pub fn spawn_watcher(&self, interval: Duration, mut hangup: Option<Hangup>) {
         let tls = self.clone();
         tokio::spawn(async move {
-            let mut hangup = sighup();
             let mut tick = tokio::time::interval(if interval.is_zero() {
                 Duration::from_secs(3600)
             } else {
@@ -101,7 +102,7 @@ impl ReloadingTls {
             tick.tick().await;
             loop {
                 let why = tokio::select! {
-                    () = next_hangup(&mut hangup) => "SIGHUP",
+                    () = next_hangup(hangup.as_mut()) => "SIGHUP",
                     _ = tick.tick() => {
                         if interval.is_zero() || !tls.changed() {
                             continue;
@@ -120,32 +121,11 @@ impl ReloadingTls {
     }
 }
 
-#[cfg(unix)]
-type Hangup = Option<tokio::signal::unix::Signal>;
-#[cfg(not(unix))]
-type Hangup = ();
-
-#[cfg(unix)]
-fn sighup() -> Hangup {
-    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
-}
-
-#[cfg(not(unix))]
-fn sighup() -> Hangup {}
-
-#[cfg(unix)]
-async fn next_hangup(hangup: &mut Hangup) {
+async fn next_hangup(hangup: Option<&mut Hangup>) {
     match hangup {
-        Some(signal) => {
-            signal.recv().await;
-        }
+        Some(hangup) => hangup.recv().await,
         None => std::future::pending().await,
     }
-}
-
-#[cfg(not(unix))]
-async fn next_hangup(_: &mut Hangup) {
-    std::future::pending().await
 }
 
 fn stamps(cert: &Path, key: &Path) -> (Option<SystemTime>, Option<SystemTime>) {

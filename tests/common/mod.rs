@@ -157,6 +157,21 @@ impl Gateway {
         Self::spawn(&args, env)
     }
 
+    /// A gateway in front of `upstream` run through `wrapper` (e.g. `prlimit
+    /// --nofile=64:64`), which must exec it as the same process.
+    pub fn start_wrapped(wrapper: &[&str], upstream: &str, env: &[(&str, &str)]) -> Self {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        if !upstream.is_empty() {
+            args.extend(["--upstream", upstream]);
+        }
+        Self::spawn_via(wrapper, &args, env)
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+
     /// The child's process id, to send it signals.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -184,7 +199,18 @@ impl Gateway {
     }
 
     fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wdgate"));
+        Self::spawn_via(&[], args, env)
+    }
+
+    fn spawn_via(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = match wrapper.split_first() {
+            None => Command::new(env!("CARGO_BIN_EXE_wdgate")),
+            Some((program, rest)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(rest).arg(env!("CARGO_BIN_EXE_wdgate"));
+                cmd
+            }
+        };
         cmd.args(args)
             // No config file is picked up from the source tree.
             .current_dir(std::env::temp_dir())

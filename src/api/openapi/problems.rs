@@ -130,7 +130,7 @@ problem_sets! {
     /// `POST /wd/{command}`.
     PassthroughPost = [ALWAYS, SHED, AUTH, CSRF, BODY, UPSTREAM, EXPIRED, PASSTHROUGH];
     /// `GET /readyz`.
-    Readiness = [ALWAYS, &[(503, "not_ready")]];
+    Readiness = [ALWAYS, &[(503, "not_ready"), (503, "shutting_down")]];
     /// `GET /healthz`, `GET /metrics`, `GET /openapi.json`.
     Ops = [ALWAYS];
 }
@@ -234,6 +234,9 @@ fn meaning(code: &str) -> &'static str {
         "overloaded" => "the gateway is at `server.max_concurrent_requests`",
         "store_unavailable" => "the session store cannot answer",
         "not_ready" => "the session store or Worldox does not answer",
+        "shutting_down" => {
+            "the gateway is shutting down (SIGTERM); it still serves during `server.shutdown_delay_secs`"
+        }
         "request_timeout" => "the request took longer than `server.request_timeout_secs`",
         "internal_error" => "a gateway failure; the request id names the log entry",
         _ => "see `detail`",
