@@ -6,10 +6,10 @@ mod common;
 
 use std::path::PathBuf;
 
+use common::Sim;
 use common::redis::{
     ENCRYPTION_KEY, ID_KEY, OTHER_ENCRYPTION_KEY, Redis, redis_gateway, session_key, wait_ready,
 };
-use common::Sim;
 use reqwest::Method;
 use serde_json::json;
 use wdgate::session::TokenHash;
@@ -48,10 +48,8 @@ impl Drop for WitnessSim {
 }
 
 async fn witness_sim(name: &str) -> WitnessSim {
-    let file = std::env::temp_dir().join(format!(
-        "wdgate-witness-{}-{name}.toml",
-        std::process::id()
-    ));
+    let file =
+        std::env::temp_dir().join(format!("wdgate-witness-{}-{name}.toml", std::process::id()));
     std::fs::write(
         &file,
         format!(
@@ -182,7 +180,10 @@ async fn a_session_sealed_under_a_retired_key_reads_while_listed_and_not_once_re
     wait_ready(&a).await;
     let old_token = a.login("demo", "demo").await;
     let stored_old = redis.command(&["GET", &session_key(&old_token)]);
-    assert!(stored_old.contains(&format!(".s1.{old_id}.")), "{stored_old}");
+    assert!(
+        stored_old.contains(&format!(".s1.{old_id}.")),
+        "{stored_old}"
+    );
 
     // Replica B lists the new key first and keeps the old one: it reads the old record
     // and seals new ones under the new key.
@@ -201,7 +202,10 @@ async fn a_session_sealed_under_a_retired_key_reads_while_listed_and_not_once_re
     assert_eq!(r.status, 200, "the old key still opens: {}", r.text);
     let new_token = b.login("demo", "demo").await;
     let stored_new = redis.command(&["GET", &session_key(&new_token)]);
-    assert!(stored_new.contains(&format!(".s1.{new_id}.")), "{stored_new}");
+    assert!(
+        stored_new.contains(&format!(".s1.{new_id}.")),
+        "{stored_new}"
+    );
     // A replica that does not know the new key yet cannot read it (hence: add a new
     // key last everywhere first, then move it to the front).
     a.get("/me", Some(&new_token))
@@ -225,7 +229,10 @@ async fn a_session_sealed_under_a_retired_key_reads_while_listed_and_not_once_re
     assert_eq!(c.get("/me", Some(&new_token)).await.status, 200);
     c.wait_for_log("does not open").await;
     let log = c.log();
-    assert!(log.contains(&old_id), "the warning names the retired key id: {log}");
+    assert!(
+        log.contains(&old_id),
+        "the warning names the retired key id: {log}"
+    );
     assert!(!log.contains(&stored_old), "the log holds the value");
     // Nothing was lost meanwhile: B still reads both.
     assert_eq!(b.get("/me", Some(&old_token)).await.status, 200);
@@ -309,7 +316,10 @@ async fn a_tampered_listing_is_a_miss_loaded_again_from_upstream() {
     assert_eq!(again.json, first.json);
     assert_eq!(sim.calls("2FGET").await, 2);
     gw.wait_for_log("does not open").await;
-    assert!(!gw.log().contains(&stored[10..]), "the log holds a stored value");
+    assert!(
+        !gw.log().contains(&stored[10..]),
+        "the log holds a stored value"
+    );
 }
 
 #[test]
@@ -335,10 +345,17 @@ fn the_redis_store_refuses_to_start_without_usable_encryption_keys() {
     let both = format!("{ENCRYPTION_KEY},{OTHER_ENCRYPTION_KEY}");
     let out = run(Some(&both));
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!shown.contains(ENCRYPTION_KEY) && !shown.contains(OTHER_ENCRYPTION_KEY));
     let ids = [ENCRYPTION_KEY, OTHER_ENCRYPTION_KEY].map(|k| key_id(k).expect("an id"));
     for id in ids {
-        assert!(shown.contains(&id), "check-config names key id {id}: {shown}");
+        assert!(
+            shown.contains(&id),
+            "check-config names key id {id}: {shown}"
+        );
     }
 }

@@ -278,7 +278,11 @@ mod tests {
         let mut c = redis("redis://h");
         c.encryption_keys.clear();
         assert_eq!(key_of(c.validate()), "session.encryption_keys");
-        for bad in ["tooshort", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioq", "not base64 ~~~"] {
+        for bad in [
+            "tooshort",
+            "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioq",
+            "not base64 ~~~",
+        ] {
             c.encryption_keys = vec![EncryptionKey(bad.to_owned())];
             assert_eq!(key_of(c.validate()), "session.encryption_keys", "{bad}");
         }

@@ -37,7 +37,12 @@ impl SharedListings {
     /// Stores the session's listing, sealed, for the configured TTL.
     pub async fn put(&self, key: TokenHash, devices: &Devices) -> Result<(), StoreError> {
         self.link
-            .set_sealed("SET listing", RedisLink::key("listing", key), devices, self.ttl)
+            .set_sealed(
+                "SET listing",
+                RedisLink::key("listing", key),
+                devices,
+                self.ttl,
+            )
             .await
     }
 

@@ -159,9 +159,9 @@ impl RedisLink {
     ) -> Result<(), StoreError> {
         let sealed = self.sealer().seal_json(&key, value)?;
         let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
-        let call = self
-            .client()
-            .set::<(), _, _>(key, sealed, Some(Expiration::PX(ttl)), None, false);
+        let call =
+            self.client()
+                .set::<(), _, _>(key, sealed, Some(Expiration::PX(ttl)), None, false);
         self.call(what, call).await
     }
 

@@ -483,7 +483,11 @@ pub fn open_session(redis: &Redis, key: &str) -> Value {
     let (end, sealed) = stored.split_once('.').expect("`{end}.{sealed}`");
     let plain = sealer().open(key, sealed).expect("the record opens");
     let record: Value = serde_json::from_slice(&plain).expect("JSON inside");
-    assert_eq!(end, record["expires_at"].to_string(), "the clear end is the sealed one");
+    assert_eq!(
+        end,
+        record["expires_at"].to_string(),
+        "the clear end is the sealed one"
+    );
     record
 }
 

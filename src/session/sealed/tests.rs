@@ -68,7 +68,9 @@ fn a_wrong_key_does_not_open_it() {
 #[test]
 fn a_retired_key_opens_while_listed_and_not_after() {
     let old = sealer(&[key(1)]);
-    let stored = old.seal(KEY_NAME, b"sealed under the old key").expect("seal");
+    let stored = old
+        .seal(KEY_NAME, b"sealed under the old key")
+        .expect("seal");
     let rotated = sealer(&[key(2), key(1)]);
     assert_eq!(
         rotated.open(KEY_NAME, &stored).expect("open"),
@@ -107,13 +109,20 @@ fn a_tampered_or_cut_record_does_not_open() {
     for i in [0, NONCE_BYTES, bytes.len() - 1] {
         bytes[i] ^= 1;
         let flipped = format!("{head}.{}", URL_SAFE_NO_PAD.encode(&bytes));
-        assert_eq!(s.open(KEY_NAME, &flipped), Err(Unsealable::Forged), "byte {i}");
+        assert_eq!(
+            s.open(KEY_NAME, &flipped),
+            Err(Unsealable::Forged),
+            "byte {i}"
+        );
         bytes[i] ^= 1;
     }
     for len in [0, 1, stored.len() / 2, stored.len() - 1] {
         assert!(s.open(KEY_NAME, &stored[..len]).is_err(), "cut to {len}");
     }
-    let short = format!("{head}.{}", URL_SAFE_NO_PAD.encode([0u8; NONCE_BYTES + TAG_BYTES - 1]));
+    let short = format!(
+        "{head}.{}",
+        URL_SAFE_NO_PAD.encode([0u8; NONCE_BYTES + TAG_BYTES - 1])
+    );
     assert_eq!(s.open(KEY_NAME, &short), Err(Unsealable::Malformed));
 }
 
@@ -145,7 +154,10 @@ fn json_records_round_trip_and_bad_ones_are_none() {
         s.open_json::<Vec<String>>(KEY_NAME, &stored),
         Some(vec!["a".to_owned(), "b".to_owned()])
     );
-    assert_eq!(s.open_json::<Vec<String>>("wdgate:session:other", &stored), None);
+    assert_eq!(
+        s.open_json::<Vec<String>>("wdgate:session:other", &stored),
+        None
+    );
     let not_json = s.seal(KEY_NAME, b"not json").expect("seal");
     assert_eq!(s.open_json::<Vec<String>>(KEY_NAME, &not_json), None);
 }
