@@ -315,6 +315,14 @@ async fn a_tampered_listing_is_a_miss_loaded_again_from_upstream() {
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(again.json, first.json);
     assert_eq!(sim.calls("2FGET").await, 2);
+    // Another session's listing copied under this session's key does not open either.
+    let second = gw.login("demo", "demo").await;
+    let refreshed = redis.command(&["GET", &key]);
+    let copied = redis.command(&["SET", &listing_key(&second), &refreshed, "PX", "60000"]);
+    assert_eq!(copied, "OK");
+    let theirs = gw.get(DEVICES, Some(&second)).await;
+    assert_eq!(theirs.status, 200, "{}", theirs.text);
+    assert_eq!(sim.calls("2FGET").await, 3, "the copy was a miss");
     gw.wait_for_log("does not open").await;
     assert!(
         !gw.log().contains(&stored[10..]),
