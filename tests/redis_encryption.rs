@@ -249,6 +249,9 @@ async fn a_tampered_swapped_or_cut_session_record_is_a_401_and_the_gateway_keeps
     wait_ready(&gw).await;
     let victim = gw.login("demo", "demo").await;
     let other = gw.login("qc1", "qc1").await;
+    // The victim's listing: a genuine record of another kind, sealed with the same key.
+    assert_eq!(gw.get(DEVICES, Some(&victim)).await.status, 200);
+    let listing = redis.command(&["GET", &listing_key(&victim)]);
     let key = session_key(&victim);
     let original = redis.command(&["GET", &key]);
     let others = redis.command(&["GET", &session_key(&other)]);
@@ -261,6 +264,7 @@ async fn a_tampered_swapped_or_cut_session_record_is_a_401_and_the_gateway_keeps
         ("a flipped ciphertext character", flip_body_char(&original)),
         ("another session's record", others.clone()),
         ("a lengthened clear end", format!("{later_end}.{sealed}")),
+        ("its own listing record", format!("{end}.{listing}")),
         ("a cut record", original[..original.len() / 2].to_owned()),
         ("the end alone", format!("{end}.")),
         ("garbage", "not a record at all".to_owned()),
