@@ -291,6 +291,47 @@ mod tests {
     }
 
     #[test]
+    fn encryption_keys_come_from_a_toml_list_or_one_comma_separated_env_var() {
+        use std::collections::BTreeMap;
+
+        use crate::config::Config;
+
+        let other = "x8Q9GHOiZ7tE7uI35QTi7d0/VVBAOsWlJusXCltOZns=";
+        let text = format!(
+            "[session]\nstore = \"redis\"\nredis_url = \"redis://h\"\n\
+             encryption_keys = [\"{KEY}\", \"{other}\"]\n\
+             [devices]\nid_key = \"sixteen-characters\"\n"
+        );
+        let no_env = BTreeMap::new();
+        let c = Config::from_toml(&text, "test", &no_env).expect("valid");
+        let listed: Vec<&str> = c
+            .session
+            .encryption_keys
+            .iter()
+            .map(|k| k.0.as_str())
+            .collect();
+        assert_eq!(listed, [KEY, other]);
+        let env = BTreeMap::from([(
+            "WDGATE_SESSION_ENCRYPTION_KEYS".to_owned(),
+            format!("{other}, {KEY}"),
+        )]);
+        let c = Config::from_toml(&text, "test", &env).expect("valid");
+        let listed: Vec<&str> = c
+            .session
+            .encryption_keys
+            .iter()
+            .map(|k| k.0.as_str())
+            .collect();
+        assert_eq!(listed, [other, KEY], "the variable wins, in its order");
+        let shown = c.to_redacted_toml();
+        assert!(!shown.contains(KEY) && !shown.contains(other), "{shown}");
+        let ids = c.session.sealer().expect("good keys");
+        for id in ids.key_ids() {
+            assert!(shown.contains(id), "{shown}");
+        }
+    }
+
+    #[test]
     fn encryption_keys_never_show_in_debug_or_redacted_form() {
         let c = redis("redis://h");
         assert!(!format!("{c:?}").contains(KEY));
