@@ -5,7 +5,9 @@
 //! - envelope: parsing the seed's 2FGET answer;
 //! - cgi: building the 2FGET query string (percent-encoding every value once);
 //! - devices: turning 2FGET rows into devices with stable ids, and rendering the
-//!   `GET /me/2fa-devices` answer from them.
+//!   `GET /me/2fa-devices` answer from them;
+//! - sealed: sealing and opening a session record as the Redis store does (JSON, then
+//!   XChaCha20-Poly1305), beside the bare JSON encoding and decoding it adds to.
 //!
 //! The end-to-end figures (against nginx) come from `bench/run`.
 
@@ -18,7 +20,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use wdgate::address::Address;
 use wdgate::api::devices::view::{DeviceList, DeviceView};
 use wdgate::devices::{IdKey, ListingCache};
-use wdgate::session::{MemoryStore, Session, SessionStore, Token, TokenHash};
+use wdgate::session::{MemoryStore, Sealer, Session, SessionStore, Token, TokenHash};
 use wdgate::upstream::Sid;
 use wdgate::upstream::auth::Profile;
 use wdgate::upstream::cgi::Params;
@@ -154,5 +156,45 @@ fn devices(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, token, envelope, cgi, devices);
+fn sealed(c: &mut Criterion) {
+    let sealer = Sealer::new(&[
+        "x8Q9GHOiZ7tE7uI35QTi7d0/VVBAOsWlJusXCltOZns=",
+        "nwiO7BUbuJMP+jojxNGQ7vIIOXCifPkT/6jadhUsxzQ=",
+    ])
+    .unwrap();
+    let key = format!(
+        "wdgate:session:{}",
+        Token::generate().unwrap().hash().to_hex()
+    );
+    let session = Session::new(Sid::new(SID), profile(), Duration::from_secs(28_800));
+    let stored = sealer.seal_json(&key, &session).unwrap();
+    let json = serde_json::to_string(&session).unwrap();
+    c.bench_function("sealed/seal_session", |b| {
+        b.iter(|| {
+            sealer
+                .seal_json(black_box(&key), black_box(&session))
+                .unwrap()
+        })
+    });
+    c.bench_function("sealed/open_session", |b| {
+        b.iter(|| {
+            sealer
+                .open_json::<Session>(black_box(&key), black_box(&stored))
+                .unwrap()
+        })
+    });
+    c.bench_function("sealed/json_encode_session", |b| {
+        b.iter(|| serde_json::to_string(black_box(&session)).unwrap())
+    });
+    c.bench_function("sealed/json_decode_session", |b| {
+        b.iter(|| serde_json::from_str::<Session>(black_box(&json)).unwrap())
+    });
+    eprintln!(
+        "a session record: {} bytes of JSON, {} bytes sealed",
+        json.len(),
+        stored.len()
+    );
+}
+
+criterion_group!(benches, token, envelope, cgi, devices, sealed);
 criterion_main!(benches);

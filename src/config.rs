@@ -255,6 +255,9 @@ impl Config {
             *url = redact_url_credentials(url);
         }
         shown.session.redis_url = shown.session.redacted_redis_url();
+        for key in &mut shown.session.encryption_keys {
+            *key = key.redacted();
+        }
         if let Some(key) = &mut shown.devices.id_key {
             *key = "<redacted>".to_owned();
         }

@@ -8,7 +8,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::redis::{
-    ID_KEY, Redis, redis_gateway, replicas_on, session_key, time_to_401, wait_ready,
+    ENCRYPTION_KEY, ID_KEY, Redis, open_session, put_session, redis_gateway, replicas_on,
+    session_key, time_to_401, wait_ready,
 };
 use common::{Gateway, Sim, wait_until};
 use serde_json::Value;
@@ -132,24 +133,22 @@ async fn reads_slide_the_idle_ttl_in_redis_and_never_past_the_absolute_end() {
     assert!((55_000..=60_000).contains(&ttl), "TTL after login: {ttl}");
     let stored = redis.command(&["GET", &key]);
     assert!(!stored.contains(&token[4..]), "the record holds no token");
+    let mut record = open_session(&redis, &key);
     // Shorten the TTL behind the gateway's back; one read slides it back to idle.
     assert_eq!(redis.command(&["PEXPIRE", &key, "5000"]), "1");
     assert_eq!(gw.get("/me", Some(&token)).await.status, 200);
     let ttl = pttl(&redis, &key);
     assert!(ttl > 55_000, "a read slides the idle TTL: {ttl}");
     // Ten seconds from the absolute end, a read slides the TTL no further than it.
-    let mut record: Value = serde_json::from_str(&stored).expect("JSON record");
     let now = record["created_at"].as_u64().expect("created_at");
     record["expires_at"] = (now + 10).into();
-    let text = record.to_string();
-    assert_eq!(redis.command(&["SET", &key, &text, "PX", "60000"]), "OK");
+    put_session(&redis, &key, &record, 60_000);
     assert_eq!(gw.get("/me", Some(&token)).await.status, 200);
     let ttl = pttl(&redis, &key);
     assert!(ttl <= 10_000, "the TTL stops at the absolute end: {ttl}");
     // Past the absolute end, the session is gone and so is its key.
     record["expires_at"] = (now - 1).into();
-    let text = record.to_string();
-    assert_eq!(redis.command(&["SET", &key, &text, "PX", "60000"]), "OK");
+    put_session(&redis, &key, &record, 60_000);
     gw.get("/me", Some(&token))
         .await
         .assert_problem(401, "invalid_token");
@@ -262,6 +261,7 @@ async fn the_redis_password_reaches_neither_the_log_nor_check_config() {
         .env("WDGATE_SESSION_STORE", "redis")
         .env("WDGATE_SESSION_REDIS_URL", &redis.url)
         .env("WDGATE_DEVICES_ID_KEY", ID_KEY)
+        .env("WDGATE_SESSION_ENCRYPTION_KEYS", ENCRYPTION_KEY)
         .output()
         .expect("check-config");
     let shown = String::from_utf8_lossy(&out.stdout);
@@ -271,6 +271,8 @@ async fn the_redis_password_reaches_neither_the_log_nor_check_config() {
         "{shown}"
     );
     assert!(!shown.contains(password));
+    assert!(!shown.contains(ENCRYPTION_KEY), "{shown}");
+    assert!(shown.contains("<redacted, key id "), "{shown}");
 }
 
 #[tokio::test]

@@ -1,11 +1,14 @@
 //! `[session]`: timeouts, and where sessions live (in-process, or Redis shared by
 //! replicas).
 
+use std::fmt;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
+use super::list::list_or_csv;
 use super::{ConfigError, redact_url_credentials};
+use crate::session::sealed::{self, Sealer};
 
 /// URL schemes `session.redis_url` may use: standalone, TLS, Sentinel and Cluster, for
 /// Redis and Valkey alike.
@@ -47,6 +50,44 @@ pub struct SessionConfig {
     /// memory, in milliseconds; 0 turns this L1 cache off. Invalidations reach other
     /// replicas over pub/sub; this bounds staleness when a message is lost.
     pub l1_ttl_ms: u64,
+    /// Keys that seal what the gateway keeps in Redis (sessions, device listings,
+    /// verifications), each at least 32 random bytes in base64 (`openssl rand -base64
+    /// 32`), the same list on every replica. The first seals, every one listed opens:
+    /// to rotate, put a new key first and keep the old one second until records sealed
+    /// under it have expired (`absolute_timeout_secs`), then drop it. Required with
+    /// `store = "redis"`. A TOML list, or one comma-separated string
+    /// (`WDGATE_SESSION_ENCRYPTION_KEYS=new,old`).
+    #[serde(deserialize_with = "keys_list")]
+    pub encryption_keys: Vec<EncryptionKey>,
+}
+
+/// One of `session.encryption_keys`: secret text whose `Debug` hides it.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct EncryptionKey(pub String);
+
+impl fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncryptionKey(<redacted>)")
+    }
+}
+
+impl EncryptionKey {
+    /// What `check-config` shows instead of the key: its id, which names it in sealed
+    /// records without giving it away.
+    pub fn redacted(&self) -> Self {
+        Self(match sealed::key_id(&self.0) {
+            Some(id) => format!("<redacted, key id {id}>"),
+            None => "<redacted>".to_owned(),
+        })
+    }
+}
+
+fn keys_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<EncryptionKey>, D::Error> {
+    Ok(list_or_csv(deserializer)?
+        .into_iter()
+        .map(EncryptionKey)
+        .collect())
 }
 
 /// Which session store to use.
@@ -70,6 +111,7 @@ impl Default for SessionConfig {
             redis_timeout_ms: 1_000,
             redis_ca_file: None,
             l1_ttl_ms: 500,
+            encryption_keys: Vec::new(),
         }
     }
 }
@@ -109,6 +151,12 @@ impl SessionConfig {
                 return invalid("redis_ca_file", "is not a readable file");
             }
         }
+        if self.store == StoreKind::Redis || !self.encryption_keys.is_empty() {
+            // Redis keeps records that carry SIDs: never in clear.
+            if let Err(e) = self.sealer() {
+                return invalid("encryption_keys", &e.to_string());
+            }
+        }
         match (&self.redis_url, self.store) {
             (None, StoreKind::Redis) => {
                 invalid("redis_url", "must be set when session.store = \"redis\"")
@@ -120,6 +168,12 @@ impl SessionConfig {
             ),
             _ => Ok(()),
         }
+    }
+
+    /// The sealer for `encryption_keys`.
+    pub fn sealer(&self) -> Result<Sealer, sealed::KeyError> {
+        let keys: Vec<&str> = self.encryption_keys.iter().map(|k| k.0.as_str()).collect();
+        Sealer::new(&keys)
     }
 
     /// `redis_url` with its passwords (user info and `sentinelPassword`) hidden.
@@ -161,10 +215,14 @@ fn redact_redis_url(url: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A well-formed key (32 bytes of 0x2a in base64).
+    const KEY: &str = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
+
     fn redis(url: &str) -> SessionConfig {
         SessionConfig {
             store: StoreKind::Redis,
             redis_url: Some(url.to_owned()),
+            encryption_keys: vec![EncryptionKey(KEY.to_owned())],
             ..SessionConfig::default()
         }
     }
@@ -213,6 +271,73 @@ mod tests {
             ..redis("redis://h")
         };
         assert_eq!(key_of(c.validate()), "session.redis_ca_file");
+    }
+
+    #[test]
+    fn the_redis_store_needs_strong_encryption_keys() {
+        let mut c = redis("redis://h");
+        c.encryption_keys.clear();
+        assert_eq!(key_of(c.validate()), "session.encryption_keys");
+        for bad in [
+            "tooshort",
+            "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioq",
+            "not base64 ~~~",
+        ] {
+            c.encryption_keys = vec![EncryptionKey(bad.to_owned())];
+            assert_eq!(key_of(c.validate()), "session.encryption_keys", "{bad}");
+        }
+        c.encryption_keys = vec![EncryptionKey(KEY.to_owned()), EncryptionKey(KEY.to_owned())];
+        assert_eq!(key_of(c.validate()), "session.encryption_keys");
+    }
+
+    #[test]
+    fn encryption_keys_come_from_a_toml_list_or_one_comma_separated_env_var() {
+        use std::collections::BTreeMap;
+
+        use crate::config::Config;
+
+        let other = "x8Q9GHOiZ7tE7uI35QTi7d0/VVBAOsWlJusXCltOZns=";
+        let text = format!(
+            "[session]\nstore = \"redis\"\nredis_url = \"redis://h\"\n\
+             encryption_keys = [\"{KEY}\", \"{other}\"]\n\
+             [devices]\nid_key = \"sixteen-characters\"\n"
+        );
+        let no_env = BTreeMap::new();
+        let c = Config::from_toml(&text, "test", &no_env).expect("valid");
+        let listed: Vec<&str> = c
+            .session
+            .encryption_keys
+            .iter()
+            .map(|k| k.0.as_str())
+            .collect();
+        assert_eq!(listed, [KEY, other]);
+        let env = BTreeMap::from([(
+            "WDGATE_SESSION_ENCRYPTION_KEYS".to_owned(),
+            format!("{other}, {KEY}"),
+        )]);
+        let c = Config::from_toml(&text, "test", &env).expect("valid");
+        let listed: Vec<&str> = c
+            .session
+            .encryption_keys
+            .iter()
+            .map(|k| k.0.as_str())
+            .collect();
+        assert_eq!(listed, [other, KEY], "the variable wins, in its order");
+        let shown = c.to_redacted_toml();
+        assert!(!shown.contains(KEY) && !shown.contains(other), "{shown}");
+        let ids = c.session.sealer().expect("good keys");
+        for id in ids.key_ids() {
+            assert!(shown.contains(id), "{shown}");
+        }
+    }
+
+    #[test]
+    fn encryption_keys_never_show_in_debug_or_redacted_form() {
+        let c = redis("redis://h");
+        assert!(!format!("{c:?}").contains(KEY));
+        let shown = c.encryption_keys[0].redacted();
+        assert!(!shown.0.contains(KEY));
+        assert!(shown.0.starts_with("<redacted, key id "), "{}", shown.0);
     }
 
     #[test]

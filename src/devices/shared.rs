@@ -2,13 +2,13 @@
 //! replica serves the same session on every other, and a write on any replica drops
 //! it everywhere (deleted in Redis, announced on the invalidation channel).
 //!
+//! Listings are sealed (`session.encryption_keys`): they hold the user's addresses.
+//!
 //! Failures here are soft: the listing is a cache, so a Redis that cannot answer means
 //! one more upstream 2FGET, not an error for the client.
 
 use std::time::Duration;
 
-use fred::interfaces::KeysInterface;
-use fred::types::Expiration;
 use tokio::sync::broadcast;
 
 use super::listing::Devices;
@@ -27,35 +27,23 @@ impl SharedListings {
         Self { link, ttl }
     }
 
-    /// The session's listing, if a replica stored one.
+    /// The session's listing, if a replica stored one (and it opens).
     pub async fn get(&self, key: TokenHash) -> Result<Option<Devices>, StoreError> {
-        let call = self
-            .link
-            .client()
-            .get::<Option<String>, _>(RedisLink::key("listing", key));
-        let text = self.link.call("GET listing", call).await?;
-        Ok(text.and_then(|text| match serde_json::from_str(&text) {
-            Ok(devices) => Some(devices),
-            Err(e) => {
-                tracing::warn!(error = %e, "an unreadable cached listing was ignored");
-                None
-            }
-        }))
+        self.link
+            .get_sealed("GET listing", RedisLink::key("listing", key))
+            .await
     }
 
-    /// Stores the session's listing for the configured TTL.
+    /// Stores the session's listing, sealed, for the configured TTL.
     pub async fn put(&self, key: TokenHash, devices: &Devices) -> Result<(), StoreError> {
-        let text = serde_json::to_string(devices)
-            .map_err(|e| StoreError(format!("cannot encode a listing: {e}")))?;
-        let ttl = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
-        let call = self.link.client().set::<(), _, _>(
-            RedisLink::key("listing", key),
-            text,
-            Some(Expiration::PX(ttl)),
-            None,
-            false,
-        );
-        self.link.call("SET listing", call).await
+        self.link
+            .set_sealed(
+                "SET listing",
+                RedisLink::key("listing", key),
+                devices,
+                self.ttl,
+            )
+            .await
     }
 
     /// Deletes the session's listing and tells every replica to drop its copy.

@@ -1,8 +1,11 @@
 //! Sessions in Redis (or Valkey), shared by every replica.
 //!
-//! A session is a JSON string under `wdgate:session:{hex of SHA-256(token)}`. Its TTL is
-//! the idle timeout, clipped to the absolute end; every read slides it, atomically, in
-//! one round trip (a small Lua script: GET, then PEXPIREAT min(now + idle, end)).
+//! A session is stored under `wdgate:session:{hex of SHA-256(token)}` as
+//! `{absolute end, Unix seconds}.{sealed JSON}`: the record is sealed (`sealed.rs`), and
+//! the end it already holds is repeated in clear in front so a Lua script can read it.
+//! Its TTL is the idle timeout, clipped to the absolute end; every read slides it,
+//! atomically, in one round trip (GET, then PEXPIREAT min(now + idle, end)). The clear
+//! end must match the sealed one, so editing it does not lengthen a session.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,15 +18,16 @@ use super::redis_link::RedisLink;
 use super::store::{Session, SessionStore, StoreError, StoreFuture, unix_now};
 use super::token::TokenHash;
 
-/// GET the session and slide its expiry to min(ARGV[1], the session's `expires_at`),
-/// both in Unix milliseconds. An end in the past deletes the key.
+/// GET the session and slide its expiry to min(ARGV[1], the end written in clear before
+/// the first `.`), both in Unix milliseconds. An end in the past deletes the key.
 const GET_AND_SLIDE: &str = r"
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
 local at = tonumber(ARGV[1])
-local ok, s = pcall(cjson.decode, v)
-if ok and type(s) == 'table' and tonumber(s.expires_at) then
-  local stop = tonumber(s.expires_at) * 1000
+local dot = string.find(v, '.', 1, true)
+local stop = dot and tonumber(string.sub(v, 1, dot - 1))
+if stop then
+  stop = stop * 1000
   if stop < at then at = stop end
 end
 redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', at))
@@ -83,17 +87,10 @@ impl RedisStore {
                 other => other,
             }
         };
-        let Some(text) = self.link.call("GET session", call).await? else {
+        let Some(stored) = self.link.call("GET session", call).await? else {
             return Ok(None);
         };
-        match serde_json::from_str::<Session>(&text) {
-            Ok(session) if session.expires_at > unix_now() => Ok(Some(session)),
-            Ok(_) => Ok(None),
-            Err(e) => {
-                tracing::warn!(error = %e, "an unreadable session record was ignored");
-                Ok(None)
-            }
-        }
+        Ok(self.open(&redis_key, &stored))
     }
 
     /// Stores a session with TTL min(idle, time to its absolute end).
@@ -103,12 +100,12 @@ impl RedisStore {
             // Already past its absolute end: there is nothing to keep.
             return Ok(());
         }
-        let text = serde_json::to_string(session)
-            .map_err(|e| StoreError(format!("cannot encode a session: {e}")))?;
         let redis_key = RedisLink::key("session", key);
+        let sealed = self.link.sealer().seal_json(&redis_key, session)?;
+        let record = format!("{}.{sealed}", session.expires_at);
         let call = self.link.client().set::<(), _, _>(
             redis_key,
-            text,
+            record,
             Some(Expiration::PX(ttl)),
             None,
             false,
@@ -118,13 +115,33 @@ impl RedisStore {
 
     /// Deletes a session and tells every replica; returns it if it was live.
     pub async fn delete_session(&self, key: TokenHash) -> Result<Option<Session>, StoreError> {
+        let redis_key = RedisLink::key("session", key);
         let old = self
             .link
-            .delete_and_announce(RedisLink::key("session", key), Invalidation::Session(key))
+            .delete_and_announce(redis_key.clone(), Invalidation::Session(key))
             .await?;
-        Ok(old
-            .and_then(|text| serde_json::from_str::<Session>(&text).ok())
-            .filter(|s| s.expires_at > unix_now()))
+        Ok(old.and_then(|stored| self.open(&redis_key, &stored)))
+    }
+
+    /// The live session in a stored record; `None` (logged, without the value) when it
+    /// does not open, its clear end disagrees with the sealed one, or it has ended.
+    fn open(&self, redis_key: &str, stored: &str) -> Option<Session> {
+        let Some((end, sealed)) = stored.split_once('.') else {
+            tracing::warn!(
+                record = "wdgate:session",
+                "a session record without its end was ignored"
+            );
+            return None;
+        };
+        let session: Session = self.link.sealer().open_json(redis_key, sealed)?;
+        if end.parse::<u64>().ok() != Some(session.expires_at) {
+            tracing::warn!(
+                record = "wdgate:session",
+                "a session record whose clear end was edited was ignored"
+            );
+            return None;
+        }
+        (session.expires_at > unix_now()).then_some(session)
     }
 }
 

@@ -1,6 +1,8 @@
 //! The connection to Redis (or Valkey) that the session store and the listing cache
 //! share: one multiplexed client for commands, one for the invalidation channel, a
-//! timeout on every call, and reconnection forever in the background.
+//! timeout on every call, and reconnection forever in the background. It also carries
+//! the [`Sealer`], so every record written through it is sealed (`set_sealed`,
+//! `get_sealed`, or the sealer itself for records a script must partly read).
 
 use std::future::Future;
 use std::path::Path;
@@ -10,12 +12,15 @@ use std::time::Duration;
 use fred::clients::Client;
 use fred::interfaces::{ClientLike, EventInterface, KeysInterface, PubsubInterface};
 use fred::types::config::{Config as FredConfig, ReconnectPolicy, Server, UnresponsiveConfig};
-use fred::types::{Builder, Value};
+use fred::types::{Builder, Expiration, Value};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 
 use super::bus::{Bus, CHANNEL, Invalidation};
+use super::sealed::Sealer;
 use super::store::StoreError;
 use super::token::TokenHash;
 use crate::config::SessionConfig;
@@ -45,6 +50,7 @@ struct Inner {
     client: Client,
     bus: Bus,
     timeout: Duration,
+    sealer: Sealer,
 }
 
 impl std::fmt::Debug for RedisLink {
@@ -69,6 +75,10 @@ impl RedisLink {
             .as_deref()
             .ok_or_else(|| bad_url("is not set".to_owned()))?;
         let timeout = Duration::from_millis(config.redis_timeout_ms);
+        let sealer = config.sealer().map_err(|e| ConnectError {
+            key: "session.encryption_keys",
+            message: e.to_string(),
+        })?;
         let (plain_url, tls) = strip_tls(url);
         // The TLS settings are ours (ring, system roots plus redis_ca_file), so the URL is
         // parsed without its TLS scheme and TLS is added afterwards.
@@ -118,6 +128,7 @@ impl RedisLink {
                 client,
                 bus,
                 timeout,
+                sealer,
             }),
         })
     }
@@ -130,6 +141,40 @@ impl RedisLink {
     /// The invalidation channel.
     pub fn bus(&self) -> &Bus {
         &self.inner.bus
+    }
+
+    /// Seals and opens what is stored (`session.encryption_keys`).
+    pub fn sealer(&self) -> &Sealer {
+        &self.inner.sealer
+    }
+
+    /// Stores `value` sealed under `key` (the key name is bound to the record), for
+    /// `ttl`.
+    pub async fn set_sealed<T: Serialize>(
+        &self,
+        what: &'static str,
+        key: String,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let sealed = self.sealer().seal_json(&key, value)?;
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+        let call =
+            self.client()
+                .set::<(), _, _>(key, sealed, Some(Expiration::PX(ttl)), None, false);
+        self.call(what, call).await
+    }
+
+    /// The value sealed under `key`; `None` when there is none or it does not open
+    /// (tampered, sealed under a key no longer listed: logged as a warning).
+    pub async fn get_sealed<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        key: String,
+    ) -> Result<Option<T>, StoreError> {
+        let call = self.client().get::<Option<String>, _>(key.as_str());
+        let stored = self.call(what, call).await?;
+        Ok(stored.and_then(|stored| self.sealer().open_json(&key, &stored)))
     }
 
     /// The key of `kind` (`session`, `listing`) for a token hash, e.g.

@@ -9,7 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use wdgate::session::TokenHash;
+use serde_json::Value;
+use wdgate::session::{Sealer, TokenHash};
 
 use super::{DEADLINE, Gateway, wait_until};
 
@@ -212,6 +213,16 @@ impl Redis {
     }
 
     fn try_command(&self, args: &[&str]) -> Option<String> {
+        self.try_command_list(args).map(|items| items.join("\n"))
+    }
+
+    /// Runs one command and returns every item of the reply, nested arrays flattened
+    /// (`KEYS`, `HGETALL`, `LRANGE` …); panics if the server does not answer.
+    pub fn command_list(&self, args: &[&str]) -> Vec<String> {
+        self.try_command_list(args).expect("redis answers")
+    }
+
+    fn try_command_list(&self, args: &[&str]) -> Option<Vec<String>> {
         // No AUTH: the harness's servers (and a REDIS_URL for tests) have no password.
         let rest = self.url.split_once("://")?.1;
         let authority = rest.split(['/', '?']).next()?;
@@ -224,24 +235,64 @@ impl Redis {
         }
         stream.write_all(request.as_bytes()).ok()?;
         let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        reader.read_line(&mut line).ok()?;
-        let line = line.trim_end();
-        let (kind, rest) = line.split_at(1);
-        match kind {
-            "+" | ":" => Some(rest.to_owned()),
-            "-" => Some(format!("ERR {rest}")),
-            "$" if rest == "-1" => Some("(nil)".to_owned()),
-            "$" => {
-                let len: usize = rest.parse().ok()?;
-                let mut body = vec![0u8; len + 2];
-                std::io::Read::read_exact(&mut reader, &mut body).ok()?;
-                body.truncate(len);
-                String::from_utf8(body).ok()
-            }
-            _ => None,
-        }
+        let mut items = Vec::new();
+        read_reply(&mut reader, &mut items)?;
+        Some(items)
     }
+
+    /// Every key matching `pattern` with every value it holds, whatever its type
+    /// (string, hash fields and values, list, set or sorted-set members): what a dump
+    /// of the server would give away.
+    pub fn dump(&self, pattern: &str) -> Vec<(String, Vec<String>)> {
+        let mut keys = self.command_list(&["KEYS", pattern]);
+        keys.sort();
+        keys.into_iter()
+            .map(|key| {
+                let values = match self.command(&["TYPE", &key]).as_str() {
+                    "string" => vec![self.command(&["GET", &key])],
+                    "hash" => self.command_list(&["HGETALL", &key]),
+                    "list" => self.command_list(&["LRANGE", &key, "0", "-1"]),
+                    "set" => self.command_list(&["SMEMBERS", &key]),
+                    "zset" => self.command_list(&["ZRANGE", &key, "0", "-1"]),
+                    "none" => Vec::new(),
+                    other => panic!("{key}: a {other} the dump check cannot read"),
+                };
+                (key, values)
+            })
+            .collect()
+    }
+}
+
+/// Reads one RESP2 reply into `out` (integers as digits, nil as `(nil)`, errors as
+/// `ERR …`, arrays flattened).
+fn read_reply(reader: &mut BufReader<TcpStream>, out: &mut Vec<String>) -> Option<()> {
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let line = line.trim_end();
+    if line.is_empty() {
+        return None;
+    }
+    let (kind, rest) = line.split_at(1);
+    match kind {
+        "+" | ":" => out.push(rest.to_owned()),
+        "-" => out.push(format!("ERR {rest}")),
+        "$" | "*" if rest == "-1" => out.push("(nil)".to_owned()),
+        "$" => {
+            let len: usize = rest.parse().ok()?;
+            let mut body = vec![0u8; len + 2];
+            std::io::Read::read_exact(reader, &mut body).ok()?;
+            body.truncate(len);
+            out.push(String::from_utf8_lossy(&body).into_owned());
+        }
+        "*" => {
+            let count: usize = rest.parse().ok()?;
+            for _ in 0..count {
+                read_reply(reader, out)?;
+            }
+        }
+        _ => return None,
+    }
+    Some(())
 }
 
 impl Drop for Redis {
@@ -407,14 +458,52 @@ pub fn redis_gateway(upstream: &str, redis: &Redis, env: &[(&str, &str)]) -> Gat
     gateway_on(upstream, &redis.url, env)
 }
 
-/// A gateway on `upstream` whose sessions live at `redis_url` (any topology).
+/// A gateway on `upstream` whose sessions live at `redis_url` (any topology), sealed
+/// under [`ENCRYPTION_KEY`] unless `env` lists other keys.
 pub fn gateway_on(upstream: &str, redis_url: &str, env: &[(&str, &str)]) -> Gateway {
     let mut all = vec![
         ("WDGATE_SESSION_STORE", "redis"),
         ("WDGATE_SESSION_REDIS_URL", redis_url),
+        ("WDGATE_SESSION_ENCRYPTION_KEYS", ENCRYPTION_KEY),
     ];
     all.extend_from_slice(env);
     Gateway::start(upstream, &all)
+}
+
+/// The key that seals what the tests' gateways keep in Redis (32 random bytes, base64).
+pub const ENCRYPTION_KEY: &str = "x8Q9GHOiZ7tE7uI35QTi7d0/VVBAOsWlJusXCltOZns=";
+
+/// A second key, for rotation tests.
+pub const OTHER_ENCRYPTION_KEY: &str = "nwiO7BUbuJMP+jojxNGQ7vIIOXCifPkT/6jadhUsxzQ=";
+
+/// The session record stored under `key` (sealed with [`ENCRYPTION_KEY`]), opened, as
+/// JSON; panics if it is not a well-formed sealed session.
+pub fn open_session(redis: &Redis, key: &str) -> Value {
+    let stored = redis.command(&["GET", key]);
+    let (end, sealed) = stored.split_once('.').expect("`{end}.{sealed}`");
+    let plain = sealer().open(key, sealed).expect("the record opens");
+    let record: Value = serde_json::from_slice(&plain).expect("JSON inside");
+    assert_eq!(
+        end,
+        record["expires_at"].to_string(),
+        "the clear end is the sealed one"
+    );
+    record
+}
+
+/// Stores `record` under `key` as the gateway would (sealed, its end in clear), for
+/// `ttl_ms`.
+pub fn put_session(redis: &Redis, key: &str, record: &Value, ttl_ms: u64) {
+    let sealed = sealer()
+        .seal(key, record.to_string().as_bytes())
+        .expect("seal");
+    let stored = format!("{}.{sealed}", record["expires_at"]);
+    let ttl = ttl_ms.to_string();
+    assert_eq!(redis.command(&["SET", key, &stored, "PX", &ttl]), "OK");
+}
+
+fn sealer() -> Sealer {
+    Sealer::new(&[ENCRYPTION_KEY]).expect("a good key")
 }
 
 /// The device-id key every replica in a test shares (replicas must agree on ids).
