@@ -100,8 +100,8 @@ async fn a_redis_dump_after_login_and_listing_holds_no_sid_profile_username_or_a
         .await;
     assert_eq!(listing.status, 200, "{}", listing.text);
     assert!(listing.text.contains(PHONE), "{}", listing.text);
-    // A pending verification names an address too (and, once verifications live in the
-    // store, is a record of its own).
+    // A pending verification is a record of its own, naming the address and Worldox's
+    // `Ref`.
     let code = gw
         .post_json(
             &format!("{DEVICES}/verifications"),
@@ -144,6 +144,10 @@ async fn a_redis_dump_after_login_and_listing_holds_no_sid_profile_username_or_a
     let keys: Vec<&str> = dump.iter().map(|(k, _)| k.as_str()).collect();
     assert!(keys.contains(&session_key(&token).as_str()), "{keys:?}");
     assert!(keys.contains(&listing_key(&token).as_str()), "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k.starts_with("wdgate:verification:")),
+        "{keys:?}"
+    );
     for (key, values) in &dump {
         for secret in &secrets {
             let secret = secret.to_lowercase();

@@ -2,7 +2,9 @@
 //! another. Each is a hash under `wdgate:verification:{hex of SHA-256(id)}` with the
 //! record, the attempts left and whether it was used; small Lua scripts take and give
 //! back attempts atomically, so replicas never count the same attempt twice or let one
-//! through that is not left. The key expires with the verification.
+//! through that is not left. The key expires with the verification. The record (the
+//! upstream `Ref`, the address, the session) is sealed under the key's name; only the
+//! attempts left and the used flag, which the scripts read, are in clear.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,8 +103,7 @@ impl SharedVerifications {
         record: &Record,
         attempts: u32,
     ) -> Result<(), StoreError> {
-        let text = serde_json::to_string(record)
-            .map_err(|e| StoreError(format!("cannot encode a verification: {e}")))?;
+        let text = self.link.sealer().seal_json(&key(id), record)?;
         let ttl = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
         let args = vec![text, attempts.to_string(), ttl.to_string()];
         self.run("START verification", &self.scripts.start, id, args)
@@ -122,7 +123,8 @@ impl SharedVerifications {
             return Ok(None);
         };
         let left = left.and_then(|l| l.parse().ok()).unwrap_or(0);
-        Ok(read_record(&text).map(|record| (record, left, used.as_deref() == Some("1"))))
+        let record = self.read_record(id, &text);
+        Ok(record.map(|record| (record, left, used.as_deref() == Some("1"))))
     }
 
     /// Takes one attempt: the record and the attempts left after it.
@@ -136,7 +138,7 @@ impl SharedVerifications {
         let mut fields = reply.into_iter().map(|v| v.as_string().unwrap_or_default());
         Ok(match fields.next().as_deref() {
             Some("ok") => {
-                let record = fields.next().as_deref().and_then(read_record);
+                let record = fields.next().and_then(|text| self.read_record(id, &text));
                 let left = fields.next().and_then(|l| l.parse().ok()).unwrap_or(0);
                 record.map(|r| (r, left)).ok_or(ClaimError::Unknown)
             }
@@ -157,6 +159,12 @@ impl SharedVerifications {
         self.run("REFUND verification", &self.scripts.refund, id, args)
             .await
             .map(drop)
+    }
+
+    /// The record sealed in `text` for verification `id`; `None` (logged) when it does
+    /// not open, so a tampered record is an unknown verification.
+    fn read_record(&self, id: &str, text: &str) -> Option<Record> {
+        self.link.sealer().open_json(&key(id), text)
     }
 
     /// Runs `script` on the verification's key, loading it if the server lacks it.
@@ -187,14 +195,4 @@ fn key(id: &str) -> String {
         key.push_str(&format!("{byte:02x}"));
     }
     key
-}
-
-fn read_record(text: &str) -> Option<Record> {
-    match serde_json::from_str(text) {
-        Ok(record) => Some(record),
-        Err(e) => {
-            tracing::warn!(error = %e, "an unreadable verification record was ignored");
-            None
-        }
-    }
 }
