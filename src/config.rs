@@ -236,6 +236,9 @@ impl Config {
             return invalid("devices.id_key", "must be at least 16 characters");
         }
         self.passthrough.validate()?;
+        if self.sim.skip_base > 1 {
+            return invalid("sim.skip_base", "must be 0 or 1");
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid("log.level", &e.to_string());
         }

@@ -111,7 +111,7 @@ async fn findfiles_searches_with_the_callers_query_and_paging() {
     let (_sim, gw, token) = setup().await;
     let q = [
         ("wd_FIND_QUERY", "excel"),
-        ("skip", "1"),
+        ("skip", "2"),
         ("take", "2"),
         ("html", "/v4/filelist/fileList.json"),
     ];

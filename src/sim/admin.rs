@@ -72,6 +72,25 @@ pub(crate) async fn sessions(State(sim): State<Simulator>) -> Json<Vec<LiveSessi
     )
 }
 
+/// Document lists one live session holds open, as `GET /_sim/lists` shows them.
+#[derive(Debug, Serialize)]
+pub(crate) struct OpenLists {
+    /// Whose session it is.
+    user: String,
+    /// Lists it holds open (FINDFILES made, CLOSELIST not yet freed).
+    open: usize,
+}
+
+/// `GET /_sim/lists`: the document lists each live session holds open.
+pub(crate) async fn lists(State(sim): State<Simulator>) -> Json<Vec<OpenLists>> {
+    let open = sim.with_state(|state| state.open_lists());
+    Json(
+        open.into_iter()
+            .map(|(user, open)| OpenLists { user, open })
+            .collect(),
+    )
+}
+
 /// `POST /_sim/expire-sessions`: every SID becomes invalid.
 pub(crate) async fn expire_sessions(State(sim): State<Simulator>) -> StatusCode {
     sim.with_state(|state| state.expire_all_sessions());

@@ -18,6 +18,12 @@ pub struct SimConfig {
     pub code_ttl_secs: u64,
     /// Faults active from start (default none).
     pub faults: Faults,
+    /// `skip` names the first line 1-based, with 0 meaning 1 (default `1`, as the
+    /// reference and the real client read it), or 0-based (`0`), to test a gateway's
+    /// detection of the base.
+    pub skip_base: u8,
+    /// Document lists one SID may hold; beyond it the oldest is evicted (default 64).
+    pub max_lists_per_session: usize,
 }
 
 impl Default for SimConfig {
@@ -27,6 +33,8 @@ impl Default for SimConfig {
             sid_idle_secs: 1800,
             code_ttl_secs: 600,
             faults: Faults::default(),
+            skip_base: 1,
+            max_lists_per_session: 64,
         }
     }
 }

@@ -14,7 +14,7 @@ use super::Simulator;
 use super::envelope::WdError;
 use super::faults::{self, Fault};
 use super::state::State as SimState;
-use super::{cabinets, findfiles, logon, twofa_get, twofa_set};
+use super::{cabinets, closelist, findfiles, logon, twofa_get, twofa_set};
 use crate::upstream::cgi::{Params, parse_form, parse_query};
 use crate::upstream::fields::{command, msg, rc};
 
@@ -81,6 +81,8 @@ fn run(state: &mut SimState, name: &str, call: &Call<'_>) -> Vec<u8> {
         command::TWO_FA_SET => twofa_set::set(state, call),
         command::CABINETS => cabinets::list(state, call),
         command::FINDFILES => findfiles::find(state, call),
+        command::SORTFILES => findfiles::sort_files(state, call),
+        command::CLOSELIST => closelist::close(state, call),
         _ => {
             let error = WdError::new(rc::COMMAND_INVALID, msg::COMMAND_INVALID);
             twofa_set::failure(call, &error)
@@ -95,7 +97,8 @@ fn failure(state: &SimState, name: &str, call: &Call<'_>, error: &WdError) -> Ve
         command::LOGON => logon::failure(state, call, error),
         command::TWO_FA_GET => twofa_get::failure(error),
         command::CABINETS => cabinets::failure(error),
-        command::FINDFILES => findfiles::failure(error),
+        command::FINDFILES | command::SORTFILES => findfiles::failure(error),
+        command::CLOSELIST => closelist::answer(Some(error)),
         _ => twofa_set::failure(call, error),
     }
 }

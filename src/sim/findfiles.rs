@@ -1,19 +1,21 @@
-//! FINDFILES: a search over the files of the cabinets the user sees, in the envelopes
-//! of the reference's findfiles.md: rows on success, `WDRC_ZERO_PROJECT_CLEAN` (9105,
-//! `ErrorCount` "1", `data` "") when nothing matches, a row of placeholders on failure.
+//! FINDFILES and SORTFILES: a search over the files of the cabinets the user sees, in
+//! the envelopes of the reference's findfiles.md: rows on success,
+//! `WDRC_ZERO_PROJECT_CLEAN` (9105, `ErrorCount` "1", `data` "") when nothing matches, a
+//! row of placeholders on failure.
 //!
-//! `wd_FIND_QUERY` matches descriptions and file names case-insensitively (empty: every
-//! file) and is echoed in `wd_Title`, `wd_Desc` and `wd_Raw_Loc`; `skip` and `take` page
-//! the rows, newest first. Each search issues a List_ID.
+//! `wd_FIND_QUERY` is read by [`Query`] (the query language) and echoed in `wd_Title`,
+//! `wd_Desc` and `wd_Raw_Loc`. Each search opens a document list (see `doclists`),
+//! sorted newest first unless `Wd_File_Sort_Key1` says otherwise; SORTFILES re-sorts and
+//! pages that list. `skip` (the first line, 1-based by default) and `take` page the rows.
 #![allow(non_snake_case)]
 
 use serde::Serialize;
 
 use super::dispatch::Call;
+use super::doclists::{self, DocList, Sort};
 use super::documents::{DOCUMENTS, Document, cabinets_of, size_text};
 use super::envelope::{ErrorFields, ErrorList, WdError, error_count, to_body};
 use super::query::Query;
-use super::random;
 use super::state::State;
 use crate::upstream::fields::{msg, param, rc};
 
@@ -90,9 +92,10 @@ struct Row {
     PSD: &'static str,
 }
 
-/// FINDFILES.
+/// FINDFILES: a new list of the matches, its first page answered.
 pub(crate) fn find(state: &mut State, call: &Call<'_>) -> Vec<u8> {
-    let user = match state.session_user(call.params.get(param::SID), call.now) {
+    let sid = call.params.get(param::SID).unwrap_or_default();
+    let user = match state.session_user(Some(sid), call.now) {
         Ok(user) => user,
         Err(error) => return failure(&error),
     };
@@ -106,44 +109,101 @@ pub(crate) fn find(state: &mut State, call: &Call<'_>) -> Vec<u8> {
         .map(|c| c.id)
         .filter(|id| query.cabinets.as_ref().is_none_or(|only| only.contains(id)))
         .collect();
-    let location = location(&query.title(), &cabinets);
-    let list_id = format!("x{:07X}", random::u64() & 0x0FFF_FFFF);
-    // RN is a file's place among the matches in storage order; rows go newest first.
-    let mut matches: Vec<(usize, &Document)> = DOCUMENTS
+    // RN is a file's place among the matches in storage order.
+    let rows: Vec<usize> = DOCUMENTS
         .iter()
-        .filter(|d| cabinets.contains(&d.cabinet) && query.matches(d))
         .enumerate()
-        .map(|(i, d)| (i + 1, d))
+        .filter(|(_, d)| cabinets.contains(&d.cabinet) && query.matches(d))
+        .map(|(i, _)| i)
         .collect();
-    if matches.is_empty() {
-        let empty = WdError::new(rc::ZERO_PROJECT_CLEAN, msg::ZERO_PROJECT_CLEAN);
-        return to_body(Body {
-            errorStatus: EmptyStatus {
-                List_ID: list_id,
-                List_Count: "0".to_owned(),
-                ErrorCount: error_count(Some(&empty)),
-                first: ErrorFields::of(Some(&empty)),
-                wd_Tab: format!("{FIND_TYPE}:{}", location.wd_Title),
-                location,
-                Error: ErrorList::of(Some(&empty)),
-            },
-            data: "",
-        });
+    let highlights = query.highlights().into_iter().map(str::to_owned).collect();
+    let mut list = DocList::new(rows, query.title(), highlights, cabinets);
+    doclists::sort(&mut list, DOCUMENTS, sort_of(call).unwrap_or_default());
+    let answer = if list.rows.is_empty() {
+        None
+    } else {
+        Some(page(&list, call, state.skip_base))
+    };
+    let location = location(&list.echo, &list.cabinets);
+    let count = list.rows.len();
+    let list_id = state.doc_lists.open(sid, list);
+    match answer {
+        None => empty(list_id, location),
+        Some(rows) => found(list_id, count, location, rows),
     }
-    matches.sort_by(|(ra, a), (rb, b)| b.updated.cmp(&a.updated).then(rb.cmp(ra)));
+}
+
+/// SORTFILES: an existing list re-sorted (`LN` renumbered, `RN` kept) and paged, in
+/// FINDFILES' shape with the same List_ID.
+pub(crate) fn sort_files(state: &mut State, call: &Call<'_>) -> Vec<u8> {
+    let sid = call.params.get(param::SID).unwrap_or_default();
+    if let Err(error) = state.session_user(Some(sid), call.now) {
+        return failure(&error);
+    }
+    let list_id = call.params.get(param::LIST_ID).unwrap_or_default().trim();
+    let skip_base = state.skip_base;
+    let list = match state.doc_lists.get_mut(sid, list_id) {
+        Ok(list) => list,
+        Err(error) => return failure(&error),
+    };
+    if let Some(sort) = sort_of(call) {
+        doclists::sort(list, DOCUMENTS, sort);
+    }
+    let location = location(&list.echo, &list.cabinets);
+    if list.rows.is_empty() {
+        return empty(list_id.to_owned(), location);
+    }
+    let rows = page(list, call, skip_base);
+    found(list_id.to_owned(), list.rows.len(), location, rows)
+}
+
+/// The rows of `list` that `skip` and `take` ask for. `skip` names the first line:
+/// 1-based with 0 meaning 1 (the reference's "0 is the value" and the real client's
+/// `skip + 1`), or 0-based when `sim.skip_base` is 0. `take` defaults to 500 and is
+/// capped there.
+fn page(list: &DocList, call: &Call<'_>, skip_base: u8) -> Vec<Row> {
     let skip = number(call.params.get(param::SKIP)).unwrap_or(0);
-    let take = number(call.params.get(param::TAKE)).unwrap_or(DEFAULT_TAKE);
-    let rows: Vec<Row> = matches
+    let take = number(call.params.get(param::TAKE))
+        .unwrap_or(DEFAULT_TAKE)
+        .min(DEFAULT_TAKE);
+    let first_line = if skip_base == 0 {
+        skip + 1
+    } else {
+        skip.max(1)
+    };
+    let highlights: Vec<&str> = list.highlights.iter().map(String::as_str).collect();
+    list.order
         .iter()
         .enumerate()
-        .skip(skip)
+        .skip(first_line - 1)
         .take(take)
-        .map(|(offset, &(rn, doc))| row(doc, offset + 1, rn, &query.highlights()))
-        .collect();
+        .map(|(line, &place)| {
+            row(
+                &DOCUMENTS[list.rows[place]],
+                line + 1,
+                place + 1,
+                &highlights,
+            )
+        })
+        .collect()
+}
+
+/// The sort a call asks for (`Wd_File_Sort_Key1`, `wd_File_Sort_Dir1`: 1 descending).
+fn sort_of(call: &Call<'_>) -> Option<Sort> {
+    let key = number(call.params.get(param::SORT_KEY))?;
+    let descending = call.params.get(param::SORT_DIR).map(str::trim) != Some("0");
+    Some(Sort {
+        key: u32::try_from(key).ok()?,
+        descending,
+    })
+}
+
+/// A page of rows.
+fn found(list_id: String, count: usize, location: Location, rows: Vec<Row>) -> Vec<u8> {
     to_body(Body {
         errorStatus: Status {
             List_ID: list_id,
-            List_Count: matches.len().to_string(),
+            List_Count: count.to_string(),
             ErrorCount: error_count(None),
             first: ErrorFields::default(),
             wd_Tab: format!("{FIND_TYPE}:{}", location.wd_Title),
@@ -151,6 +211,23 @@ pub(crate) fn find(state: &mut State, call: &Call<'_>) -> Vec<u8> {
             location,
         },
         data: rows,
+    })
+}
+
+/// No rows: 9105 with `ErrorCount` "1", `data` "" and the List_ID, as the reference shows.
+fn empty(list_id: String, location: Location) -> Vec<u8> {
+    let empty = WdError::new(rc::ZERO_PROJECT_CLEAN, msg::ZERO_PROJECT_CLEAN);
+    to_body(Body {
+        errorStatus: EmptyStatus {
+            List_ID: list_id,
+            List_Count: "0".to_owned(),
+            ErrorCount: error_count(Some(&empty)),
+            first: ErrorFields::of(Some(&empty)),
+            wd_Tab: format!("{FIND_TYPE}:{}", location.wd_Title),
+            location,
+            Error: ErrorList::of(Some(&empty)),
+        },
+        data: "",
     })
 }
 

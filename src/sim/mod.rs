@@ -4,13 +4,15 @@
 //! fault injection. It is the test upstream and the gateway's embedded default.
 //!
 //! `/cgi-bin/wdwebcgi.exe` answers HTTP 200 JSON whatever happens (unless a fault is
-//! injected); `/_sim/` holds admin routes: `GET outbox[?to=]`, `GET stats`, `GET sessions`, `POST expire-sessions`,
+//! injected); `/_sim/` holds admin routes: `GET outbox[?to=]`, `GET stats`, `GET sessions`, `GET lists`, `POST expire-sessions`,
 //! `POST invalidate-lists`, `GET|PUT faults`.
 
 mod admin;
 mod cabinets;
+mod closelist;
 mod config;
 mod dispatch;
+mod doclists;
 mod documents;
 mod envelope;
 mod faults;
@@ -111,6 +113,7 @@ impl Simulator {
             .route("/_sim/outbox", get(admin::outbox))
             .route("/_sim/stats", get(admin::stats))
             .route("/_sim/sessions", get(admin::sessions))
+            .route("/_sim/lists", get(admin::lists))
             .route("/_sim/expire-sessions", post(admin::expire_sessions))
             .route("/_sim/invalidate-lists", post(admin::invalidate_lists))
             .route(

@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::config::{Faults, SimConfig, SimUser};
+use super::doclists::DocLists;
 use super::envelope::WdError;
 use super::random;
 use crate::address::Address;
@@ -40,6 +41,10 @@ pub(crate) struct State {
     pub(crate) rs_secret: String,
     sid_idle: Duration,
     code_ttl: Duration,
+    /// Document lists (FINDFILES, SORTFILES, CLOSELIST), by SID.
+    pub(crate) doc_lists: DocLists,
+    /// Whether `skip` is 1-based (with 0 meaning 1) or 0-based: `sim.skip_base`.
+    pub(crate) skip_base: u8,
 }
 
 /// A user and the devices the server stores for them.
@@ -149,6 +154,8 @@ impl State {
             rs_secret: random::hex(32),
             sid_idle: Duration::from_secs(config.sid_idle_secs),
             code_ttl: Duration::from_secs(config.code_ttl_secs),
+            doc_lists: DocLists::new(config.max_lists_per_session),
+            skip_base: config.skip_base,
         })
     }
 
@@ -197,6 +204,7 @@ impl State {
             }
             Some(_) => {
                 self.sessions.remove(key);
+                self.doc_lists.end_session(key);
                 Err(WdError::sid_invalid(sid))
             }
             None => Err(WdError::sid_invalid(sid)),
@@ -206,6 +214,7 @@ impl State {
     /// Ends a session, if there is one.
     pub(crate) fn end_session(&mut self, sid: &str) {
         self.sessions.remove(sid);
+        self.doc_lists.end_session(sid);
     }
 
     /// Every live session as `(username, raw SID)`, for tests that look for leaks.
@@ -216,9 +225,22 @@ impl State {
             .collect()
     }
 
+    /// The document lists each live session holds open, as `(username, count)`, for
+    /// tests that check the gateway closes what it no longer needs.
+    pub(crate) fn open_lists(&self) -> Vec<(String, usize)> {
+        self.doc_lists
+            .open_counts()
+            .filter_map(|(sid, open)| {
+                let user = self.sessions.get(sid)?.user;
+                Some((self.users[user].profile.username.clone(), open))
+            })
+            .collect()
+    }
+
     /// Ends every session.
     pub(crate) fn expire_all_sessions(&mut self) {
         self.sessions.clear();
+        self.doc_lists.clear();
     }
 
     /// Issues a new List_ID (`x` and 7 uppercase hex digits) for `user`'s devices as
@@ -285,6 +307,7 @@ impl State {
 
     /// Invalidates every listing of every user.
     pub(crate) fn invalidate_lists(&mut self) {
+        self.doc_lists.clear();
         for user in 0..self.users.len() {
             self.bump(user);
         }

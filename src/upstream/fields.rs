@@ -20,6 +20,10 @@ pub mod command {
     pub const CABINETS: &str = "CABINETS";
     /// Search for files (also "get list" and "create temp list").
     pub const FINDFILES: &str = "FINDFILES";
+    /// Re-sort and page an existing list.
+    pub const SORTFILES: &str = "SORTFILES";
+    /// Free a list.
+    pub const CLOSELIST: &str = "CLOSELIST";
 
     /// The document commands of the public reference, as its example URLs name them:
     /// the default allow-list of the `/wd/{COMMAND}` passthrough. (UNLOCK is LOCK
@@ -30,7 +34,7 @@ pub mod command {
         "CATLIST",
         "CHECKIN",
         "CHECKOUT",
-        "CLOSELIST",
+        CLOSELIST,
         "DOWNLOAD",
         "FIELDTABLE",
         "FILEWDL",
@@ -41,7 +45,7 @@ pub mod command {
         "OPENWDL",
         "RENAME",
         "SERVE",
-        "SORTFILES",
+        SORTFILES,
         "TESTPROFILE",
         "TREEOPEN",
         "TREEVIEW",
@@ -84,7 +88,7 @@ pub mod repeat {
         "FIELDTABLE",
         command::FINDFILES,
         "FONTGET",
-        "SORTFILES",
+        command::SORTFILES,
         "TESTPROFILE",
         "TREEOPEN",
         "TREEVIEW",
@@ -214,6 +218,10 @@ pub mod param {
     pub const LIST_FILTER: &str = "WD_List_Filter";
     /// 2FSET edit/delete: the listing the record number refers to.
     pub const LIST_ID: &str = "wd_List_ID";
+    /// The primary sort key of a list (a column id such as 5374).
+    pub const SORT_KEY: &str = "Wd_File_Sort_Key1";
+    /// The primary sort direction: `1` descending, `0` ascending.
+    pub const SORT_DIR: &str = "wd_File_Sort_Dir1";
     /// 2FSET edit/delete: the record number in that listing.
     pub const LIST_REC_NUM: &str = "wd_List_RecNum";
     /// 2FSET step 1: where to send the access code.

@@ -235,7 +235,8 @@ async fn skip_and_take_page_the_newest_first_list() {
         .collect();
     assert_eq!(names.len(), 7, "every file but cabinet 18's");
     assert_eq!(names[0], "00016801.pdf");
-    let page = find(&sim, &sid, &[(param::SKIP, "2"), (param::TAKE, "2")])
+    // `skip` names the first line, 1-based (0 means 1).
+    let page = find(&sim, &sid, &[(param::SKIP, "3"), (param::TAKE, "2")])
         .await
         .json();
     assert_eq!(page["root"]["errorStatus"]["List_Count"], "7");
@@ -244,6 +245,8 @@ async fn skip_and_take_page_the_newest_first_list() {
     assert_eq!(rows[0]["LN"], "3");
     assert_eq!(rows[0]["FN"], names[2]);
     assert_eq!(rows[1]["FN"], names[3]);
+    let first = find(&sim, &sid, &[(param::SKIP, "0"), (param::TAKE, "1")]).await;
+    assert_eq!(first.json()["root"]["data"][0]["LN"], "1");
     let past = find(&sim, &sid, &[(param::SKIP, "50")]).await.json();
     assert_eq!(past["root"]["data"], Value::Array(Vec::new()));
     assert_eq!(past["root"]["errorStatus"]["ErrorCount"], "");

@@ -4,6 +4,7 @@
 mod admin;
 mod devices;
 mod documents;
+mod lists;
 mod seeds;
 mod sessions;
 mod shape;
