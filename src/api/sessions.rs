@@ -121,7 +121,7 @@ pub async fn create(
             return Err(error);
         }
     };
-    // A right password is no guess: it does not count against its (username, IP) pair.
+    // A right password is no guess: it counts against neither username limit.
     state.login_limits().succeeded(attempt).await;
     let token = Token::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
     let session = Session::new(logon.sid, logon.profile, state.absolute_timeout());

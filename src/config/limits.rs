@@ -13,12 +13,12 @@ pub struct LimitsConfig {
     /// limit). A successful login does not count. Beyond it: 429 for that pair only, so
     /// an attacker elsewhere cannot lock the user out.
     pub login_per_username_per_minute: u32,
-    /// Login attempts allowed per username from all client IPs together per minute (0:
-    /// no limit): the cap on a guessing attack spread over many addresses. At least
-    /// `login_per_username_per_minute`.
+    /// Failed login attempts allowed per username from all client IPs together per
+    /// minute (0: no limit): the cap on a guessing attack spread over many addresses.
+    /// A successful login does not count. At least `login_per_username_per_minute`.
     pub login_per_username_all_ips_per_minute: u32,
-    /// Login attempts allowed per client IP per minute, whatever the username (0: no
-    /// limit). IPv6 clients are counted by their /64.
+    /// Login attempts allowed per client IP per minute, whatever the username and
+    /// however they fare (0: no limit). IPv6 clients are counted by their /64.
     pub login_per_ip_per_minute: u32,
     /// Access codes (`POST /me/2fa-devices/verifications`) sent to one address, by any
     /// session, per `code_send_window_secs` (0: no limit).

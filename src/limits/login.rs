@@ -1,11 +1,12 @@
-//! The three login limits: per (username, client IP) counting failures only, per
-//! username over all IPs, and per client IP.
+//! The three login limits: per (username, client IP), per username over all IPs, and
+//! per client IP.
 //!
 //! An attacker guessing from one address exhausts only their own (username, IP) pair,
 //! so the user logging in from elsewhere is not locked out until the higher all-IPs
 //! cap is met. Every attempt is counted before Worldox is asked, so concurrent
-//! guesses cannot slip past a limit; a login that succeeds gives its pair's count
-//! back.
+//! guesses cannot slip past a limit; a login that succeeds gives its count back to
+//! both username limits (a right password is no guess), not to the per-IP one, which
+//! bounds how fast one address may try accounts however it fares.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -65,9 +66,11 @@ impl LoginLimits {
     }
 
     /// Worldox accepted the password: the attempt no longer counts against its
-    /// (username, IP) pair.
+    /// (username, IP) pair nor against the username's all-IPs cap.
     pub async fn succeeded(&self, attempt: LoginAttempt) {
-        self.limiter.refund(&attempt.0, Kind::LoginPair).await;
+        self.limiter
+            .refund(&attempt.0, &[Kind::LoginPair, Kind::LoginUser])
+            .await;
     }
 }
 
@@ -154,8 +157,8 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_successful_login_does_not_count_against_its_pair() {
-        let l = limits(2, 100, 100);
+    async fn a_successful_login_counts_against_neither_username_limit() {
+        let l = limits(2, 3, 100);
         for _ in 0..10 {
             let attempt = l.check("alice", ip("192.0.2.1")).await.expect("admitted");
             l.succeeded(attempt).await;
@@ -166,7 +169,24 @@ mod tests {
         l.check("alice", ip("192.0.2.1"))
             .await
             .expect("2nd failure");
-        assert!(l.check("alice", ip("192.0.2.1")).await.is_err());
+        let refused = l.check("alice", ip("192.0.2.1")).await.expect_err("3rd");
+        assert_eq!(refused.kind, Kind::LoginPair);
+        l.check("alice", ip("192.0.2.2"))
+            .await
+            .expect("3rd from all IPs");
+        let refused = l.check("alice", ip("192.0.2.3")).await.expect_err("4th");
+        assert_eq!(refused.kind, Kind::LoginUser);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn successes_still_count_against_the_per_ip_limit() {
+        let l = limits(100, 100, 2);
+        for name in ["a", "b"] {
+            let attempt = l.check(name, ip("192.0.2.1")).await.expect("admitted");
+            l.succeeded(attempt).await;
+        }
+        let refused = l.check("c", ip("192.0.2.1")).await.expect_err("3rd");
+        assert_eq!(refused.kind, Kind::LoginIp);
     }
 
     #[tokio::test(start_paused = true)]

@@ -226,14 +226,14 @@ impl Limiter {
         })
     }
 
-    /// Uncounts an admitted event for the hits of `kind` (a login that succeeded
-    /// gives its attempt back). A refund that cannot reach Redis is dropped: the event
-    /// then stays counted, which errs on the safe side.
-    pub async fn refund(&self, admission: &Admission, kind: Kind) {
+    /// Uncounts an admitted event for its hits of the given `kinds` (a login that
+    /// succeeded gives its attempt back). A refund that cannot reach Redis is dropped:
+    /// the event then stays counted, which errs on the safe side.
+    pub async fn refund(&self, admission: &Admission, kinds: &[Kind]) {
         let hits: Vec<&Hit> = admission
             .hits
             .iter()
-            .filter(|h| h.rule.kind == kind)
+            .filter(|h| kinds.contains(&h.rule.kind))
             .collect();
         if hits.is_empty() {
             return;

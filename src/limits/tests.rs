@@ -66,7 +66,7 @@ async fn when_redis_does_not_answer_this_replica_counts_on_its_own() {
     assert_eq!(refused.kind, Kind::LoginPair);
     assert_eq!(limiter.tracked_in_memory(), 1);
     // A refund of a locally counted event is local too.
-    limiter.refund(&first, Kind::LoginPair).await;
+    limiter.refund(&first, &[Kind::LoginPair]).await;
     limiter
         .admit(hit().into_iter().collect())
         .await
