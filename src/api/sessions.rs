@@ -16,6 +16,7 @@ use super::problem::ApiError;
 use super::state::AppState;
 use crate::limits::login::normalize_username;
 use crate::session::{Session, Token};
+use crate::upstream;
 
 /// Longest accepted username, in characters.
 const MAX_USERNAME_CHARS: usize = 256;
@@ -111,6 +112,13 @@ pub async fn create(
     let logon = match logon {
         Ok(logon) => logon,
         Err(e) => {
+            if matches!(
+                e,
+                upstream::Error::CircuitOpen(_) | upstream::Error::Saturated
+            ) {
+                // Refused before it was sent: no password was tried.
+                state.login_limits().not_sent(attempt).await;
+            }
             let error = state.upstream_failure(None, e).await;
             tracing::info!(
                 user = %normalize_username(&login.username),

@@ -6,7 +6,8 @@
 //! cap is met. Every attempt is counted before Worldox is asked, so concurrent
 //! guesses cannot slip past a limit; a login that succeeds gives its count back to
 //! both username limits (a right password is no guess), not to the per-IP one, which
-//! bounds how fast one address may try accounts however it fares.
+//! bounds how fast one address may try accounts however it fares. One the gateway
+//! never sent (circuit open) counts nowhere.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -70,6 +71,17 @@ impl LoginLimits {
     pub async fn succeeded(&self, attempt: LoginAttempt) {
         self.limiter
             .refund(&attempt.0, &[Kind::LoginPair, Kind::LoginUser])
+            .await;
+    }
+
+    /// The password never left the gateway (the circuit was open, or no upstream
+    /// slot was free): the attempt counts against no limit.
+    pub async fn not_sent(&self, attempt: LoginAttempt) {
+        self.limiter
+            .refund(
+                &attempt.0,
+                &[Kind::LoginPair, Kind::LoginUser, Kind::LoginIp],
+            )
             .await;
     }
 }
@@ -187,6 +199,18 @@ mod tests {
         }
         let refused = l.check("c", ip("192.0.2.1")).await.expect_err("3rd");
         assert_eq!(refused.kind, Kind::LoginIp);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_never_sent_counts_nowhere() {
+        let l = limits(1, 1, 1);
+        for _ in 0..5 {
+            let attempt = l.check("alice", ip("192.0.2.1")).await.expect("admitted");
+            l.not_sent(attempt).await;
+        }
+        l.check("alice", ip("192.0.2.1"))
+            .await
+            .expect("all limits intact");
     }
 
     #[tokio::test(start_paused = true)]
