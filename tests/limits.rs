@@ -493,6 +493,34 @@ async fn when_redis_stops_answering_each_replica_still_limits_logins_on_its_own(
 }
 
 #[tokio::test]
+async fn when_redis_hangs_the_check_times_out_and_the_replica_counts_on_its_own() {
+    let Some(redis) = Redis::start_own() else {
+        return;
+    };
+    let sim = Sim::start().await;
+    let gw = gateway_on(
+        &sim.url(),
+        &redis.url,
+        &fleet(&[
+            ("WDGATE_LIMITS_LOGIN_PER_USERNAME_PER_MINUTE", "2"),
+            ("WDGATE_SESSION_REDIS_TIMEOUT_MS", "200"),
+        ]),
+    );
+    wait_ready(&gw).await;
+    // Frozen: the connection stays open and nothing answers.
+    redis.pause();
+    for _ in 0..2 {
+        login_from(&gw, "127.0.0.2", "demo", WRONG)
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    assert_limited(&login_from(&gw, "127.0.0.2", "demo", WRONG).await, PAIR);
+    redis.resume();
+    gw.wait_for_log("Redis cannot count the limits").await;
+    assert_eq!(sim.calls("LOGON").await, 2);
+}
+
+#[tokio::test]
 async fn login_limits_hold_on_a_real_redis_cluster() {
     let Some(cluster) = RedisCluster::start(3) else {
         return;

@@ -7,6 +7,7 @@
 //! `max` members (refused checks add none), so nothing grows without bound. The
 //! `{limits}` hash tag keeps every key of a check in one Redis Cluster slot.
 
+use fred::interfaces::ClientLike;
 use fred::types::scripts::Script;
 
 use super::{Hit, Refusal};
@@ -15,8 +16,10 @@ use crate::session::{RedisLink, StoreError};
 /// Checks every key (ARGV: a nonce, then each key's max and window in milliseconds),
 /// then adds the nonce to all of them, or to none when one is full. Returns
 /// `{0, 0, nonce}` when admitted, `{i, wait_ms, ''}` when KEYS[i] refused with the
-/// longest wait.
+/// longest wait. (`replicate_commands` lets Redis before 5 replicate the effects
+/// of a script that reads the clock; later versions always do.)
 const ADMIT: &str = r"
+if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local refused, wait = 0, -1
@@ -89,6 +92,12 @@ impl RedisWindows {
     /// means Redis did not answer. One round trip (EVALSHA, loading the script first
     /// when the server does not have it).
     pub async fn admit(&self, hits: &[Hit]) -> Result<Result<String, Refusal>, StoreError> {
+        if !self.link.client().is_connected() {
+            // Down or reconnecting: answer now rather than after the call's timeout.
+            return Err(StoreError(
+                "limits check: not connected to Redis".to_owned(),
+            ));
+        }
         let keys: Vec<String> = hits.iter().map(Self::key).collect();
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let mut args = Vec::with_capacity(1 + 2 * hits.len());
