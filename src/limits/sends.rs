@@ -7,7 +7,7 @@ use super::login::normalize_username;
 use super::{Kind, Limiter, Refusal, Rule};
 use crate::address::Address;
 use crate::config::LimitsConfig;
-use crate::session::TokenHash;
+use crate::session::{Session, TokenHash};
 
 /// The code-send limits.
 #[derive(Debug, Clone)]
@@ -31,21 +31,21 @@ impl CodeSendLimits {
         }
     }
 
-    /// Counts one code send to `address` by `username`'s session `session`, or
-    /// refuses it. A send counts whatever Worldox then answers: a code may have gone
-    /// out even when its answer was lost.
+    /// Counts one code send to `address` by the session `session` (stored under
+    /// `key`), or refuses it. A send counts whatever Worldox then answers: a code may
+    /// have gone out even when its answer was lost.
     pub async fn check(
         &self,
-        session: TokenHash,
-        username: &str,
+        key: TokenHash,
+        session: &Session,
         address: &Address,
     ) -> Result<(), Refusal> {
         let address = address.key();
-        let session = session.to_hex();
-        let username = normalize_username(username);
+        let session_key = key.to_hex();
+        let username = normalize_username(&session.profile.username);
         let hits = [
             self.limiter.hit(self.address, &[address.as_bytes()]),
-            self.limiter.hit(self.session, &[session.as_bytes()]),
+            self.limiter.hit(self.session, &[session_key.as_bytes()]),
             self.limiter.hit(self.user, &[username.as_bytes()]),
         ];
         let hits = hits.into_iter().flatten().collect();
@@ -58,6 +58,8 @@ mod tests {
     use super::super::SubjectKey;
     use super::*;
     use crate::session::Token;
+    use crate::upstream::Sid;
+    use crate::upstream::auth::Profile;
 
     fn limits(per_address: u32, per_session: u32, per_user: u32) -> CodeSendLimits {
         let config = LimitsConfig {
@@ -76,6 +78,17 @@ mod tests {
         Token::generate().expect("rng").hash()
     }
 
+    /// A session of `username`.
+    fn of(username: &str) -> Session {
+        let profile = Profile {
+            username: username.to_owned(),
+            name: String::new(),
+            email: String::new(),
+            firm: String::new(),
+        };
+        Session::new(Sid::new("test-sid"), profile, Duration::from_secs(60))
+    }
+
     fn addr(s: &str) -> Address {
         Address::parse(s).expect("address")
     }
@@ -83,19 +96,19 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn one_address_gets_at_most_its_limit_whoever_asks_in_any_spelling() {
         let l = limits(2, 100, 100);
-        l.check(session(), "a", &addr("+15516555721"))
+        l.check(session(), &of("a"), &addr("+15516555721"))
             .await
             .expect("1");
-        l.check(session(), "b", &addr("(551) 655-5721"))
+        l.check(session(), &of("b"), &addr("(551) 655-5721"))
             .await
             .expect("2");
         let refused = l
-            .check(session(), "c", &addr("551.655.5721"))
+            .check(session(), &of("c"), &addr("551.655.5721"))
             .await
             .expect_err("3");
         assert_eq!(refused.kind, Kind::SendAddress);
         assert!(refused.retry_after_secs() > 14 * 60);
-        l.check(session(), "c", &addr("+15516555722"))
+        l.check(session(), &of("c"), &addr("+15516555722"))
             .await
             .expect("another number");
     }
@@ -105,16 +118,16 @@ mod tests {
         let l = limits(100, 3, 100);
         let s = session();
         for i in 0..3 {
-            l.check(s, "a", &addr(&format!("+1551655570{i}")))
+            l.check(s, &of("a"), &addr(&format!("+1551655570{i}")))
                 .await
                 .expect("within");
         }
         let refused = l
-            .check(s, "a", &addr("+15516555709"))
+            .check(s, &of("a"), &addr("+15516555709"))
             .await
             .expect_err("4th");
         assert_eq!(refused.kind, Kind::SendSession);
-        l.check(session(), "b", &addr("+15516555709"))
+        l.check(session(), &of("b"), &addr("+15516555709"))
             .await
             .expect("another session");
     }
@@ -122,14 +135,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn one_user_gets_at_most_its_limit_over_many_sessions() {
         let l = limits(100, 100, 2);
-        l.check(session(), "Alice", &addr("+15516555701"))
+        l.check(session(), &of("Alice"), &addr("+15516555701"))
             .await
             .expect("1");
-        l.check(session(), "alice", &addr("+15516555702"))
+        l.check(session(), &of("alice"), &addr("+15516555702"))
             .await
             .expect("2");
         let refused = l
-            .check(session(), "ALICE", &addr("+15516555703"))
+            .check(session(), &of("ALICE"), &addr("+15516555703"))
             .await
             .expect_err("3");
         assert_eq!(refused.kind, Kind::SendUser);

@@ -98,10 +98,9 @@ pub async fn start_verification(
 ) -> Result<Response, ApiError> {
     let address = input::address("address", &body.address)?;
     // SMS pumping: beyond the code-send limits nothing goes to Worldox.
-    let username = &current.session.profile.username;
     state
         .code_sends()
-        .check(current.key, username, &address)
+        .check(current.key, &current.session, &address)
         .await?;
     let ops = DeviceOps::new(&state, &current);
     let sent = match state.upstream().send_code(ops.sid(), address.asis()).await {
