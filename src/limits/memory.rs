@@ -147,6 +147,13 @@ impl MemoryWindows {
         self.len() == 0
     }
 
+    /// Forgets every key.
+    pub fn clear(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.logs = HashMap::new();
+        state.sweep_at_len = MIN_SWEEP_LEN;
+    }
+
     /// Forgets every key with no event left in its window.
     pub fn sweep(&self, now: Instant) {
         self.state
@@ -276,6 +283,9 @@ mod tests {
         windows.refund(&[&h], at);
         windows.refund(&[&h], at);
         windows.refund(&[&h], at);
+        assert!(windows.is_empty());
+        windows.admit(std::slice::from_ref(&h), at).expect("fresh");
+        windows.clear();
         assert!(windows.is_empty());
     }
 

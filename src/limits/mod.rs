@@ -202,6 +202,9 @@ impl Limiter {
             match redis.admit(&hits).await {
                 Ok(outcome) => {
                     if self.inner.degraded.swap(false, Ordering::Relaxed) {
+                        // Redis is authoritative again: what this replica counted
+                        // meanwhile would otherwise stay until the next outage.
+                        self.inner.memory.clear();
                         tracing::info!("Redis counts the limits again, for the whole fleet");
                     }
                     return outcome.map(|member| Admission {
