@@ -177,3 +177,29 @@ async fn the_code_send_limit_holds_across_two_replicas() {
     assert!(keys.contains("wdgate:{limits}:send_address:"), "{keys}");
     assert!(!keys.contains("5516550500"), "{keys}");
 }
+
+#[tokio::test]
+async fn in_redis_the_window_slides_and_retry_after_is_honest() {
+    let Some(redis) = Redis::start_own() else {
+        return;
+    };
+    let sim = Sim::start().await;
+    let (a, b) = replicas_on(
+        &sim.url(),
+        &redis.url,
+        &[
+            ("WDGATE_DEVICES_ID_KEY", ID_KEY),
+            ("WDGATE_LIMITS_CODE_SENDS_PER_ADDRESS", "1"),
+            ("WDGATE_LIMITS_CODE_SEND_WINDOW_SECS", "2"),
+        ],
+    )
+    .await;
+    let token = a.login("demo", "demo").await;
+    assert_eq!(request_code(&a, &token, "+15516550600").await.status, 202);
+    let refused = request_code(&b, &token, "+15516550600").await;
+    assert_limited(&refused, PER_ADDRESS, 2);
+    // Refused requests do not push the window on: polling until it frees works.
+    common::wait_until(|| async { request_code(&b, &token, "+15516550600").await.status == 202 })
+        .await;
+    assert_eq!(sim.outbox().await.len(), 2);
+}

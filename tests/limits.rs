@@ -248,6 +248,33 @@ async fn one_address_spraying_usernames_is_limited_and_spoofed_forwarded_for_doe
 }
 
 #[tokio::test]
+async fn a_forged_forwarded_for_does_not_give_an_attacker_fresh_pairs() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(
+        &sim.url(),
+        &[("WDGATE_LIMITS_LOGIN_PER_USERNAME_PER_MINUTE", "2")],
+    );
+    for i in 0..6 {
+        let r = Reply::read(
+            client_from("127.0.0.2")
+                .post(gw.url("/sessions"))
+                .header("x-forwarded-for", format!("198.51.100.{i}"))
+                .json(&json!({"username": "demo", "password": WRONG}))
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await;
+        if i < 2 {
+            r.assert_problem(401, "invalid_credentials");
+        } else {
+            assert_limited(&r, PAIR);
+        }
+    }
+    assert_eq!(sim.calls("LOGON").await, 2);
+}
+
+#[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_client_ip_is_limited() {
     let sim = Sim::start().await;
     let dir = std::env::temp_dir().join(format!("wdgate-limits-{}", std::process::id()));
