@@ -339,7 +339,9 @@ fn fleet(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static 
 
 #[tokio::test]
 async fn wrong_passwords_alternating_between_two_replicas_meet_429_at_the_limit() {
-    let Some(redis) = Redis::start() else { return };
+    let Some(redis) = Redis::start_own() else {
+        return;
+    };
     let sim = Sim::start().await;
     // The default limit: 10 failed logins per username and address per minute.
     let (a, b) = replicas_on(&sim.url(), &redis.url, &fleet(&[])).await;
@@ -395,7 +397,9 @@ async fn concurrent_guesses_on_two_replicas_cannot_slip_past_the_fleet_limit() {
 
 #[tokio::test]
 async fn across_replicas_an_attacker_elsewhere_does_not_lock_out_the_user_until_the_cap() {
-    let Some(redis) = Redis::start() else { return };
+    let Some(redis) = Redis::start_own() else {
+        return;
+    };
     let sim = Sim::start().await;
     let env = fleet(&[
         ("WDGATE_LIMITS_LOGIN_PER_USERNAME_PER_MINUTE", "3"),
