@@ -219,6 +219,7 @@ impl Config {
         self.server.validate()?;
         self.browser.validate()?;
         self.session.validate()?;
+        self.limits.validate()?;
         if self.session.store == StoreKind::Redis && self.devices.id_key.is_none() {
             // Replicas share listings, so they must name devices alike.
             return invalid(

@@ -7,6 +7,7 @@ pub mod address;
 pub mod api;
 pub mod config;
 pub mod devices;
+pub mod limits;
 pub mod metrics;
 pub mod server;
 pub mod session;
@@ -26,8 +27,8 @@ pub use config::Config;
 use api::AppState;
 use api::client_ip::ClientIpResolver;
 use api::edge::{Edge, EdgeLayer, EdgeSettings};
-use api::login_limit::LoginLimiter;
 use devices::{IdKey, ListingCache, Verifications};
+use limits::{CodeSendLimits, Limiter, LoginLimits, SubjectKey};
 use upstream::status::StatusTable;
 
 /// The service could not be built from the config.
@@ -91,6 +92,13 @@ pub fn build_app_with(
         Some(key) => IdKey::from_secret(key.as_bytes()),
         None => IdKey::random().map_err(|e| BuildError::Rng(e.to_string()))?,
     };
+    // Limit subjects are hashed under the same shared secret (domain-separated), so
+    // every replica counts a username, IP or address under the same Redis key.
+    let subjects = match &config.devices.id_key {
+        Some(key) => SubjectKey::from_secret(key.as_bytes()),
+        None => SubjectKey::random().map_err(|e| BuildError::Rng(e.to_string()))?,
+    };
+    let limiter = Limiter::new(subjects, redis.as_ref());
     let state = AppState::new(api::state::Parts {
         upstream,
         store,
@@ -107,10 +115,8 @@ pub fn build_app_with(
         ),
         verifications: verifications(config, redis.as_ref()),
         passthrough: config.passthrough.clone(),
-        login_limiter: LoginLimiter::new(
-            config.limits.login_per_username_per_minute,
-            config.limits.login_per_ip_per_minute,
-        ),
+        login_limits: LoginLimits::new(limiter.clone(), &config.limits),
+        code_sends: CodeSendLimits::new(limiter, &config.limits),
         client_ip: ClientIpResolver::new(config.server.trusted_networks()),
         browser: config.browser.clone(),
         readiness,

@@ -44,6 +44,7 @@ async fn faults_under_load_give_correct_answers_flat_memory_and_no_lost_sessions
             ("WDGATE_DEVICES_CACHE_TTL_SECS", "0"),
             ("WDGATE_LIMITS_LOGIN_PER_USERNAME_PER_MINUTE", "0"),
             ("WDGATE_LIMITS_LOGIN_PER_IP_PER_MINUTE", "0"),
+            ("WDGATE_LIMITS_LOGIN_PER_USERNAME_ALL_IPS_PER_MINUTE", "0"),
             ("WDGATE_LOG_LEVEL", "warn"),
         ],
     );

@@ -43,6 +43,7 @@ async fn logout_propagation_from_one_replica_to_another() {
         // A hundred logins in a few seconds would trip the login limits.
         ("WDGATE_LIMITS_LOGIN_PER_USERNAME_PER_MINUTE", "0"),
         ("WDGATE_LIMITS_LOGIN_PER_IP_PER_MINUTE", "0"),
+        ("WDGATE_LIMITS_LOGIN_PER_USERNAME_ALL_IPS_PER_MINUTE", "0"),
     ];
     let a = redis_gateway(&sim.url(), &redis, &env);
     let b = redis_gateway(&sim.url(), &redis, &env);

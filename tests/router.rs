@@ -14,6 +14,7 @@ fn app() -> wdgate::App {
     config.upstream.retries = 0;
     config.limits.login_per_ip_per_minute = 0;
     config.limits.login_per_username_per_minute = 0;
+    config.limits.login_per_username_all_ips_per_minute = 0;
     wdgate::build_app(&config).expect("app")
 }
 

@@ -7,7 +7,7 @@ pub mod devices;
 pub mod edge;
 pub mod health;
 pub mod json;
-pub mod login_limit;
+pub mod limits;
 pub mod me;
 pub mod metrics;
 pub mod openapi;

@@ -14,7 +14,9 @@ use super::me::UserView;
 use super::openapi::{fields, problems};
 use super::problem::ApiError;
 use super::state::AppState;
+use crate::limits::login::normalize_username;
 use crate::session::{Session, Token};
+use crate::upstream;
 
 /// Longest accepted username, in characters.
 const MAX_USERNAME_CHARS: usize = 256;
@@ -90,15 +92,45 @@ pub async fn create(
         browser::check_origin(browser, &request_headers)?;
     }
     validate(&login)?;
-    state.login_limiter().check(&login.username, ip)?;
+    let attempt = match state.login_limits().check(&login.username, ip).await {
+        Ok(attempt) => attempt,
+        Err(refusal) => {
+            tracing::info!(
+                user = %normalize_username(&login.username),
+                client_ip = ip.map(tracing::field::display),
+                limit = refusal.kind.config_key(),
+                retry_after_secs = refusal.retry_after_secs(),
+                "login refused by a limit"
+            );
+            return Err(refusal.into());
+        }
+    };
     let logon = state
         .upstream()
         .logon(&login.username, &login.password.0)
         .await;
     let logon = match logon {
         Ok(logon) => logon,
-        Err(e) => return Err(state.upstream_failure(None, e).await),
+        Err(e) => {
+            if matches!(
+                e,
+                upstream::Error::CircuitOpen(_) | upstream::Error::Saturated
+            ) {
+                // Refused before it was sent: no password was tried.
+                state.login_limits().not_sent(attempt).await;
+            }
+            let error = state.upstream_failure(None, e).await;
+            tracing::info!(
+                user = %normalize_username(&login.username),
+                client_ip = ip.map(tracing::field::display),
+                code = error.code(),
+                "login failed"
+            );
+            return Err(error);
+        }
     };
+    // A right password is no guess: it counts against neither username limit.
+    state.login_limits().succeeded(attempt).await;
     let token = Token::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
     let session = Session::new(logon.sid, logon.profile, state.absolute_timeout());
     let user = UserView::from(&session.profile);
@@ -107,7 +139,7 @@ pub async fn create(
         .insert(token.hash(), session)
         .await
         .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
-    tracing::info!(user = %user.username, "session created");
+    tracing::info!(user = %user.username, client_ip = ip.map(tracing::field::display), "session created");
     let cookie = browser
         .cookie_enabled
         .then(|| browser::session_cookie(browser, token.as_str(), state.absolute_timeout()))

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use super::client_ip::ClientIpResolver;
 use super::health::Readiness;
-use super::login_limit::LoginLimiter;
 use super::problem::ApiError;
 use crate::config::{BrowserConfig, PassthroughConfig, SessionConfig};
 use crate::devices::{ListingCache, Verifications};
+use crate::limits::{CodeSendLimits, LoginLimits};
 use crate::session::{SessionStore, TokenHash};
 use crate::upstream::{self, status::StatusTable};
 
@@ -36,7 +36,9 @@ pub struct Parts {
     /// Which commands `/wd/{COMMAND}` passes through.
     pub passthrough: PassthroughConfig,
     /// Login rate limits.
-    pub login_limiter: LoginLimiter,
+    pub login_limits: LoginLimits,
+    /// Access-code send limits.
+    pub code_sends: CodeSendLimits,
     /// Client IP resolution.
     pub client_ip: ClientIpResolver,
     /// CORS origins and the session cookie.
@@ -64,8 +66,13 @@ impl AppState {
     }
 
     /// Login rate limits.
-    pub fn login_limiter(&self) -> &LoginLimiter {
-        &self.inner.login_limiter
+    pub fn login_limits(&self) -> &LoginLimits {
+        &self.inner.login_limits
+    }
+
+    /// Access-code send limits.
+    pub fn code_sends(&self) -> &CodeSendLimits {
+        &self.inner.code_sends
     }
 
     /// Client IP resolution.

@@ -97,6 +97,11 @@ pub async fn start_verification(
     ApiJson(body): ApiJson<VerificationRequest>,
 ) -> Result<Response, ApiError> {
     let address = input::address("address", &body.address)?;
+    // SMS pumping: beyond the code-send limits nothing goes to Worldox.
+    state
+        .code_sends()
+        .check(current.key, &current.session, &address)
+        .await?;
     let ops = DeviceOps::new(&state, &current);
     let sent = match state.upstream().send_code(ops.sid(), address.asis()).await {
         Ok(sent) => sent,

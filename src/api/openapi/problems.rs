@@ -115,6 +115,7 @@ problem_sets! {
     StartVerification = [ALWAYS, SHED, AUTH, CSRF, BODY, UPSTREAM, EXPIRED, &[
         (422, "validation_failed"),
         (422, "upstream_error"),
+        (429, "too_many_requests"),
     ]];
     /// `POST /me/2fa-devices`.
     CreateDevice = [ALWAYS, SHED, AUTH, CSRF, BODY, DEVICE_WRITE, UPSTREAM, EXPIRED];
@@ -230,7 +231,9 @@ fn meaning(code: &str) -> &'static str {
         "upstream_unreachable" => "Worldox could not be reached",
         "upstream_unavailable" => "the circuit to Worldox is open, or no upstream slot was free",
         "upstream_timeout" => "Worldox did not answer within `upstream.timeout_ms`",
-        "too_many_requests" => "too many login attempts for this username or address",
+        "too_many_requests" => {
+            "a `limits.…` limit is met (login attempts, or access codes sent); the detail names it"
+        }
         "overloaded" => "the gateway is at `server.max_concurrent_requests`",
         "store_unavailable" => "the session store cannot answer",
         "not_ready" => "the session store or Worldox does not answer",
