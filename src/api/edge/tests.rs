@@ -9,20 +9,30 @@ fn table() -> RouteTable {
     RouteTable::new(super::super::ROUTES).expect("the routes fit one table")
 }
 
-/// An edge with a one-second budget and room for one request, in front of `inner`.
+/// One-second budgets and room for one request.
+fn settings() -> EdgeSettings {
+    EdgeSettings {
+        body_limit_bytes: 1024,
+        request_timeout: Duration::from_secs(1),
+        body_read_timeout: Duration::from_secs(1),
+        max_concurrent_requests: 1,
+        max_concurrent_requests_per_ip: 1,
+        client_ip: ClientIpResolver::default(),
+    }
+}
+
+/// An edge with [`settings`] in front of `inner`.
 fn edge<S>(inner: S) -> Edge<S> {
-    EdgeLayer::new(
-        table(),
-        EdgeSettings {
-            body_limit_bytes: 1024,
-            request_timeout: Duration::from_secs(1),
-            body_read_timeout: Duration::from_secs(1),
-            max_concurrent_requests: 1,
-            max_concurrent_requests_per_ip: 1,
-            client_ip: ClientIpResolver::default(),
-        },
-    )
-    .layer(inner)
+    EdgeLayer::new(table(), settings()).layer(inner)
+}
+
+/// `GET path` as if from `client` over a socket.
+fn get_from(path: &str, client: [u8; 4]) -> Request<Body> {
+    let mut request = get(path);
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((client, 40000))));
+    request
 }
 
 fn get(path: &str) -> Request<Body> {
@@ -154,4 +164,104 @@ fn probes_and_metrics_do_not_shed_load() {
     for path in ["/me", "/sessions", "/wd/CABINETS", "/nope"] {
         assert!(table.find(path).sheds, "{path}");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_with_its_share_in_flight_gets_429_and_others_do_not() {
+    let slow = tower::service_fn(|_: Request<Body>| async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok::<Response, Infallible>(Response::default())
+    });
+    let service = EdgeLayer::new(
+        table(),
+        EdgeSettings {
+            max_concurrent_requests: 4,
+            max_concurrent_requests_per_ip: 1,
+            ..settings()
+        },
+    )
+    .layer(slow);
+    let attacker = [192, 0, 2, 1];
+    let first = tokio::spawn(service.clone().oneshot(get_from("/me", attacker)));
+    tokio::task::yield_now().await;
+    let refused = service
+        .clone()
+        .oneshot(get_from("/me", attacker))
+        .await
+        .expect("infallible");
+    assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
+    assert_eq!(problem(refused).await, (429, "too_many_in_flight".to_owned()));
+    let probe = service.clone().oneshot(get_from("/healthz", attacker));
+    let other = service.clone().oneshot(get_from("/me", [192, 0, 2, 2]));
+    let (probe, other) = tokio::join!(probe, other);
+    assert_eq!(probe.expect("infallible").status(), 200, "probes are exempt");
+    assert_eq!(other.expect("infallible").status(), 200, "another client is served");
+    assert_eq!(first.await.expect("join").expect("infallible").status(), 200);
+    let again = service
+        .oneshot(get_from("/me", attacker))
+        .await
+        .expect("infallible");
+    assert_eq!(again.status(), 200, "the client's place is given back");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_that_does_not_arrive_in_time_is_a_408_that_closes_the_connection() {
+    use futures_util::{StreamExt as _, stream};
+
+    let router = axum::Router::new().route(
+        "/sessions",
+        axum::routing::post(|_: super::super::json::ApiJson<serde_json::Value>| async { "read" }),
+    );
+    let service = EdgeLayer::new(
+        table(),
+        EdgeSettings {
+            request_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(10),
+            ..settings()
+        },
+    )
+    .layer(router);
+    let stalled = stream::iter([Ok::<_, BoxError>(hyper::body::Frame::data(Bytes::from(
+        "{\"user",
+    )))])
+    .chain(stream::pending());
+    let request = Request::post("/sessions")
+        .header(header::HOST, "gw.example")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(http_body_util::StreamBody::new(stalled))
+        .expect("a request");
+    let started = tokio::time::Instant::now();
+    let response = service.oneshot(request).await.expect("infallible");
+    let waited = started.elapsed();
+    assert!(
+        (Duration::from_secs(10)..Duration::from_secs(11)).contains(&waited),
+        "at the deadline: {waited:?}"
+    );
+    assert_eq!(response.headers()[header::CONNECTION], "close");
+    assert_eq!(problem(response).await, (408, "body_timeout".to_owned()));
+}
+
+#[tokio::test]
+async fn an_http_1_1_request_without_exactly_one_host_is_a_400_problem() {
+    let ok = tower::service_fn(|_: Request<Body>| async {
+        Ok::<Response, Infallible>(Response::default())
+    });
+    let without = Request::get("/healthz")
+        .body(Body::empty())
+        .expect("a request");
+    let response = edge(ok).oneshot(without).await.expect("infallible");
+    assert_eq!(problem(response).await, (400, "bad_request".to_owned()));
+    let two = Request::get("/healthz")
+        .header(header::HOST, "a.example")
+        .header(header::HOST, "b.example")
+        .body(Body::empty())
+        .expect("a request");
+    let response = edge(ok).oneshot(two).await.expect("infallible");
+    assert_eq!(problem(response).await, (400, "bad_request".to_owned()));
+    let http_1_0 = Request::get("/healthz")
+        .version(Version::HTTP_10)
+        .body(Body::empty())
+        .expect("a request");
+    let response = edge(ok).oneshot(http_1_0).await.expect("infallible");
+    assert_eq!(response.status(), 200, "HTTP/1.0 may leave Host out");
 }
