@@ -352,7 +352,11 @@ async fn over_http2_the_same_origin_page_logs_in_and_out_with_its_cookie() {
         .send()
         .await
         .expect("login");
-    assert_eq!(login.version(), reqwest::Version::HTTP_2, "ALPN picks HTTP/2");
+    assert_eq!(
+        login.version(),
+        reqwest::Version::HTTP_2,
+        "ALPN picks HTTP/2"
+    );
     let login = Reply::read(login).await;
     assert_eq!(login.status, 201, "{}", login.text);
     let pair = login

@@ -34,7 +34,10 @@ async fn an_http_1_1_request_needs_exactly_one_valid_host() {
     let sim = Sim::start().await;
     let gw = Gateway::start(&sim.url(), &[]);
     for (request, why) in [
-        ("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", "no Host"),
+        (
+            "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
+            "no Host",
+        ),
         (
             "GET /healthz HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n",
             "two Hosts",
@@ -81,8 +84,7 @@ async fn an_http_1_1_request_needs_exactly_one_valid_host() {
 async fn media_types_are_read_as_rfc_9110_writes_them() {
     let sim = Sim::start().await;
     let gw = Gateway::start(&sim.url(), &[]);
-    let login = serde_json::to_vec(&json!({"username": "demo", "password": "demo"}))
-        .expect("json");
+    let login = serde_json::to_vec(&json!({"username": "demo", "password": "demo"})).expect("json");
     for content_type in [
         "application/json ; charset=utf-8",
         "Application/JSON;charset=\"utf-8\"",
@@ -91,7 +93,11 @@ async fn media_types_are_read_as_rfc_9110_writes_them() {
         let r = gw.post_raw("/sessions", content_type, login.clone()).await;
         assert_eq!(r.status, 201, "{content_type}: {}", r.text);
     }
-    for content_type in ["application/jsonx", "text/json", "application/json; charset"] {
+    for content_type in [
+        "application/jsonx",
+        "text/json",
+        "application/json; charset",
+    ] {
         gw.post_raw("/sessions", content_type, login.clone())
             .await
             .assert_problem(415, "unsupported_media_type");
@@ -111,7 +117,10 @@ async fn media_types_are_read_as_rfc_9110_writes_them() {
             "Application/X-WWW-Form-Urlencoded ; charset=utf-8",
             "wd_FIND_QUERY=Excel",
         ),
-        ("APPLICATION/JSON ; charset=\"utf-8\"", "{\"wd_FIND_QUERY\":\"Excel\"}"),
+        (
+            "APPLICATION/JSON ; charset=\"utf-8\"",
+            "{\"wd_FIND_QUERY\":\"Excel\"}",
+        ),
     ] {
         let r = Reply::read(find(content_type, body).await.expect("POST")).await;
         assert_eq!(r.status, 200, "{content_type}: {}", r.text);
@@ -169,7 +178,10 @@ async fn a_strangers_request_id_is_logged_beside_ours_and_a_proxys_is_kept() {
             .send()
             .await
             .expect("GET");
-        let ours = r.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+        let ours = r.headers()["x-request-id"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
         gw.wait_for_log(&format!("request_id=\"{ours}\"")).await;
         let lines = lines_of(&gw.log(), &ours);
         assert!(
@@ -179,7 +191,10 @@ async fn a_strangers_request_id_is_logged_beside_ours_and_a_proxys_is_kept() {
     }
 
     // From a trusted proxy, the id it sent is the request's id.
-    let behind = Gateway::start(&sim.url(), &[("WDGATE_SERVER_TRUSTED_PROXIES", "127.0.0.1")]);
+    let behind = Gateway::start(
+        &sim.url(),
+        &[("WDGATE_SERVER_TRUSTED_PROXIES", "127.0.0.1")],
+    );
     let r = Reply::read(
         client()
             .get(behind.url("/me"))
@@ -207,7 +222,10 @@ async fn refusals_are_logged_with_the_client_ip_and_successes_are_not() {
         .await
         .expect("GET");
     assert_eq!(refused.status(), 401);
-    let id = refused.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    let id = refused.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     gw.wait_for_log(&format!("request_id=\"{id}\"")).await;
     common::wait_until(|| async {
         lines_of(&gw.log(), &id)
@@ -222,7 +240,10 @@ async fn refusals_are_logged_with_the_client_ip_and_successes_are_not() {
         .await
         .expect("GET");
     assert_eq!(served.status(), 200);
-    let id = served.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    let id = served.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     common::wait_until(|| async {
         lines_of(&gw.log(), &id)
             .iter()

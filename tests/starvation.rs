@@ -33,7 +33,8 @@ const SLOTS: &str = "50";
 const PER_IP: &str = "10";
 
 /// A login whose announced 50-byte body never arrives whole.
-const SLOW_LOGIN: &[u8] = b"POST /sessions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n\
+const SLOW_LOGIN: &[u8] =
+    b"POST /sessions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n\
 Content-Length: 50\r\n\r\n{\"username\"";
 
 /// What the attacker's requests got.
@@ -230,10 +231,8 @@ async fn user_is_served_through(
     let tally = &attack.tally;
     // Every attacker beyond the cap is refused at once: the cap is full.
     common::wait_until(|| async { Tally::get(&tally.capped) >= ATTACKERS - 10 }).await;
-    let (served, refused) = user_requests(user, gw, token, || {
-        Tally::get(&tally.timed_out) >= 10
-    })
-    .await;
+    let (served, refused) =
+        user_requests(user, gw, token, || Tally::get(&tally.timed_out) >= 10).await;
     assert!(refused.is_empty(), "the user was refused: {refused:?}");
     assert!(served >= 10, "only {served} requests in the window");
     assert_eq!(
@@ -313,11 +312,17 @@ async fn a_body_that_never_arrives_is_a_408_problem_and_the_connection_is_closed
         .await
         .expect("the gateway answers and closes the connection")
         .expect("read");
-    assert!(start.elapsed() >= Duration::from_millis(900), "not before the deadline");
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "not before the deadline"
+    );
     let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
     assert!(answer.starts_with("http/1.1 408"), "{answer}");
     assert!(answer.contains("connection: close"), "{answer}");
-    assert!(answer.contains("content-type: application/problem+json"), "{answer}");
+    assert!(
+        answer.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
     assert!(answer.contains("\"code\":\"body_timeout\""), "{answer}");
     // The refusal is logged with the client's address.
     gw.wait_for_log("client_ip=127.0.0.2").await;
@@ -343,8 +348,16 @@ async fn a_body_that_never_arrives_on_an_h2c_stream_is_a_408_problem() {
         .expect("in time")
         .expect("an answer");
     assert_eq!(response.status(), 408);
-    assert_eq!(response.headers()["content-type"], "application/problem+json");
-    let body = response.into_body().collect().await.expect("a body").to_bytes();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
     let problem: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(problem["code"], "body_timeout");
     connection.abort();
@@ -432,12 +445,8 @@ async fn behind_a_trusted_proxy_the_cap_is_per_forwarded_client() {
             .header("x-forwarded-for", client_ip)
             .send()
     };
-    common::wait_until(|| async {
-        me_for("203.0.113.1")
-            .await
-            .is_ok_and(|r| r.status() == 429)
-    })
-    .await;
+    common::wait_until(|| async { me_for("203.0.113.1").await.is_ok_and(|r| r.status() == 429) })
+        .await;
     let other = me_for("203.0.113.2").await.expect("GET");
     assert_eq!(other.status(), 200, "another client behind the same proxy");
     drop(held);

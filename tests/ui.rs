@@ -213,7 +213,11 @@ async fn nothing_reached_through_a_symlink_out_of_the_folder_is_served() {
 #[tokio::test]
 async fn a_name_too_long_for_the_file_system_is_404_not_500() {
     let gw = gateway_with_ui();
-    for name in ["a".repeat(300), format!("{}/x.html", "d".repeat(300)), "b".repeat(5000)] {
+    for name in [
+        "a".repeat(300),
+        format!("{}/x.html", "d".repeat(300)),
+        "b".repeat(5000),
+    ] {
         let reply = get(&gw, &format!("/ui/{name}")).await;
         reply.assert_problem(404, "not_found");
     }

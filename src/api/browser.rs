@@ -198,7 +198,8 @@ mod tests {
     #[test]
     fn origins_are_checked() {
         let c = config();
-        let check = |headers: &[(&str, &str)]| check_origin(&c, &parts(headers), &Uri::from_static("/me"));
+        let check =
+            |headers: &[(&str, &str)]| check_origin(&c, &parts(headers), &Uri::from_static("/me"));
         assert!(check(&[("origin", "https://app.example.com")]).is_ok());
         assert!(check(&[("origin", "https://evil.example")]).is_err());
         assert!(check(&[]).is_err());
@@ -212,7 +213,10 @@ mod tests {
         let c = config();
         let uri = Uri::from_static("https://gw:8443/sessions");
         let h2 = |headers: &[(&str, &str)]| check_origin(&c, &parts(headers), &uri);
-        assert!(h2(&[("origin", "https://gw:8443")]).is_ok(), "no Host on HTTP/2");
+        assert!(
+            h2(&[("origin", "https://gw:8443")]).is_ok(),
+            "no Host on HTTP/2"
+        );
         assert!(h2(&[("origin", "https://gw:9999")]).is_err());
         assert!(h2(&[("origin", "https://evil.example"), ("host", "evil.example")]).is_err());
     }

@@ -42,8 +42,8 @@ use tower::{BoxError, Layer, Service};
 use tracing::Span;
 
 pub use self::body_deadline::BodyTimeout;
-pub use self::host::target_authority;
 use self::body_deadline::DeadlineBody;
+pub use self::host::target_authority;
 use self::per_client::PerClient;
 use super::client_ip::ClientIpResolver;
 use super::problem::{self, ApiError};

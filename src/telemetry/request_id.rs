@@ -131,7 +131,10 @@ mod tests {
         let ids = assign(&mut request, false);
         assert!(ids.client.is_none(), "not even logged");
         let mut request = request_with_id("bad id with spaces");
-        assert_ne!(assign(&mut request, true).id.expect("an id"), "bad id with spaces");
+        assert_ne!(
+            assign(&mut request, true).id.expect("an id"),
+            "bad id with spaces"
+        );
     }
 
     #[test]

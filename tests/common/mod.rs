@@ -468,7 +468,9 @@ pub async fn connect_from(ip: std::net::IpAddr, addr: SocketAddr) -> tokio::net:
         std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
     }
     .expect("a socket");
-    socket.bind(SocketAddr::new(ip, 0)).expect("bind the client address");
+    socket
+        .bind(SocketAddr::new(ip, 0))
+        .expect("bind the client address");
     socket.connect(addr).await.expect("connect")
 }
 

@@ -93,7 +93,13 @@ mod tests {
             check(v, &origin_form(), &hosts(&["a.example", "b.example"])).is_err(),
             "two"
         );
-        for bad in ["", "user@gw.example", "gw.example:99999", "gw.example:x", "a b"] {
+        for bad in [
+            "",
+            "user@gw.example",
+            "gw.example:99999",
+            "gw.example:x",
+            "a b",
+        ] {
             let mut headers = HeaderMap::new();
             headers.insert(header::HOST, HeaderValue::from_str(bad).expect("a value"));
             assert!(check(v, &origin_form(), &headers).is_err(), "{bad:?}");
@@ -114,7 +120,10 @@ mod tests {
         assert!(check(v, &uri, &hosts(&[])).is_ok());
         assert!(check(v, &uri, &hosts(&["GW.example:8443"])).is_ok());
         assert!(check(v, &uri, &hosts(&["other.example"])).is_err());
-        assert!(check(v, &origin_form(), &hosts(&[])).is_err(), "no authority");
+        assert!(
+            check(v, &origin_form(), &hosts(&[])).is_err(),
+            "no authority"
+        );
         assert_eq!(
             target_authority(&uri, &hosts(&["other.example"])),
             Some("gw.example:8443"),

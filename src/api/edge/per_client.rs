@@ -92,7 +92,10 @@ mod tests {
         assert!(!limits.enter(ip("192.0.2.1")), "the third is refused");
         assert!(limits.enter(ip("192.0.2.2")), "another client is not");
         limits.leave(ip("192.0.2.1"));
-        assert!(limits.enter(ip("192.0.2.1")), "a place given back is free again");
+        assert!(
+            limits.enter(ip("192.0.2.1")),
+            "a place given back is free again"
+        );
     }
 
     #[test]

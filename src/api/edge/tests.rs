@@ -190,13 +190,27 @@ async fn a_client_with_its_share_in_flight_gets_429_and_others_do_not() {
         .await
         .expect("infallible");
     assert_eq!(refused.headers()[header::RETRY_AFTER], "1");
-    assert_eq!(problem(refused).await, (429, "too_many_in_flight".to_owned()));
+    assert_eq!(
+        problem(refused).await,
+        (429, "too_many_in_flight".to_owned())
+    );
     let probe = service.clone().oneshot(get_from("/healthz", attacker));
     let other = service.clone().oneshot(get_from("/me", [192, 0, 2, 2]));
     let (probe, other) = tokio::join!(probe, other);
-    assert_eq!(probe.expect("infallible").status(), 200, "probes are exempt");
-    assert_eq!(other.expect("infallible").status(), 200, "another client is served");
-    assert_eq!(first.await.expect("join").expect("infallible").status(), 200);
+    assert_eq!(
+        probe.expect("infallible").status(),
+        200,
+        "probes are exempt"
+    );
+    assert_eq!(
+        other.expect("infallible").status(),
+        200,
+        "another client is served"
+    );
+    assert_eq!(
+        first.await.expect("join").expect("infallible").status(),
+        200
+    );
     let again = service
         .oneshot(get_from("/me", attacker))
         .await
