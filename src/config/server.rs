@@ -171,3 +171,26 @@ fn parse_net(text: &str) -> Option<ipnet::IpNet> {
         .ok()
         .or_else(|| text.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
 }
+
+#[cfg(test)]
+mod per_ip_tests {
+    use super::*;
+
+    #[test]
+    fn the_per_ip_cap_defaults_to_an_eighth_and_may_not_pass_the_global_one() {
+        let mut config = ServerConfig::default();
+        assert_eq!(config.per_ip_limit(), 128);
+        config.max_concurrent_requests = 4;
+        assert_eq!(config.per_ip_limit(), 1, "at least 1");
+        config.max_concurrent_requests_per_ip = Some(5);
+        let error = config.validate().expect_err("above the global cap").to_string();
+        assert!(error.contains("server.max_concurrent_requests_per_ip"), "{error}");
+        config.max_concurrent_requests_per_ip = Some(0);
+        assert!(config.validate().is_err());
+        config.max_concurrent_requests_per_ip = Some(4);
+        assert!(config.validate().is_ok(), "equal: no per-IP cap");
+        config.body_read_timeout_secs = 0;
+        let error = config.validate().expect_err("zero").to_string();
+        assert!(error.contains("server.body_read_timeout_secs"), "{error}");
+    }
+}
