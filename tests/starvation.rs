@@ -234,7 +234,7 @@ async fn user_is_served_through(
     let (served, refused) =
         user_requests(user, gw, token, || Tally::get(&tally.timed_out) >= 10).await;
     assert!(refused.is_empty(), "the user was refused: {refused:?}");
-    assert!(served >= 10, "only {served} requests in the window");
+    assert!(served >= 5, "only {served} requests in the window");
     assert_eq!(
         Tally::get(&tally.shed),
         0,
