@@ -164,6 +164,78 @@ impl Drop for Attack {
     }
 }
 
+/// Slow logins held open from one address (with `extra` header lines), each in flight
+/// at the gateway until dropped.
+struct Held {
+    from: IpAddr,
+    addr: std::net::SocketAddr,
+    request: String,
+    streams: Vec<tokio::net::TcpStream>,
+}
+
+impl Held {
+    async fn new(gw: &Gateway, from: IpAddr, extra: &str, count: usize) -> Self {
+        let request = String::from_utf8_lossy(SLOW_LOGIN).replacen(
+            "Host: gw\r\n",
+            &format!("Host: gw\r\n{extra}"),
+            1,
+        );
+        let mut held = Self {
+            from,
+            addr: gw.addr,
+            request,
+            streams: Vec::new(),
+        };
+        for _ in 0..count {
+            let stream = held.open().await;
+            held.streams.push(stream);
+        }
+        held
+    }
+
+    async fn open(&self) -> tokio::net::TcpStream {
+        let mut stream = connect_from(self.from, self.addr).await;
+        stream
+            .write_all(self.request.as_bytes())
+            .await
+            .expect("write");
+        stream
+    }
+
+    /// Sends again the logins that were answered: one can reach the gateway after a
+    /// request of the same client it raced with, and meet the cap itself.
+    async fn renew(&mut self) {
+        for i in 0..self.streams.len() {
+            let mut buf = [0u8; 64];
+            if !matches!(self.streams[i].try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            {
+                self.streams[i] = self.open().await;
+            }
+        }
+    }
+
+    /// Waits until `probe` (a request of the same client) meets the cap, which the held
+    /// logins fill.
+    async fn until_capped<F, Fut>(&mut self, mut probe: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<u16>>,
+    {
+        let start = Instant::now();
+        loop {
+            self.renew().await;
+            if probe().await == Some(429) {
+                return;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "the held logins never filled the cap"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 /// A body that sends its first bytes and then nothing, ever.
 fn stalled_body() -> UnsyncBoxBody<Bytes, Infallible> {
     let chunks = stream::iter([Ok::<_, Infallible>(Frame::data(Bytes::from_static(
@@ -368,21 +440,12 @@ async fn the_per_ip_cap_refuses_the_attacker_alone_and_probes_stay_open() {
     let sim = Sim::start().await;
     let gw = gateway(&sim, "2", "10");
     let token = gw.login("demo", "demo").await;
-    let mut held = Vec::new();
-    for _ in 0..2 {
-        let mut stream = connect_from(ATTACKER, gw.addr).await;
-        stream.write_all(SLOW_LOGIN).await.expect("write");
-        held.push(stream);
-    }
+    let mut held = Held::new(&gw, ATTACKER, "", 2).await;
     let attacker = client_from(ATTACKER);
     // Once both are in, the attacker's next request is over its share.
-    common::wait_until(|| async {
-        attacker
-            .get(gw.url("/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 429)
+    held.until_capped(|| async {
+        let r = attacker.get(gw.url("/me")).bearer_auth(&token).send().await;
+        r.ok().map(|r| r.status().as_u16())
     })
     .await;
     let refused = common::Reply::read(
@@ -430,13 +493,7 @@ async fn behind_a_trusted_proxy_the_cap_is_per_forwarded_client() {
     );
     let token = gw.login("demo", "demo").await;
     // The proxy (127.0.0.1) forwards a slow body for 203.0.113.1.
-    let mut held = connect_from(USER, gw.addr).await;
-    let forwarded = String::from_utf8_lossy(SLOW_LOGIN).replacen(
-        "Host: gw\r\n",
-        "Host: gw\r\nX-Forwarded-For: 203.0.113.1\r\n",
-        1,
-    );
-    held.write_all(forwarded.as_bytes()).await.expect("write");
+    let mut held = Held::new(&gw, USER, "X-Forwarded-For: 203.0.113.1\r\n", 1).await;
     let proxy = client_from(USER);
     let me_for = |client_ip: &'static str| {
         proxy
@@ -445,8 +502,11 @@ async fn behind_a_trusted_proxy_the_cap_is_per_forwarded_client() {
             .header("x-forwarded-for", client_ip)
             .send()
     };
-    common::wait_until(|| async { me_for("203.0.113.1").await.is_ok_and(|r| r.status() == 429) })
-        .await;
+    held.until_capped(|| async {
+        let r = me_for("203.0.113.1").await;
+        r.ok().map(|r| r.status().as_u16())
+    })
+    .await;
     let other = me_for("203.0.113.2").await.expect("GET");
     assert_eq!(other.status(), 200, "another client behind the same proxy");
     drop(held);

@@ -183,8 +183,14 @@ mod per_ip_tests {
         config.max_concurrent_requests = 4;
         assert_eq!(config.per_ip_limit(), 1, "at least 1");
         config.max_concurrent_requests_per_ip = Some(5);
-        let error = config.validate().expect_err("above the global cap").to_string();
-        assert!(error.contains("server.max_concurrent_requests_per_ip"), "{error}");
+        let error = config
+            .validate()
+            .expect_err("above the global cap")
+            .to_string();
+        assert!(
+            error.contains("server.max_concurrent_requests_per_ip"),
+            "{error}"
+        );
         config.max_concurrent_requests_per_ip = Some(0);
         assert!(config.validate().is_err());
         config.max_concurrent_requests_per_ip = Some(4);
