@@ -5,8 +5,8 @@
 //! Only `GET` and `HEAD` are answered (anything else is 405); a path with a `..`
 //! segment, a backslash or a segment starting with `.` (`.git`, `.env`) is 404, and so
 //! is a name the file system refuses (too long) and anything that resolves, through a
-//! symlink, to a file outside the folder. A `Range` the file cannot satisfy is a 416
-//! problem. Every
+//! symlink, to a file outside the folder. A `Range` the file cannot satisfy is the
+//! edge's 416 problem (`range_not_satisfiable`, with ServeDir's `Content-Range`). Every
 //! answer carries a Content-Security-Policy that lets the page's own scripts talk to
 //! this gateway only (`connect-src 'self'`), so a link to `/ui/?api=https://elsewhere`
 //! cannot send a password anywhere else.
@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::http::header::{self, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -48,7 +47,7 @@ pub fn routes(dir: &Path) -> Router {
 }
 
 /// Refuses hidden files and whatever is not really inside the folder, adds the
-/// security headers, turns a 416 into its problem, and puts the prefix back on
+/// security headers, and puts the prefix back on
 /// ServeDir's folder redirects (it sees the path with `/ui` stripped, so it would send
 /// `/sub/` for `/ui/sub`).
 async fn guard(State(root): State<Arc<PathBuf>>, request: Request, next: Next) -> Response {
@@ -60,13 +59,6 @@ async fn guard(State(root): State<Arc<PathBuf>>, request: Request, next: Next) -
         return ApiError::NotFound("no such file".to_owned()).into_response();
     }
     let mut response = next.run(request).await;
-    if response.status() == StatusCode::RANGE_NOT_SATISFIABLE {
-        let mut refusal = ApiError::RangeNotSatisfiable.into_response();
-        if let Some(range) = response.headers_mut().remove(header::CONTENT_RANGE) {
-            refusal.headers_mut().insert(header::CONTENT_RANGE, range);
-        }
-        response = refusal;
-    }
     if response.status().is_redirection() && !own_redirect {
         let fixed = response
             .headers()
