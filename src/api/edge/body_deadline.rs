@@ -122,6 +122,25 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_body_dripping_a_byte_a_second_still_fails_at_the_deadline() {
+        // The deadline counts from the request's start, not from the last byte: a
+        // drip that never pauses long cannot stretch it.
+        let drip = stream::unfold((), |()| async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Some((Ok::<_, BoxError>(Frame::data(Bytes::from_static(b" "))), ()))
+        });
+        let at = Instant::now() + Duration::from_secs(10);
+        let body = Body::new(DeadlineBody::new(StreamBody::new(drip), at));
+        let error = body.collect().await.expect_err("the drip never ends");
+        let waited = Instant::now() - (at - Duration::from_secs(10));
+        assert!(
+            (Duration::from_secs(10)..Duration::from_secs(11)).contains(&waited),
+            "{waited:?}"
+        );
+        assert!(BodyTimeout::caused(&error), "{error}");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_body_that_arrives_in_time_is_passed_through() {
         let at = Instant::now() + Duration::from_secs(10);
         let body = Body::new(DeadlineBody::new(Body::from("{\"a\":1}"), at));
