@@ -511,3 +511,35 @@ async fn behind_a_trusted_proxy_the_cap_is_per_forwarded_client() {
     assert_eq!(other.status(), 200, "another client behind the same proxy");
     drop(held);
 }
+
+#[tokio::test]
+async fn a_body_dripped_a_byte_at_a_time_is_cut_off_at_the_deadline_too() {
+    // Never silent for long, so an idle timeout would never fire; the deadline does.
+    let sim = Sim::start().await;
+    let gw = gateway(&sim, PER_IP, "1");
+    let stream = connect_from(ATTACKER, gw.addr).await;
+    let (mut reader, mut writer) = stream.into_split();
+    writer.write_all(SLOW_LOGIN).await.expect("write");
+    let start = Instant::now();
+    // The answer is read as it comes, while the drip goes on.
+    let answer = tokio::spawn(async move {
+        let mut answer = Vec::new();
+        let _ = reader.read_to_end(&mut answer).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    // 39 more bytes would finish the body after 3.9 s.
+    for _ in 0..39 {
+        if answer.is_finished() || writer.write_all(b" ").await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let answer = tokio::time::timeout(DEADLINE, answer)
+        .await
+        .expect("the connection closed")
+        .expect("join");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+    let took = start.elapsed();
+    assert!(took < Duration::from_millis(3500), "cut off after {took:?}");
+}
