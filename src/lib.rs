@@ -132,7 +132,10 @@ pub fn build_app_with(
         EdgeSettings {
             body_limit_bytes: config.server.body_limit_bytes,
             request_timeout: Duration::from_secs(config.server.request_timeout_secs),
+            body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
             max_concurrent_requests: config.server.max_concurrent_requests,
+            max_concurrent_requests_per_ip: config.server.per_ip_limit(),
+            client_ip: ClientIpResolver::new(config.server.trusted_networks()),
         },
     );
     Ok(ServiceBuilder::new()

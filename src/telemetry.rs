@@ -3,12 +3,13 @@
 mod fields;
 mod request_id;
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::http::HeaderName;
 
 use self::fields::PlainFields;
-pub use self::request_id::{assign as assign_request_id, mint as mint_request_id};
+pub use self::request_id::{RequestIds, assign as assign_request_id, mint as mint_request_id};
 use crate::config::{LogConfig, LogFormat};
 
 /// The request id header, accepted from clients and always answered.
@@ -29,27 +30,45 @@ pub fn init(config: &LogConfig) {
     };
 }
 
-/// The per-request log line: INFO for answers that are errors (4xx, 5xx), DEBUG for the
-/// rest, so a busy gateway at the default `info` level does not format and write a
-/// line for every successful request (half of the cost of answering `GET /me`), while
-/// every refusal and failure is still logged with its request id.
-pub fn log_response(status: u16, latency: Duration) {
+/// The per-request log line: INFO for answers that are errors (4xx, 5xx), with the
+/// client IP (who to block, who to help), DEBUG for the rest, so a busy gateway at the
+/// default `info` level does not format and write a line for every successful request
+/// (half of the cost of answering `GET /me`), while every refusal and failure is still
+/// logged with its request id.
+pub fn log_response(status: u16, latency: Duration, client_ip: Option<IpAddr>) {
     let latency_ms = latency.as_secs_f64() * 1000.0;
-    if status >= 400 {
-        tracing::info!(status, latency_ms, "finished processing request");
-    } else {
-        tracing::debug!(status, latency_ms, "finished processing request");
+    match client_ip {
+        _ if status < 400 => tracing::debug!(status, latency_ms, "finished processing request"),
+        Some(client_ip) => {
+            tracing::info!(status, latency_ms, %client_ip, "finished processing request");
+        }
+        None => tracing::info!(status, latency_ms, "finished processing request"),
     }
 }
 
 /// The per-request span: request id, method and route template (never the path, the
-/// query or headers, which may carry ids and credentials).
-pub fn request_span(request_id: &str, method: &str, route: &str) -> tracing::Span {
+/// query or headers, which may carry ids and credentials), and the id an untrusted
+/// client sent, when it sent one.
+pub fn request_span(
+    request_id: &str,
+    client_request_id: Option<&str>,
+    method: &str,
+    route: &str,
+) -> tracing::Span {
     // Plain strings, so the log formatter writes them without going through `core::fmt`.
-    tracing::info_span!(
-        "request",
-        request_id = request_id,
-        method = method,
-        route = route
-    )
+    match client_request_id {
+        None => tracing::info_span!(
+            "request",
+            request_id = request_id,
+            method = method,
+            route = route
+        ),
+        Some(client_request_id) => tracing::info_span!(
+            "request",
+            request_id = request_id,
+            client_request_id = client_request_id,
+            method = method,
+            route = route
+        ),
+    }
 }

@@ -299,3 +299,96 @@ async fn the_gateways_own_refusals_carry_cors_headers_for_a_listed_origin() {
     assert_eq!(r.header("access-control-allow-origin"), APP);
     assert_eq!(slow.await.expect("join"), 201);
 }
+
+/// A CA-signed `localhost` certificate and key in a fresh folder, for a TLS listener;
+/// returns the folder, the config file naming them, and the CA's PEM.
+fn tls_files(name: &str) -> (std::path::PathBuf, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let dir = std::env::temp_dir().join(format!("wdgate-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "wdgate test CA");
+    let ca_pem = ca.self_signed(&ca_key).expect("CA").pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().expect("key");
+    let cert = CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("params")
+        .signed_by(&key, &issuer)
+        .expect("leaf");
+    std::fs::write(dir.join("cert.pem"), cert.pem()).expect("write cert");
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).expect("write key");
+    let config = dir.join("wdgate.toml");
+    let text = format!(
+        "[server.tls]\ncert_file = {:?}\nkey_file = {:?}\nreload_interval_secs = 0\n",
+        dir.join("cert.pem"),
+        dir.join("key.pem")
+    );
+    std::fs::write(&config, text).expect("config");
+    (dir, config.to_string_lossy().into_owned(), ca_pem)
+}
+
+#[tokio::test]
+async fn over_http2_the_same_origin_page_logs_in_and_out_with_its_cookie() {
+    // HTTP/2 clients send no Host: the same-host check must read :authority.
+    let sim = Sim::start().await;
+    let (dir, config, ca_pem) = tls_files("h2-cookie");
+    let gw = Gateway::start_with_args(
+        &["--config", &config, "--upstream", &sim.url()],
+        &[("WDGATE_BROWSER_COOKIE_ENABLED", "true")],
+    );
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("pem"))
+        .timeout(common::DEADLINE)
+        .build()
+        .expect("client");
+    let origin = format!("https://localhost:{}", gw.addr.port());
+    let login = client
+        .post(format!("{origin}/sessions"))
+        .header("origin", &origin)
+        .json(&json!({"username": "demo", "password": "demo"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(
+        login.version(),
+        reqwest::Version::HTTP_2,
+        "ALPN picks HTTP/2"
+    );
+    let login = Reply::read(login).await;
+    assert_eq!(login.status, 201, "{}", login.text);
+    let pair = login
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .expect("a cookie")
+        .to_owned();
+    assert!(pair.starts_with("wdgate_session=wdg_"), "{pair}");
+
+    // Another port is another origin, over HTTP/2 too.
+    let elsewhere = format!("https://localhost:{}", gw.addr.port().wrapping_add(1));
+    let foreign = client
+        .delete(format!("{origin}/sessions/current"))
+        .header("cookie", &pair)
+        .header("origin", &elsewhere)
+        .send()
+        .await
+        .expect("logout");
+    Reply::read(foreign)
+        .await
+        .assert_problem(403, "csrf_rejected");
+
+    let logout = client
+        .delete(format!("{origin}/sessions/current"))
+        .header("cookie", &pair)
+        .header("origin", &origin)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.version(), reqwest::Version::HTTP_2);
+    let logout = Reply::read(logout).await;
+    assert_eq!(logout.status, 204, "{}", logout.text);
+    let _ = std::fs::remove_dir_all(&dir);
+}

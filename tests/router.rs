@@ -24,6 +24,7 @@ async fn login(
     body: Vec<u8>,
 ) -> (StatusCode, String, String) {
     let request = Request::post("/sessions")
+        .header("host", "gw.example")
         .header("content-type", content_type)
         .body(Body::from(body))
         .expect("request");

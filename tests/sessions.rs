@@ -307,7 +307,11 @@ async fn logout_succeeds_even_when_the_upstream_is_down() {
 #[tokio::test]
 async fn request_ids_are_echoed_or_minted() {
     let sim = Sim::start().await;
-    let gw = Gateway::start(&sim.url(), &[]);
+    // A trusted proxy's id is echoed (anyone else's only logged: tests/http_rules.rs).
+    let gw = Gateway::start(
+        &sim.url(),
+        &[("WDGATE_SERVER_TRUSTED_PROXIES", "127.0.0.1")],
+    );
     let r = common::client()
         .get(gw.url("/me"))
         .header("x-request-id", "trace-123")

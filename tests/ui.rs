@@ -161,3 +161,96 @@ fn a_missing_ui_folder_is_a_config_error_naming_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("server.ui_dir"), "{stderr}");
 }
+
+/// A copy of the page's index in a fresh folder, with symlinks that stay inside it
+/// and symlinks that lead out of it (to a file and to a folder holding a secret).
+fn folder_with_symlinks(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::symlink;
+    let base = std::env::temp_dir().join(format!("wdgate-ui-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (ui, outside) = (base.join("ui"), base.join("outside"));
+    std::fs::create_dir_all(ui.join("sub")).expect("ui dir");
+    std::fs::create_dir_all(&outside).expect("outside dir");
+    std::fs::copy(format!("{WEB}/index.html"), ui.join("index.html")).expect("index");
+    std::fs::write(ui.join("sub/page.html"), "<p>inside</p>").expect("page");
+    std::fs::write(outside.join("secret.txt"), "TOP-SECRET").expect("secret");
+    std::fs::write(outside.join("index.html"), "TOP-SECRET index").expect("index");
+    symlink(ui.join("index.html"), ui.join("alias.html")).expect("symlink");
+    symlink(ui.join("sub"), ui.join("same")).expect("symlink");
+    symlink(outside.join("secret.txt"), ui.join("leak.txt")).expect("symlink");
+    symlink(&outside, ui.join("out")).expect("symlink");
+    symlink(outside.join("index.html"), ui.join("sub/index.html")).expect("symlink");
+    (base, ui)
+}
+
+#[tokio::test]
+async fn nothing_reached_through_a_symlink_out_of_the_folder_is_served() {
+    let (base, ui) = folder_with_symlinks("symlinks");
+    let gw = Gateway::start_with_args(&["--ui", &ui.to_string_lossy()], &[]);
+    for path in ["/ui/alias.html", "/ui/same/page.html", "/ui/index.html"] {
+        let reply = get(&gw, path).await;
+        assert_eq!(reply.status, 200, "{path} stays inside: {}", reply.text);
+    }
+    for path in [
+        "/ui/leak.txt",
+        "/ui/out/secret.txt",
+        "/ui/out/",
+        "/ui/out/index.html",
+        "/ui/sub/",
+        "/ui/sub/index.html",
+        "/ui/%6Ceak.txt",
+    ] {
+        let (status, answer) = raw_get(&gw, path).await;
+        assert_eq!(status, 404, "{path}: {answer}");
+        assert!(!answer.contains("TOP-SECRET"), "{path} leaked: {answer}");
+    }
+    get(&gw, "/ui/leak.txt")
+        .await
+        .assert_problem(404, "not_found");
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[tokio::test]
+async fn a_name_too_long_for_the_file_system_is_404_not_500() {
+    let gw = gateway_with_ui();
+    for name in [
+        "a".repeat(300),
+        format!("{}/x.html", "d".repeat(300)),
+        "b".repeat(5000),
+    ] {
+        let reply = get(&gw, &format!("/ui/{name}")).await;
+        reply.assert_problem(404, "not_found");
+    }
+}
+
+#[tokio::test]
+async fn a_range_the_file_cannot_satisfy_is_a_416_problem_of_its_own() {
+    let gw = gateway_with_ui();
+    let size = get(&gw, "/ui/index.html").await.text.len();
+    for range in ["bytes=999999-", "bytes=abc", "bytes=0-1,5-6"] {
+        let reply = Reply::read(
+            client()
+                .get(gw.url("/ui/index.html"))
+                .header("range", range)
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await;
+        reply.assert_problem(416, "range_not_satisfiable");
+        assert_eq!(
+            reply.header("content-range"),
+            format!("bytes */{size}"),
+            "{range}"
+        );
+    }
+    // A range it can satisfy is served.
+    let part = client()
+        .get(gw.url("/ui/index.html"))
+        .header("range", "bytes=0-4")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.text().await.expect("body").len(), 5);
+}

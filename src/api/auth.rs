@@ -41,7 +41,7 @@ impl FromRequestParts<AppState> for CurrentSession {
                     .ok_or(ApiError::MissingToken)?;
                 // A cookie rides along on cross-site requests; a bearer token does not.
                 if browser::is_unsafe(&parts.method) {
-                    browser::check_origin(state.browser(), &parts.headers)?;
+                    browser::check_origin(state.browser(), &parts.headers, &parts.uri)?;
                 }
                 token
             }

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use axum::http::Method;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Method, Uri};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use super::edge::target_authority;
 use super::problem::ApiError;
 use crate::config::{BrowserConfig, SameSite};
 
@@ -93,9 +94,15 @@ pub fn token_from_cookie<'a>(config: &BrowserConfig, headers: &'a HeaderMap) -> 
 }
 
 /// Refuses a cross-site request: the `Origin` (or, without one, the `Referer`'s
-/// origin) must be an allowed origin or this host. A request naming neither is
-/// refused too, as browsers always send one of them on unsafe requests.
-pub fn check_origin(config: &BrowserConfig, headers: &HeaderMap) -> Result<(), ApiError> {
+/// origin) must be an allowed origin or the authority the request was sent to (`Host`
+/// on HTTP/1, `:authority` on HTTP/2, both given by `uri` and `headers`). A request
+/// naming neither is refused too, as browsers always send one of them on unsafe
+/// requests.
+pub fn check_origin(
+    config: &BrowserConfig,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<(), ApiError> {
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
@@ -108,7 +115,7 @@ pub fn check_origin(config: &BrowserConfig, headers: &HeaderMap) -> Result<(), A
         .cors_origins
         .iter()
         .any(|o| o.eq_ignore_ascii_case(&origin))
-        || same_host(&origin, headers)
+        || same_host(&origin, target_authority(uri, headers))
     {
         Ok(())
     } else {
@@ -135,8 +142,8 @@ fn referer_origin(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Whether `origin`'s host and port are the ones the request was sent to.
-fn same_host(origin: &str, headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+fn same_host(origin: &str, target: Option<&str>) -> bool {
+    let Some(host) = target else {
         return false;
     };
     origin
@@ -191,23 +198,26 @@ mod tests {
     #[test]
     fn origins_are_checked() {
         let c = config();
-        assert!(check_origin(&c, &parts(&[("origin", "https://app.example.com")])).is_ok());
-        assert!(check_origin(&c, &parts(&[("origin", "https://evil.example")])).is_err());
-        assert!(check_origin(&c, &parts(&[])).is_err());
-        assert!(check_origin(&c, &parts(&[("referer", "https://app.example.com/page?x")])).is_ok());
+        let check =
+            |headers: &[(&str, &str)]| check_origin(&c, &parts(headers), &Uri::from_static("/me"));
+        assert!(check(&[("origin", "https://app.example.com")]).is_ok());
+        assert!(check(&[("origin", "https://evil.example")]).is_err());
+        assert!(check(&[]).is_err());
+        assert!(check(&[("referer", "https://app.example.com/page?x")]).is_ok());
+        assert!(check(&[("origin", "http://gw:8080"), ("host", "gw:8080")]).is_ok());
+        assert!(check(&[("origin", "http://gw:9999"), ("host", "gw:8080")]).is_err());
+    }
+
+    #[test]
+    fn on_http_2_the_same_host_is_the_authority_of_the_request_uri() {
+        let c = config();
+        let uri = Uri::from_static("https://gw:8443/sessions");
+        let h2 = |headers: &[(&str, &str)]| check_origin(&c, &parts(headers), &uri);
         assert!(
-            check_origin(
-                &c,
-                &parts(&[("origin", "http://gw:8080"), ("host", "gw:8080")])
-            )
-            .is_ok()
+            h2(&[("origin", "https://gw:8443")]).is_ok(),
+            "no Host on HTTP/2"
         );
-        assert!(
-            check_origin(
-                &c,
-                &parts(&[("origin", "http://gw:9999"), ("host", "gw:8080")])
-            )
-            .is_err()
-        );
+        assert!(h2(&[("origin", "https://gw:9999")]).is_err());
+        assert!(h2(&[("origin", "https://evil.example"), ("host", "evil.example")]).is_err());
     }
 }

@@ -26,12 +26,15 @@ impl ClientIpResolver {
         Some(self.client_behind(peer, &parts.headers))
     }
 
-    fn is_trusted(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is one of `server.trusted_proxies`.
+    pub fn is_trusted(&self, ip: IpAddr) -> bool {
         self.trusted.iter().any(|net| net.contains(&ip))
     }
 
-    /// Walks `X-Forwarded-For` from the right (the hop nearest us) past trusted proxies.
-    fn client_behind(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    /// The client behind `peer`: `peer` itself unless it is a trusted proxy, else the
+    /// first untrusted hop of `X-Forwarded-For`, walked from the right (the hop nearest
+    /// us).
+    pub fn client_behind(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.is_trusted(peer) {
             return peer;
         }

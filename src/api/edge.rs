@@ -1,10 +1,12 @@
 //! The edge: what every request goes through once, in front of the router.
 //!
 //! One tower layer and one future, with nothing boxed on a request that succeeds. On
-//! the way in it gives the request its id, opens its log span, sheds load and sets the
-//! body limit. While the handler runs it catches a panic and bounds the time. On the
-//! way out it writes problem bodies, puts the id on the answer, and counts, times and
-//! logs the answer.
+//! the way in it works out the client IP, gives the request its id, opens its log
+//! span, refuses a bad `Host` (`host.rs`), holds the client to its share of the request
+//! slots (`per_client.rs`) and sheds load, and sets the body limit and the body's
+//! deadline (`body_deadline.rs`). While the handler runs it catches a panic and bounds
+//! the time. On the way out it writes problem bodies, puts the id on the answer, and
+//! counts, times and logs the answer (a refusal with the client IP).
 //!
 //! Seven stacked layers used to do this (request id, trace, metrics and problems
 //! middleware, catch-panic, timeout, load shedding). Each had its own future, and
@@ -12,9 +14,16 @@
 //! 20,000 instructions a request: as much as hyper and the handler combined
 //! (bench/results.md has the before and after).
 
+mod body_deadline;
+mod host;
+mod per_client;
+#[cfg(test)]
+mod tests;
+
 use std::any::Any;
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,8 +32,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, HttpBody};
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, Request, StatusCode};
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
+use axum::http::{HeaderValue, Request, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use pin_project_lite::pin_project;
@@ -32,6 +41,11 @@ use tokio::time::Sleep;
 use tower::{BoxError, Layer, Service};
 use tracing::Span;
 
+pub use self::body_deadline::BodyTimeout;
+use self::body_deadline::DeadlineBody;
+pub use self::host::target_authority;
+use self::per_client::PerClient;
+use super::client_ip::ClientIpResolver;
 use super::problem::{self, ApiError};
 use crate::metrics::{RequestMetrics, method_label};
 use crate::telemetry::{self, REQUEST_ID};
@@ -80,15 +94,25 @@ impl RouteTable {
 }
 
 /// The edge's settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EdgeSettings {
     /// The largest request body (`server.body_limit_bytes`).
     pub body_limit_bytes: usize,
     /// How long a request may take (`server.request_timeout_secs`).
     pub request_timeout: Duration,
+    /// How long a request's body may take to arrive, from the request's start
+    /// (`server.body_read_timeout_secs`).
+    pub body_read_timeout: Duration,
     /// Requests in flight beyond which load-shedding routes answer 503
     /// (`server.max_concurrent_requests`).
     pub max_concurrent_requests: usize,
+    /// Requests in flight from one client beyond which that client's load-shedding
+    /// requests answer 429 (`server.max_concurrent_requests_per_ip`); at or above
+    /// `max_concurrent_requests` there is no per-client cap.
+    pub max_concurrent_requests_per_ip: usize,
+    /// Who the client is, and whether its peer is a trusted proxy (whose request id
+    /// is kept).
+    pub client_ip: ClientIpResolver,
 }
 
 /// Puts [`Edge`] in front of a service.
@@ -101,20 +125,30 @@ struct Shared {
     metrics: RequestMetrics,
     body_limit: DefaultBodyLimit,
     timeout: Duration,
+    body_timeout: Duration,
     max_in_flight: usize,
     in_flight: AtomicUsize,
+    /// `None` when the per-client cap is no tighter than the global one.
+    per_client: Option<PerClient>,
+    client_ip: ClientIpResolver,
 }
 
 impl EdgeLayer {
     /// An edge for the routes of `routes`.
     pub fn new(routes: RouteTable, settings: EdgeSettings) -> Self {
+        let per_client = (settings.max_concurrent_requests_per_ip
+            < settings.max_concurrent_requests)
+            .then(|| PerClient::new(settings.max_concurrent_requests_per_ip));
         Self(Arc::new(Shared {
             routes,
             metrics: RequestMetrics::default(),
             body_limit: DefaultBodyLimit::max(settings.body_limit_bytes),
             timeout: settings.request_timeout,
+            body_timeout: settings.body_read_timeout,
             max_in_flight: settings.max_concurrent_requests,
             in_flight: AtomicUsize::new(0),
+            per_client,
+            client_ip: settings.client_ip,
         }))
     }
 }
@@ -153,13 +187,29 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let start = Instant::now();
-        let mut request = request.map(Body::new);
-        let request_id = telemetry::assign_request_id(&mut request);
+        let body_due = start + self.shared.body_timeout;
+        let mut request = request.map(|body| {
+            // A body that has already ended (a GET) needs no deadline.
+            if body.is_end_stream() {
+                Body::new(body)
+            } else {
+                Body::new(DeadlineBody::new(body, body_due.into()))
+            }
+        });
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip());
+        let resolver = &self.shared.client_ip;
+        let client = peer.map(|peer| resolver.client_behind(peer, request.headers()));
+        let ids = telemetry::assign_request_id(
+            &mut request,
+            peer.is_some_and(|peer| resolver.is_trusted(peer)),
+        );
         let route = self.shared.routes.find(request.uri().path());
         let span = telemetry::request_span(
-            request_id
-                .as_ref()
-                .map_or("", |id| id.to_str().unwrap_or("")),
+            ids.id.as_ref().map_or("", header_text),
+            ids.client.as_ref().map(header_text),
             request.method().as_str(),
             route.template,
         );
@@ -167,20 +217,23 @@ where
             state: State::Done,
             shared: self.shared.clone(),
             span,
-            request_id,
+            request_id: ids.id,
             route: route.template,
             method: method_label(request.method()),
+            http1: request.version() <= Version::HTTP_11,
+            client,
             start,
             slot: None,
         };
+        if let Err(reason) = host::check(request.version(), request.uri(), request.headers()) {
+            answer.refuse(ApiError::BadRequest(reason.to_owned()));
+            return answer;
+        }
         if route.sheds {
-            match Slot::take(&self.shared) {
-                Some(slot) => answer.slot = Some(slot),
-                None => {
-                    answer.state = rendering(
-                        ApiError::Overloaded.into_response(),
-                        answer.request_id.as_ref(),
-                    );
+            match Slot::take(&self.shared, client) {
+                Ok(slot) => answer.slot = Some(slot),
+                Err(refusal) => {
+                    answer.refuse(refusal);
                     return answer;
                 }
             }
@@ -203,25 +256,48 @@ where
     }
 }
 
-/// A place among the requests in flight, given back on drop.
+/// A place among the requests in flight (and among its client's, when the client is
+/// known and capped), given back on drop.
 #[derive(Debug)]
-struct Slot(Arc<Shared>);
+struct Slot {
+    shared: Arc<Shared>,
+    /// The client whose count this place is in.
+    client: Option<IpAddr>,
+}
 
 impl Slot {
-    /// A place, or `None` when all are taken.
-    fn take(shared: &Arc<Shared>) -> Option<Self> {
+    /// A place, or the refusal: 429 when `client` has its share in flight (so it
+    /// cannot take the places of others), 503 when all places are taken.
+    fn take(shared: &Arc<Shared>, client: Option<IpAddr>) -> Result<Self, ApiError> {
+        let counted = match (&shared.per_client, client) {
+            (Some(per_client), Some(ip)) => {
+                if !per_client.enter(ip) {
+                    return Err(ApiError::TooManyInFlight);
+                }
+                Some(ip)
+            }
+            _ => None,
+        };
+        // From here on, dropping the slot gives back whatever it holds.
+        let slot = Self {
+            shared: shared.clone(),
+            client: counted,
+        };
         let before = shared.in_flight.fetch_add(1, Ordering::AcqRel);
         if before >= shared.max_in_flight {
-            shared.in_flight.fetch_sub(1, Ordering::AcqRel);
-            return None;
+            drop(slot);
+            return Err(ApiError::Overloaded);
         }
-        Some(Self(shared.clone()))
+        Ok(slot)
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if let (Some(per_client), Some(ip)) = (&self.shared.per_client, self.client) {
+            per_client.leave(ip);
+        }
     }
 }
 
@@ -238,8 +314,18 @@ pin_project! {
         request_id: Option<HeaderValue>,
         route: &'static str,
         method: &'static str,
+        // Whether the connection is HTTP/1, which a 408 closes.
+        http1: bool,
+        client: Option<IpAddr>,
         start: Instant,
         slot: Option<Slot>,
+    }
+}
+
+impl<F> EdgeFuture<F> {
+    /// Answers with `refusal` instead of calling the service.
+    fn refuse(&mut self, refusal: ApiError) {
+        self.state = rendering(refusal.into_response(), self.request_id.as_ref());
     }
 }
 
@@ -317,15 +403,26 @@ where
                 response.headers_mut().insert(REQUEST_ID, id);
             }
         }
+        if response.status() == StatusCode::REQUEST_TIMEOUT && *this.http1 {
+            // The rest of the body may still come: the connection cannot be reused.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         let latency = this.start.elapsed();
         let status = response.status().as_u16();
         this.shared
             .metrics
             .record(this.route, this.method, status, latency);
-        telemetry::log_response(status, latency);
+        telemetry::log_response(status, latency, *this.client);
         this.slot.take();
         Poll::Ready(Ok(response))
     }
+}
+
+/// A header value as text (request ids are ASCII).
+fn header_text(value: &HeaderValue) -> &str {
+    value.to_str().unwrap_or("")
 }
 
 /// The answer to a panic in the service below (logged with its message).
@@ -341,157 +438,4 @@ fn panic_text(panic: &(dyn Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)")
-}
-
-#[cfg(test)]
-mod tests {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-
-    use super::*;
-
-    fn table() -> RouteTable {
-        RouteTable::new(super::super::ROUTES).expect("the routes fit one table")
-    }
-
-    /// An edge with a one-second budget and room for one request, in front of `inner`.
-    fn edge<S>(inner: S) -> Edge<S> {
-        EdgeLayer::new(
-            table(),
-            EdgeSettings {
-                body_limit_bytes: 1024,
-                request_timeout: Duration::from_secs(1),
-                max_concurrent_requests: 1,
-            },
-        )
-        .layer(inner)
-    }
-
-    fn get(path: &str) -> Request<Body> {
-        Request::get(path).body(Body::empty()).expect("a request")
-    }
-
-    /// Status, `code` and `request_id` of a problem answer, checking it names the
-    /// same id as its header.
-    async fn problem(response: Response) -> (u16, String) {
-        let status = response.status().as_u16();
-        let id = response.headers()[REQUEST_ID]
-            .to_str()
-            .expect("ascii")
-            .to_owned();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("a body")
-            .to_bytes();
-        let json: serde_json::Value = serde_json::from_slice(&body).expect("problem+json");
-        assert_eq!(json["request_id"], id.as_str(), "{json}");
-        (status, json["code"].as_str().expect("a code").to_owned())
-    }
-
-    #[tokio::test]
-    async fn a_panicking_handler_is_a_500_problem() {
-        let panics = tower::service_fn(|_: Request<Body>| async {
-            if true {
-                panic!("boom");
-            }
-            Ok::<Response, Infallible>(Response::default())
-        });
-        let response = edge(panics).oneshot(get("/me")).await.expect("infallible");
-        assert_eq!(problem(response).await, (500, "internal_error".to_owned()));
-    }
-
-    /// A service that panics as it is called, before it has a future to poll.
-    #[derive(Clone)]
-    struct PanicsOnCall;
-
-    impl Service<Request<Body>> for PanicsOnCall {
-        type Response = Response;
-        type Error = Infallible;
-        type Future = std::future::Ready<Result<Response, Infallible>>;
-
-        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn call(&mut self, _: Request<Body>) -> Self::Future {
-            panic!("boom in call");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_service_that_panics_when_called_is_a_500_problem() {
-        let response = edge(PanicsOnCall)
-            .oneshot(get("/me"))
-            .await
-            .expect("infallible");
-        assert_eq!(problem(response).await, (500, "internal_error".to_owned()));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_request_past_its_budget_is_a_504_problem() {
-        let hangs = tower::service_fn(|_: Request<Body>| async {
-            std::future::pending::<()>().await;
-            Ok::<Response, Infallible>(Response::default())
-        });
-        let response = edge(hangs).oneshot(get("/me")).await.expect("infallible");
-        assert_eq!(problem(response).await, (504, "request_timeout".to_owned()));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn beyond_the_limit_api_requests_are_shed_and_probes_are_not() {
-        let slow = tower::service_fn(|_: Request<Body>| async {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            Ok::<Response, Infallible>(Response::default())
-        });
-        let service = edge(slow);
-        let first = tokio::spawn(service.clone().oneshot(get("/me")));
-        tokio::task::yield_now().await;
-        let shed = service
-            .clone()
-            .oneshot(get("/me"))
-            .await
-            .expect("infallible");
-        assert_eq!(problem(shed).await, (503, "overloaded".to_owned()));
-        let probe = service
-            .clone()
-            .oneshot(get("/healthz"))
-            .await
-            .expect("infallible");
-        assert_eq!(probe.status(), 200, "probes are not shed");
-        let first = first.await.expect("join").expect("infallible");
-        assert_eq!(first.status(), 200);
-        let again = service.oneshot(get("/me")).await.expect("infallible");
-        assert_eq!(again.status(), 200, "the slot is given back");
-    }
-
-    #[test]
-    fn paths_are_labelled_by_their_template() {
-        let table = table();
-        assert_eq!(table.find("/me").template, "/me");
-        assert_eq!(
-            table.find("/me/2fa-devices/dev_abc").template,
-            "/me/2fa-devices/{id}"
-        );
-        assert_eq!(
-            table.find("/me/2fa-devices/verifications").template,
-            "/me/2fa-devices/verifications"
-        );
-        assert_eq!(table.find("/ui/").template, "/ui/{*path}");
-        assert_eq!(table.find("/ui/app.js").template, "/ui/{*path}");
-        assert_eq!(table.find("/nope").template, UNMATCHED);
-        assert_eq!(table.find("/me/2fa-devices/a/b").template, UNMATCHED);
-    }
-
-    #[test]
-    fn probes_and_metrics_do_not_shed_load() {
-        let table = table();
-        for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
-            assert!(!table.find(path).sheds, "{path}");
-        }
-        for path in ["/me", "/sessions", "/wd/CABINETS", "/nope"] {
-            assert!(table.find(path).sheds, "{path}");
-        }
-    }
 }

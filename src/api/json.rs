@@ -1,18 +1,24 @@
-//! `ApiJson`: axum's `Json` with its rejections turned into our problem bodies, and
+//! Request bodies and JSON answers: `ApiJson`, axum's `Json` with the content type
+//! parsed as RFC 9110 says and its rejections turned into our problem bodies;
+//! [`BodyType`] and [`body_bytes`] for the routes that take other bodies too; and
 //! [`private_json`], the answer of the per-user read routes.
 
+use std::error::Error;
+
 use axum::body::Body;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody, JsonRejection};
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use mediatype::MediaType;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::edge::BodyTimeout;
 use super::problem::ApiError;
 
-/// A JSON request body; malformed or missing input becomes a 400/413/415 problem.
+/// A JSON request body; malformed or missing input becomes a 400/408/413/415 problem.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -24,11 +30,77 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if BodyType::of(req.headers()) != BodyType::Json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = body_bytes(req, state).await?;
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(from_rejection(&rejection)),
         }
     }
+}
+
+/// What a request's `Content-Type` says its body is, parsed as RFC 9110 §8.3 says:
+/// type and subtype in any case, optional whitespace around `;`, parameters (quoted
+/// or not) allowed and not needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyType {
+    /// No `Content-Type`.
+    Missing,
+    /// `application/json`, or a `+json` type (`application/merge-patch+json`).
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// Anything else, or a `Content-Type` that is not a media type.
+    Other,
+}
+
+impl BodyType {
+    /// The body type `headers` announce.
+    pub fn of(headers: &HeaderMap) -> Self {
+        let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return if headers.contains_key(header::CONTENT_TYPE) {
+                Self::Other
+            } else {
+                Self::Missing
+            };
+        };
+        let Some(media) = value
+            .to_str()
+            .ok()
+            .and_then(|text| MediaType::parse(text.trim()).ok())
+        else {
+            return Self::Other;
+        };
+        if media.ty != "application" {
+            Self::Other
+        } else if media.subty == "json" || media.suffix.is_some_and(|s| s == "json") {
+            Self::Json
+        } else if media.subty == "x-www-form-urlencoded" && media.suffix.is_none() {
+            Self::Form
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// The whole request body within `server.body_limit_bytes` (413 above) and
+/// `server.body_read_timeout_secs` (408 after).
+pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        let BytesRejection::FailedToBufferBody(failed) = &rejection else {
+            return ApiError::BadRequest(rejection.body_text());
+        };
+        match failed {
+            FailedToBufferBody::LengthLimitError(_) => ApiError::PayloadTooLarge,
+            failed if BodyTimeout::caused(failed as &(dyn Error + 'static)) => {
+                ApiError::BodyTimeout
+            }
+            _ => ApiError::BadRequest("the request body could not be read".to_owned()),
+        }
+    })
 }
 
 fn from_rejection(rejection: &JsonRejection) -> ApiError {
@@ -81,4 +153,51 @@ pub fn json_bytes<T: Serialize>(body: &T, capacity: usize) -> Result<Bytes, ApiE
     serde_json::to_writer(&mut buffer, body)
         .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))?;
     Ok(Bytes::from(buffer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_type(content_type: &str) -> BodyType {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).expect("a header value"),
+        );
+        BodyType::of(&headers)
+    }
+
+    #[test]
+    fn media_types_are_parsed_as_rfc_9110_says() {
+        for json in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/json ; charset=utf-8",
+            "application/json;charset=utf-8",
+            "Application/JSON;charset=\"utf-8\"",
+            "application/json;\tcharset=UTF-8 ",
+            "application/merge-patch+json",
+        ] {
+            assert_eq!(body_type(json), BodyType::Json, "{json:?}");
+        }
+        for form in [
+            "application/x-www-form-urlencoded",
+            "APPLICATION/X-WWW-FORM-URLENCODED ; charset=utf-8",
+        ] {
+            assert_eq!(body_type(form), BodyType::Form, "{form:?}");
+        }
+        for other in [
+            "application/jsonx",
+            "text/json",
+            "application/json garbage",
+            "application/json; charset",
+            "application/x-www-form-urlencodedx",
+            "json",
+            "",
+        ] {
+            assert_eq!(body_type(other), BodyType::Other, "{other:?}");
+        }
+        assert_eq!(BodyType::of(&HeaderMap::new()), BodyType::Missing);
+    }
 }

@@ -7,16 +7,15 @@
 //! upstream's JSON with its secrets stripped, or the status table's problem.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Form, FromRequest, Path, Query, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{Method, Uri};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
 use super::auth::CurrentSession;
 use super::browser;
-use super::json::{ApiJson, no_store};
+use super::json::{ApiJson, BodyType, body_bytes, no_store};
 use super::openapi::problems;
 use super::openapi::wd::{WdAnswer, WdJson, WdParams, WdStrings};
 use super::problem::ApiError;
@@ -90,7 +89,7 @@ async fn call(
         Method::GET
     };
     let query = query_params(request.uri())?;
-    let headers = request.headers().clone();
+    let (headers, uri) = (request.headers().clone(), request.uri().clone());
     let form = if method == Method::POST {
         body_params(request, &state).await?
     } else {
@@ -103,7 +102,7 @@ async fn call(
     // GET: a cookie-authenticated write passes the origin check whatever its method
     // (a POST already did, in the extractor).
     if current.via_cookie && !is_read(&command, &query, &form) {
-        browser::check_origin(state.browser(), &headers)?;
+        browser::check_origin(state.browser(), &headers, &uri)?;
     }
 
     // The command only: parameters can carry anything, secrets included.
@@ -154,12 +153,10 @@ fn query_params(uri: &Uri) -> Result<Pairs, ApiError> {
 /// A POST body's parameters: a form, or a JSON object of strings and numbers. An empty
 /// body needs no content type.
 async fn body_params(request: Request, state: &AppState) -> Result<Pairs, ApiError> {
-    match media_type(request.headers()).as_deref() {
-        Some("application/x-www-form-urlencoded") => Form::<Pairs>::from_request(request, state)
-            .await
-            .map(|Form(pairs)| pairs)
-            .map_err(|e| rejected(e.status(), &e.body_text())),
-        Some("application/json") => {
+    match BodyType::of(request.headers()) {
+        BodyType::Form => serde_urlencoded::from_bytes(&body_bytes(request, state).await?)
+            .map_err(|e| ApiError::BadRequest(format!("malformed body: {e}"))),
+        BodyType::Json => {
             let ApiJson(object) = ApiJson::<Map<String, Value>>::from_request(request, state)
                 .await
                 .map_err(|e| match e {
@@ -170,32 +167,14 @@ async fn body_params(request: Request, state: &AppState) -> Result<Pairs, ApiErr
                 })?;
             json_pairs(object)
         }
-        None => {
-            let body = Bytes::from_request(request, state)
-                .await
-                .map_err(|e| rejected(e.status(), &e.body_text()))?;
-            if body.is_empty() {
+        BodyType::Missing => {
+            if body_bytes(request, state).await?.is_empty() {
                 Ok(Pairs::new())
             } else {
                 Err(ApiError::UnsupportedMediaType)
             }
         }
-        Some(_) => Err(ApiError::UnsupportedMediaType),
-    }
-}
-
-/// The content type without parameters, lowercased.
-fn media_type(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::CONTENT_TYPE)?.to_str().unwrap_or("?");
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    Some(essence.to_ascii_lowercase())
-}
-
-fn rejected(status: StatusCode, text: &str) -> ApiError {
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
-        _ => ApiError::BadRequest(format!("malformed body: {text}")),
+        BodyType::Other => Err(ApiError::UnsupportedMediaType),
     }
 }
 

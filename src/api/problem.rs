@@ -42,12 +42,18 @@ pub enum ApiError {
     /// 405: the route exists, the method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 408: the body did not arrive within `server.body_read_timeout_secs`.
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
     /// 413: the body is larger than `server.body_limit_bytes`.
     #[error("the request body is too large")]
     PayloadTooLarge,
     /// 415: the body is not `application/json`.
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    /// 416: a `Range` that the file cannot satisfy.
+    #[error("the requested range cannot be served")]
+    RangeNotSatisfiable,
     /// 422: a value fails validation.
     #[error("{field}: {message}")]
     Validation {
@@ -95,6 +101,9 @@ pub enum ApiError {
         /// What was limited.
         detail: String,
     },
+    /// 429: this client has `server.max_concurrent_requests_per_ip` requests in flight.
+    #[error("too many requests in flight from your address; retry shortly")]
+    TooManyInFlight,
     /// 503: the gateway is at its concurrency limit; retry shortly.
     #[error("the gateway is overloaded; retry shortly")]
     Overloaded,
@@ -169,7 +178,9 @@ impl ApiError {
             Self::Forbidden(_) | Self::CsrfRejected(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation { .. } | Self::VerificationInvalid(_) | Self::CodeInvalid { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -178,7 +189,7 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             Self::Upstream { status, .. } => *status,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::TooManyInFlight => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::RequestTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -195,7 +206,9 @@ impl ApiError {
             Self::CsrfRejected(_) => "csrf_rejected",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::BodyTimeout => "body_timeout",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation { .. } => "validation_failed",
             Self::VerificationInvalid(_) => "verification_invalid",
@@ -219,6 +232,7 @@ impl ApiError {
                 | upstream::Error::Shape(_) => "upstream_bad_answer",
             },
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::TooManyInFlight => "too_many_in_flight",
             Self::Overloaded => "overloaded",
             Self::StoreUnavailable(_) => "store_unavailable",
             Self::RequestTimeout => "request_timeout",
@@ -316,7 +330,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(CHALLENGE),
                 );
             }
-            Self::StoreUnavailable(_) | Self::Overloaded => {
+            Self::StoreUnavailable(_) | Self::Overloaded | Self::TooManyInFlight => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             Self::Upstream {
@@ -413,6 +427,7 @@ fn bare_problem(status: StatusCode, text: Option<String>) -> Problem {
         }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::RANGE_NOT_SATISFIABLE => ApiError::RangeNotSatisfiable,
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::NOT_FOUND => ApiError::NotFound("no such route".to_owned()),
         StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ApiError::RequestTimeout,

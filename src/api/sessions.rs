@@ -1,7 +1,7 @@
 //! `POST /sessions` (LOGON) and `DELETE /sessions/current` (LOGOFF).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -84,12 +84,13 @@ pub async fn create(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     request_headers: HeaderMap,
+    uri: Uri,
     ApiJson(login): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let browser = state.browser();
     // In cookie mode a cross-site page must not log a victim's browser in (login CSRF).
     if browser.cookie_enabled && request_headers.contains_key(header::ORIGIN) {
-        browser::check_origin(browser, &request_headers)?;
+        browser::check_origin(browser, &request_headers, &uri)?;
     }
     validate(&login)?;
     let attempt = match state.login_limits().check(&login.username, ip).await {

@@ -30,6 +30,14 @@ pub struct ServerConfig {
     /// Requests handled at once; beyond it new requests get 503 + `Retry-After` at
     /// once instead of queueing.
     pub max_concurrent_requests: usize,
+    /// Requests in flight from one client IP (an IPv6 client's /64; the IP as
+    /// `trusted_proxies` lets `X-Forwarded-For` tell it); beyond it that client alone
+    /// gets 429 + `Retry-After`. Probes and `/metrics` are not counted. Unset: an eighth
+    /// of `max_concurrent_requests` (at least 1); equal to it: no per-IP cap.
+    pub max_concurrent_requests_per_ip: Option<usize>,
+    /// Longest a request's body may take to arrive, in seconds from the request's
+    /// start; a slower body gets 408 and its HTTP/1 connection is closed.
+    pub body_read_timeout_secs: u64,
     /// On SIGTERM/SIGINT, seconds given to requests in flight before the process exits.
     pub shutdown_grace_secs: u64,
     /// Tokio worker threads serving requests; 0: one per CPU the process may use. One
@@ -86,6 +94,8 @@ impl Default for ServerConfig {
             header_read_timeout_secs: 10,
             idle_timeout_secs: 60,
             max_concurrent_requests: 1024,
+            max_concurrent_requests_per_ip: None,
+            body_read_timeout_secs: 10,
             shutdown_grace_secs: 30,
             worker_threads: 0,
             trusted_proxies: Vec::new(),
@@ -118,6 +128,7 @@ impl ServerConfig {
             ("request_timeout_secs", self.request_timeout_secs),
             ("header_read_timeout_secs", self.header_read_timeout_secs),
             ("idle_timeout_secs", self.idle_timeout_secs),
+            ("body_read_timeout_secs", self.body_read_timeout_secs),
         ] {
             if value == 0 {
                 return invalid(key, "must be above 0");
@@ -134,6 +145,16 @@ impl ServerConfig {
         }
         if self.readiness_interval_secs == 0 {
             return invalid("readiness_interval_secs", "must be above 0");
+        }
+        match self.max_concurrent_requests_per_ip {
+            Some(0) => return invalid("max_concurrent_requests_per_ip", "must be above 0"),
+            Some(n) if n > self.max_concurrent_requests => {
+                return invalid(
+                    "max_concurrent_requests_per_ip",
+                    "must not be above server.max_concurrent_requests",
+                );
+            }
+            _ => {}
         }
         if let Some(bad) = self.trusted_proxies.iter().find(|p| parse_net(p).is_none()) {
             return invalid(
@@ -157,6 +178,13 @@ impl ServerConfig {
         Ok(())
     }
 
+    /// The per-client-IP cap in force: the configured one, or an eighth of
+    /// `max_concurrent_requests` (at least 1).
+    pub fn per_ip_limit(&self) -> usize {
+        self.max_concurrent_requests_per_ip
+            .unwrap_or((self.max_concurrent_requests / 8).max(1))
+    }
+
     /// The trusted proxy networks.
     pub fn trusted_networks(&self) -> Vec<ipnet::IpNet> {
         self.trusted_proxies
@@ -171,4 +199,33 @@ fn parse_net(text: &str) -> Option<ipnet::IpNet> {
     text.parse()
         .ok()
         .or_else(|| text.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
+#[cfg(test)]
+mod per_ip_tests {
+    use super::*;
+
+    #[test]
+    fn the_per_ip_cap_defaults_to_an_eighth_and_may_not_pass_the_global_one() {
+        let mut config = ServerConfig::default();
+        assert_eq!(config.per_ip_limit(), 128);
+        config.max_concurrent_requests = 4;
+        assert_eq!(config.per_ip_limit(), 1, "at least 1");
+        config.max_concurrent_requests_per_ip = Some(5);
+        let error = config
+            .validate()
+            .expect_err("above the global cap")
+            .to_string();
+        assert!(
+            error.contains("server.max_concurrent_requests_per_ip"),
+            "{error}"
+        );
+        config.max_concurrent_requests_per_ip = Some(0);
+        assert!(config.validate().is_err());
+        config.max_concurrent_requests_per_ip = Some(4);
+        assert!(config.validate().is_ok(), "equal: no per-IP cap");
+        config.body_read_timeout_secs = 0;
+        let error = config.validate().expect_err("zero").to_string();
+        assert!(error.contains("server.body_read_timeout_secs"), "{error}");
+    }
 }

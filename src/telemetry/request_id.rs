@@ -1,6 +1,8 @@
-//! Request ids: a client's id is kept when it is a short token, otherwise one is
-//! minted. The edge ([`crate::api::edge`]) names it in the log span and problem bodies
-//! and puts it on the answer.
+//! Request ids: the id a trusted proxy (`server.trusted_proxies`) sent is kept when it
+//! is a short token; anyone else's is only logged beside the gateway's own, so a client
+//! cannot pick the id that names a log entry (or collide with another's). The edge
+//! ([`crate::api::edge`]) names the id in the log span and problem bodies and puts it
+//! on the answer.
 
 use std::cell::RefCell;
 
@@ -8,25 +10,44 @@ use axum::http::{HeaderValue, Request};
 
 use super::REQUEST_ID;
 
-/// Gives `request` its id: the client's `x-request-id` when it is a short printable
-/// token, otherwise a fresh UUIDv4 written over it. The id is what the answer will
-/// carry and what log lines and problem bodies name. `None` only if the OS random
-/// number generator fails (the request then goes on without an id).
-pub fn assign<B>(request: &mut Request<B>) -> Option<HeaderValue> {
-    if let Some(id) = request.headers().get(&REQUEST_ID) {
-        if acceptable(id.as_bytes()) {
-            return Some(id.clone());
+/// A request's ids.
+#[derive(Debug, Default)]
+pub struct RequestIds {
+    /// The request's id: what the answer carries and log lines and problem bodies
+    /// name. `None` only if the OS random number generator fails (the request then
+    /// goes on without an id).
+    pub id: Option<HeaderValue>,
+    /// The id an untrusted client sent, when it is a short printable token: logged
+    /// beside [`Self::id`], used for nothing else.
+    pub client: Option<HeaderValue>,
+}
+
+/// Gives `request` its id: the `x-request-id` it came with when `from_trusted_proxy`
+/// and that id is a short printable token, otherwise a fresh UUIDv4 written over it.
+pub fn assign<B>(request: &mut Request<B>, from_trusted_proxy: bool) -> RequestIds {
+    let sent = request
+        .headers()
+        .get(&REQUEST_ID)
+        .filter(|id| acceptable(id.as_bytes()));
+    if from_trusted_proxy {
+        if let Some(id) = sent {
+            return RequestIds {
+                id: Some(id.clone()),
+                client: None,
+            };
         }
     }
+    let client = sent.cloned();
     let id = mint();
     match &id {
         Some(id) => request.headers_mut().insert(REQUEST_ID, id.clone()),
         None => request.headers_mut().remove(&REQUEST_ID),
     };
-    id
+    RequestIds { id, client }
 }
 
-/// Whether a client-sent id is a short printable token.
+/// Whether a client-sent id is a short printable token (at most 64 bytes of letters,
+/// digits and `-_.:`: no control characters, nothing a log reader could mistake).
 fn acceptable(id: &[u8]) -> bool {
     !id.is_empty()
         && id.len() <= 64
@@ -83,6 +104,37 @@ mod tests {
             let uuid = uuid::Uuid::parse_str(id).expect("a UUID");
             assert_eq!(uuid.get_version_num(), 4, "{id}");
         }
+    }
+
+    fn request_with_id(id: &'static str) -> Request<()> {
+        Request::get("/me")
+            .header(REQUEST_ID, id)
+            .body(())
+            .expect("a request")
+    }
+
+    #[test]
+    fn a_trusted_proxys_id_is_kept_and_a_strangers_only_logged() {
+        let mut request = request_with_id("lb-123");
+        let ids = assign(&mut request, true);
+        assert_eq!(ids.id.expect("an id"), "lb-123");
+        assert!(ids.client.is_none());
+
+        let mut request = request_with_id("mine-456");
+        let ids = assign(&mut request, false);
+        let id = ids.id.expect("an id");
+        assert_ne!(id, "mine-456");
+        assert_eq!(request.headers()[REQUEST_ID], id, "ours replaces it");
+        assert_eq!(ids.client.expect("kept for the log"), "mine-456");
+
+        let mut request = request_with_id("bad id\twith tab");
+        let ids = assign(&mut request, false);
+        assert!(ids.client.is_none(), "not even logged");
+        let mut request = request_with_id("bad id with spaces");
+        assert_ne!(
+            assign(&mut request, true).id.expect("an id"),
+            "bad id with spaces"
+        );
     }
 
     #[test]

@@ -465,3 +465,56 @@ pub fn dead_address() -> String {
     drop(listener);
     format!("http://{addr}")
 }
+
+/// A client whose connections come from `ip` (any 127.0.0.0/8 address is loopback on
+/// Linux) and are never reused: every request opens a fresh connection.
+pub fn client_from(ip: std::net::IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip)
+        .pool_max_idle_per_host(0)
+        .timeout(DEADLINE)
+        .build()
+        .expect("client")
+}
+
+/// Like [`client_from`], speaking HTTP/2 without TLS (h2c, prior knowledge).
+pub fn h2c_client_from(ip: std::net::IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip)
+        .pool_max_idle_per_host(0)
+        .http2_prior_knowledge()
+        .timeout(DEADLINE)
+        .build()
+        .expect("client")
+}
+
+/// A TCP connection to `addr` from `ip`.
+pub async fn connect_from(ip: std::net::IpAddr, addr: SocketAddr) -> tokio::net::TcpStream {
+    let socket = match ip {
+        std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .expect("a socket");
+    socket
+        .bind(SocketAddr::new(ip, 0))
+        .expect("bind the client address");
+    socket.connect(addr).await.expect("connect")
+}
+
+/// Reads from `stream` until an HTTP/1 answer's head is in (the blank line); returns
+/// its status and all that was read (the head, maybe some body). `None` if the
+/// connection closed first.
+pub async fn read_head(stream: &mut tokio::net::TcpStream) -> Option<(u16, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut read = Vec::new();
+    let mut chunk = [0u8; 2048];
+    while !read.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => read.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&read).into_owned();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    Some((status, text))
+}

@@ -20,10 +20,15 @@ pub const ALWAYS_SENT: &[&str] = &["www-authenticate", "retry-after"];
 /// A status and a problem `code` a route can answer with.
 pub type Answer = (u16, &'static str);
 
-/// Every route: a panic is a 500, a request over `server.request_timeout_secs` a 504.
-pub const ALWAYS: &[Answer] = &[(500, "internal_error"), (504, "request_timeout")];
-/// Every API route (not the ops routes): load shedding.
-pub const SHED: &[Answer] = &[(503, "overloaded")];
+/// Every route: a missing, repeated or invalid `Host` is a 400, a panic a 500, a
+/// request over `server.request_timeout_secs` a 504.
+pub const ALWAYS: &[Answer] = &[
+    (400, "bad_request"),
+    (500, "internal_error"),
+    (504, "request_timeout"),
+];
+/// Every API route (not the ops routes): the per-client cap, then load shedding.
+pub const SHED: &[Answer] = &[(429, "too_many_in_flight"), (503, "overloaded")];
 /// An authenticated route: the token, then the session store.
 pub const AUTH: &[Answer] = &[
     (401, "missing_token"),
@@ -35,6 +40,7 @@ pub const CSRF: &[Answer] = &[(403, "csrf_rejected")];
 /// A JSON request body.
 pub const BODY: &[Answer] = &[
     (400, "bad_request"),
+    (408, "body_timeout"),
     (413, "payload_too_large"),
     (415, "unsupported_media_type"),
 ];
@@ -201,7 +207,8 @@ fn header(status: u16) -> Option<(&'static str, &'static str)> {
 fn meaning(code: &str) -> &'static str {
     match code {
         "bad_request" => {
-            "the body, the query or the path is malformed, or a field is missing or mistyped"
+            "the body, the query or the path is malformed, a field is missing or mistyped, or \
+             the `Host` header is missing, repeated or invalid"
         }
         "missing_token" => "no bearer token (or, in cookie mode, session cookie) was sent",
         "invalid_token" => "the token is unknown, malformed, expired or logged out",
@@ -210,6 +217,9 @@ fn meaning(code: &str) -> &'static str {
         "command_not_allowed" => "the command is not in `passthrough.allow`",
         "csrf_rejected" => "a cookie-authenticated change from an origin that is not allowed",
         "not_found" => "no such device",
+        "body_timeout" => {
+            "the body did not arrive within `server.body_read_timeout_secs`; the connection is closed"
+        }
         "payload_too_large" => "the body is larger than `server.body_limit_bytes`",
         "unsupported_media_type" => "the body's content type is not accepted here",
         "validation_failed" => "a value fails validation; `detail` names the field",
@@ -233,6 +243,9 @@ fn meaning(code: &str) -> &'static str {
         "upstream_timeout" => "Worldox did not answer within `upstream.timeout_ms`",
         "too_many_requests" => {
             "a `limits.…` limit is met (login attempts, or access codes sent); the detail names it"
+        }
+        "too_many_in_flight" => {
+            "this client has `server.max_concurrent_requests_per_ip` requests in flight"
         }
         "overloaded" => "the gateway is at `server.max_concurrent_requests`",
         "store_unavailable" => "the session store cannot answer",
