@@ -13,7 +13,7 @@ pub use self::browser::{BrowserConfig, SameSite};
 pub use self::limits::LimitsConfig;
 pub use self::passthrough::PassthroughConfig;
 pub use self::server::{ServerConfig, TlsConfig};
-pub use self::session::{SessionConfig, StoreKind};
+pub use self::session::{EncryptionKey, SessionConfig, StoreKind};
 pub use self::upstream::UpstreamConfig;
 use crate::sim::SimConfig;
 

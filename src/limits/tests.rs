@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::config::SessionConfig;
+use crate::config::{EncryptionKey, SessionConfig};
 
 fn rule(kind: Kind, max: u32) -> Rule {
     Rule {
@@ -46,6 +46,10 @@ async fn when_redis_does_not_answer_this_replica_counts_on_its_own() {
     let config = SessionConfig {
         redis_url: Some("redis://127.0.0.1:1".to_owned()),
         redis_timeout_ms: 50,
+        // 32 bytes of 0x2a in base64: the Redis link seals what it stores.
+        encryption_keys: vec![EncryptionKey(
+            "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".to_owned(),
+        )],
         ..SessionConfig::default()
     };
     let link = RedisLink::connect(&config).expect("a usable URL");
