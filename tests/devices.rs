@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Gateway, Reply, Sim};
+use common::{Gateway, Reply, Sim, request_code};
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -33,26 +33,6 @@ async fn id_of(gw: &Gateway, token: &str, name: &str) -> String {
         .and_then(|d| d["id"].as_str())
         .unwrap_or_else(|| panic!("no device named {name}"))
         .to_owned()
-}
-
-/// Step 1: asks for a code; returns the verification id and the code from the outbox.
-async fn request_code(gw: &Gateway, sim: &Sim, token: &str, address: &str) -> (String, String) {
-    let r = gw
-        .post_json(
-            &format!("{DEVICES}/verifications"),
-            &json!({"address": address}),
-            Some(token),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let code = sim.outbox().await.last().expect("a code was sent")["code"]
-        .as_str()
-        .expect("code")
-        .to_owned();
-    (
-        r.json["verification_id"].as_str().expect("id").to_owned(),
-        code,
-    )
 }
 
 async fn add(gw: &Gateway, sim: &Sim, token: &str, address: &str, name: &str) -> Reply {

@@ -61,6 +61,25 @@ const PAIR: &str = "limits.login_per_username_per_minute";
 const ALL_IPS: &str = "limits.login_per_username_all_ips_per_minute";
 const PER_IP: &str = "limits.login_per_ip_per_minute";
 
+/// `n` wrong-password logins for `demo` from 127.0.0.2, all at once, spread over
+/// `replicas` in turn: how many got 401, how many 429, and every status.
+async fn concurrent_guesses(replicas: &[&Gateway], n: usize) -> (usize, usize, Vec<u16>) {
+    let guesses: Vec<_> = (0..n)
+        .map(|i| {
+            let request = client_from("127.0.0.2")
+                .post(replicas[i % replicas.len()].url("/sessions"))
+                .json(&json!({"username": "demo", "password": WRONG}));
+            tokio::spawn(async move { request.send().await.expect("answer").status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.expect("join"));
+    }
+    let count = |status: u16| statuses.iter().filter(|s| **s == status).count();
+    (count(401), count(429), statuses)
+}
+
 #[tokio::test]
 async fn bad_logins_beyond_the_limit_get_429_with_retry_after() {
     let sim = Sim::start().await;
@@ -170,21 +189,8 @@ async fn concurrent_guesses_cannot_slip_past_the_pair_limit() {
     );
     // Slow Worldox answers, so every guess is in flight before the first is answered.
     sim.set_faults(json!({"latency_ms": 200})).await;
-    let guesses: Vec<_> = (0..30)
-        .map(|_| {
-            let request = client_from("127.0.0.2")
-                .post(gw.url("/sessions"))
-                .json(&json!({"username": "demo", "password": WRONG}));
-            tokio::spawn(async move { request.send().await.expect("answer").status().as_u16() })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for guess in guesses {
-        statuses.push(guess.await.expect("join"));
-    }
+    let (wrong, refused, statuses) = concurrent_guesses(&[&gw], 30).await;
     sim.set_faults(json!({})).await;
-    let refused = statuses.iter().filter(|s| **s == 429).count();
-    let wrong = statuses.iter().filter(|s| **s == 401).count();
     assert_eq!((wrong, refused), (5, 25), "{statuses:?}");
     assert_eq!(sim.calls("LOGON").await, 5);
 }
@@ -375,22 +381,8 @@ async fn concurrent_guesses_on_two_replicas_cannot_slip_past_the_fleet_limit() {
     let env = fleet(&[("WDGATE_LIMITS_LOGIN_PER_USERNAME_PER_MINUTE", "4")]);
     let (a, b) = replicas_on(&sim.url(), &redis.url, &env).await;
     sim.set_faults(json!({"latency_ms": 200})).await;
-    let guesses: Vec<_> = (0..40)
-        .map(|i| {
-            let replica = if i % 2 == 0 { &a } else { &b };
-            let request = client_from("127.0.0.2")
-                .post(replica.url("/sessions"))
-                .json(&json!({"username": "demo", "password": WRONG}));
-            tokio::spawn(async move { request.send().await.expect("answer").status().as_u16() })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for guess in guesses {
-        statuses.push(guess.await.expect("join"));
-    }
+    let (wrong, refused, statuses) = concurrent_guesses(&[&a, &b], 40).await;
     sim.set_faults(json!({})).await;
-    let refused = statuses.iter().filter(|s| **s == 429).count();
-    let wrong = statuses.iter().filter(|s| **s == 401).count();
     assert_eq!((wrong, refused), (4, 36), "{statuses:?}");
     assert_eq!(sim.calls("LOGON").await, 4);
 }

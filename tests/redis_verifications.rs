@@ -5,7 +5,7 @@
 mod common;
 
 use common::redis::{ID_KEY, Redis, replicas_on};
-use common::{Gateway, Sim};
+use common::{Gateway, Sim, request_code};
 use serde_json::{Value, json};
 
 const DEVICES: &str = "/me/2fa-devices";
@@ -16,24 +16,6 @@ async fn replicas(sim: &Sim, redis: &Redis) -> (Gateway, Gateway) {
         ("WDGATE_DEVICES_VERIFICATION_ATTEMPTS", "4"),
     ];
     replicas_on(&sim.url(), &redis.url, &env).await
-}
-
-/// Asks `gw` for a code to `address`; the verification id and the code sent.
-async fn request_code(gw: &Gateway, sim: &Sim, token: &str, address: &str) -> (String, String) {
-    let r = gw
-        .post_json(
-            &format!("{DEVICES}/verifications"),
-            &json!({"address": address}),
-            Some(token),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let code = sim.outbox().await.last().expect("sent")["code"]
-        .as_str()
-        .expect("code")
-        .to_owned();
-    let id = r.json["verification_id"].as_str().expect("id").to_owned();
-    (id, code)
 }
 
 fn create(address: &str, verification_id: &str, code: &str) -> Value {

@@ -422,6 +422,25 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// Asks `gw` to send a code to `address` (2FSET step 1) for `token`'s session; the
+/// verification id and the code the simulator "sent".
+pub async fn request_code(gw: &Gateway, sim: &Sim, token: &str, address: &str) -> (String, String) {
+    let r = gw
+        .post_json(
+            "/me/2fa-devices/verifications",
+            &json!({"address": address}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let code = sim.outbox().await.last().expect("a code was sent")["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    let id = r.json["verification_id"].as_str().expect("id").to_owned();
+    (id, code)
+}
+
 /// Polls `condition` until it holds, failing the test after [`DEADLINE`].
 pub async fn wait_until<F, Fut>(mut condition: F)
 where
