@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod devices;
 pub mod limits;
+pub mod mac;
 pub mod metrics;
 pub mod server;
 pub mod session;

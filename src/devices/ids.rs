@@ -9,35 +9,34 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
 use crate::address::Address;
+use crate::mac::MacKey;
 
 /// Bytes of HMAC output kept in an id (128 bits).
 const ID_BYTES: usize = 16;
 
 /// Derives device ids; cheap to clone.
 #[derive(Clone)]
-pub struct IdKey(Hmac<Sha256>);
+pub struct IdKey(MacKey);
 
 impl IdKey {
     /// A key from configured secret text.
     pub fn from_secret(secret: &[u8]) -> Self {
-        // HMAC takes keys of any length.
-        Self(Hmac::new_from_slice(secret).unwrap_or_else(|_| unreachable!("any key length")))
+        Self(MacKey::from_secret(secret))
     }
 
     /// A random key: ids then last as long as the process.
     pub fn random() -> Result<Self, getrandom::Error> {
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key)?;
-        Ok(Self::from_secret(&key))
+        MacKey::random().map(Self)
     }
 
     /// The id of `address` among `username`'s devices.
     pub fn device_id(&self, username: &str, address: &Address) -> String {
-        let mut mac = self.0.clone();
+        // This framing (no domain, a NUL between) is what ids have always been made of:
+        // changing it would rename every device.
+        let mut mac = self.0.start();
         mac.update(username.to_lowercase().as_bytes());
         mac.update(b"\0");
         mac.update(address.key().as_bytes());

@@ -4,8 +4,7 @@
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use crate::mac::MacKey;
 
 use super::Kind;
 
@@ -34,32 +33,26 @@ impl fmt::Debug for Digest {
 
 /// The secret subjects are hashed under; cheap to clone.
 #[derive(Clone)]
-pub struct SubjectKey(Hmac<Sha256>);
+pub struct SubjectKey(MacKey);
 
 impl SubjectKey {
     /// A key from configured secret text (`devices.id_key`, the same on every replica).
     pub fn from_secret(secret: &[u8]) -> Self {
-        // HMAC takes keys of any length.
-        Self(Hmac::new_from_slice(secret).unwrap_or_else(|_| unreachable!("any key length")))
+        Self(MacKey::from_secret(secret))
     }
 
     /// A random key, for a single process (the memory store).
     pub fn random() -> Result<Self, getrandom::Error> {
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key)?;
-        Ok(Self::from_secret(&key))
+        MacKey::random().map(Self)
     }
 
     /// The digest of the subject made of `parts` for limits of `kind`. Each part is
     /// length-prefixed, so no two different lists of parts hash alike.
     pub fn digest(&self, kind: Kind, parts: &[&[u8]]) -> Digest {
-        let mut mac = self.0.clone();
-        mac.update(DOMAIN);
-        for part in std::iter::once(kind.name().as_bytes()).chain(parts.iter().copied()) {
-            mac.update(&(part.len() as u64).to_le_bytes());
-            mac.update(part);
-        }
-        let full = mac.finalize().into_bytes();
+        let mut framed: Vec<&[u8]> = Vec::with_capacity(parts.len() + 1);
+        framed.push(kind.name().as_bytes());
+        framed.extend_from_slice(parts);
+        let full = self.0.tag(DOMAIN, &framed);
         let mut digest = [0u8; DIGEST_BYTES];
         digest.copy_from_slice(&full[..DIGEST_BYTES]);
         Digest(digest)
