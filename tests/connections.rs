@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Gateway, Sim};
+use common::{DEADLINE, Gateway, Sim, healthz_on};
 use http_body_util::Empty;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use serde_json::json;
@@ -26,21 +26,6 @@ async fn closed_within(stream: &mut TcpStream) -> Duration {
             Err(_) => panic!("the server kept the connection open"),
         }
     }
-}
-
-/// One keep-alive HTTP/1.1 `GET /healthz`; returns the status line.
-async fn healthz(stream: &mut TcpStream) -> String {
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await
-        .expect("write");
-    let mut buf = vec![0u8; 4096];
-    let n = stream.read(&mut buf).await.expect("read");
-    String::from_utf8_lossy(&buf[..n])
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_owned()
 }
 
 /// Header timeout 1 s, idle timeout far longer than any test waits.
@@ -177,19 +162,19 @@ async fn at_the_connection_cap_the_idle_keep_alive_connection_is_closed_first() 
     let sim = Sim::start().await;
     let gw = capped_gateway(&sim);
     let mut oldest = TcpStream::connect(gw.addr).await.expect("connect");
-    assert!(healthz(&mut oldest).await.contains("200"));
+    assert!(healthz_on(&mut oldest).await.contains("200"));
     let mut newer = TcpStream::connect(gw.addr).await.expect("connect");
-    assert!(healthz(&mut newer).await.contains("200"));
+    assert!(healthz_on(&mut newer).await.contains("200"));
 
     let mut third = TcpStream::connect(gw.addr).await.expect("connect");
     assert!(
-        healthz(&mut third).await.contains("200"),
+        healthz_on(&mut third).await.contains("200"),
         "a new connection is served at the cap"
     );
     closed_within(&mut oldest).await;
     gw.wait_for_log("closing the connection idle longest").await;
     assert!(
-        healthz(&mut newer).await.contains("200"),
+        healthz_on(&mut newer).await.contains("200"),
         "the connection idle for less time is kept"
     );
 }
@@ -225,7 +210,7 @@ async fn at_the_connection_cap_with_none_idle_a_new_connection_is_closed_at_once
     sim.set_faults(json!({})).await;
     let mut later = TcpStream::connect(gw.addr).await.expect("connect");
     assert!(
-        healthz(&mut later).await.contains("200"),
+        healthz_on(&mut later).await.contains("200"),
         "once they are idle a new connection gets in"
     );
 }
@@ -282,7 +267,7 @@ async fn running_out_of_file_descriptors_backs_off_and_recovers() {
     gw.wait_for_log("accepting connections again").await;
     let mut fresh = TcpStream::connect(gw.addr).await.expect("connect");
     assert!(
-        healthz(&mut fresh).await.contains("200"),
+        healthz_on(&mut fresh).await.contains("200"),
         "serves again once descriptors are free"
     );
 }

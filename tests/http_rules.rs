@@ -6,27 +6,16 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use common::{DEADLINE, Gateway, Reply, Sim, client, client_from, connect_from, h2c_client_from};
+use common::{
+    Gateway, Reply, Sim, client, client_from, connect_from, h2c_client_from, raw_exchange,
+};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends `request` as written on a fresh connection; returns the status and the
 /// whole answer (the request asks for, or HTTP/1.0 implies, the connection's close).
 async fn raw(gw: &Gateway, request: &str) -> (u16, String) {
     let mut stream = connect_from(IpAddr::V4(Ipv4Addr::LOCALHOST), gw.addr).await;
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut answer = Vec::new();
-    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut answer))
-        .await
-        .expect("an answer in time")
-        .expect("read");
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {answer:?}"));
-    (status, answer)
+    raw_exchange(&mut stream, request).await
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Gateway, Sim};
+use common::{DEADLINE, Gateway, Sim, healthz_on};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -93,23 +93,6 @@ async fn tls_connect(
     (stream, leaf)
 }
 
-/// One keep-alive HTTP/1.1 GET /healthz on an open stream; returns the status line.
-async fn healthz<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    stream: &mut S,
-) -> String {
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await
-        .expect("write");
-    let mut buf = vec![0u8; 4096];
-    let n = stream.read(&mut buf).await.expect("read");
-    String::from_utf8_lossy(&buf[..n])
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_owned()
-}
-
 #[tokio::test]
 async fn tls_serves_http2_and_http1_and_reloads_certificates_without_dropping_connections() {
     let sim = Sim::start().await;
@@ -137,7 +120,7 @@ async fn tls_serves_http2_and_http1_and_reloads_certificates_without_dropping_co
     let (mut open, served) = tls_connect(port, &pki.ca_der).await;
     assert_eq!(served, first);
     assert!(
-        healthz(&mut open).await.contains("200"),
+        healthz_on(&mut open).await.contains("200"),
         "HTTP/1.1 over TLS"
     );
 
@@ -147,7 +130,7 @@ async fn tls_serves_http2_and_http1_and_reloads_certificates_without_dropping_co
     let (_, served) = tls_connect(port, &pki.ca_der).await;
     assert_eq!(served, second, "new connections get the new certificate");
     assert!(
-        healthz(&mut open).await.contains("200"),
+        healthz_on(&mut open).await.contains("200"),
         "the open connection lives on"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -269,7 +252,7 @@ async fn an_idle_connection_is_closed() {
         ],
     );
     let mut stream = TcpStream::connect(gw.addr).await.expect("connect");
-    assert!(healthz(&mut stream).await.contains("200"));
+    assert!(healthz_on(&mut stream).await.contains("200"));
     closed_within(stream).await;
 }
 

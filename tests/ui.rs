@@ -5,7 +5,6 @@ mod common;
 use std::process::Command;
 
 use common::{Gateway, Reply, client};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The page shipped in the repository.
 const WEB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/web");
@@ -29,19 +28,7 @@ async fn raw_get(gw: &Gateway, path: &str) -> (u16, String) {
         "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
         gw.addr
     );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut answer = Vec::new();
-    tokio::time::timeout(common::DEADLINE, stream.read_to_end(&mut answer))
-        .await
-        .expect("answer in time")
-        .expect("read");
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {answer:?}"));
-    (status, answer)
+    common::raw_exchange(&mut stream, &request).await
 }
 
 #[tokio::test]

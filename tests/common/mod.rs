@@ -441,6 +441,47 @@ pub async fn request_code(gw: &Gateway, sim: &Sim, token: &str, address: &str) -
     (id, code)
 }
 
+/// One keep-alive HTTP/1.1 `GET /healthz` on an open stream; returns the status line.
+pub async fn healthz_on<S>(stream: &mut S) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).await.expect("read");
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Writes `request` exactly as given on `stream` and reads the answer until the server
+/// closes (within [`DEADLINE`]); returns its status and its whole text.
+pub async fn raw_exchange<S>(stream: &mut S, request: &str) -> (u16, String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer in time")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"));
+    (status, answer)
+}
+
 /// Polls `condition` until it holds, failing the test after [`DEADLINE`].
 pub async fn wait_until<F, Fut>(mut condition: F)
 where
