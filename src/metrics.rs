@@ -182,6 +182,24 @@ fn interned(command: &str) -> &'static str {
     text
 }
 
+/// Connections open on the listener (gauge).
+pub const CONNECTIONS_OPEN: &str = "wdgate_connections_open";
+/// Connections ended, by `reason`: `closed` (by the client or after its last answer),
+/// `error`, `no_request` (nothing within the header timeout), `tls_failed`, `idle`,
+/// `evicted` (closed to make room at `server.max_connections`), `shutdown`, and
+/// `refused` (at the cap with none idle).
+pub const CONNECTIONS_ENDED: &str = "wdgate_connections_ended_total";
+
+/// Sets the number of open connections.
+pub fn connections_open(count: usize) {
+    metrics::gauge!(CONNECTIONS_OPEN).set(count as f64);
+}
+
+/// Counts a connection that ended for `reason` (one of [`CONNECTIONS_ENDED`]'s).
+pub fn connection_ended(reason: &'static str) {
+    metrics::counter!(CONNECTIONS_ENDED, "reason" => reason).increment(1);
+}
+
 /// Records a listing cache lookup.
 pub fn listing_cache(hit: bool) {
     // Registered once: a cached read is otherwise mostly this lookup.

@@ -177,6 +177,12 @@ async fn at_the_connection_cap_the_idle_keep_alive_connection_is_closed_first() 
         healthz_on(&mut newer).await.contains("200"),
         "the connection idle for less time is kept"
     );
+    let metrics = gw.get("/metrics", None).await.text;
+    assert!(
+        metrics.contains("wdgate_connections_ended_total{reason=\"evicted\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("wdgate_connections_open "), "{metrics}");
 }
 
 #[tokio::test]
@@ -212,6 +218,11 @@ async fn at_the_connection_cap_with_none_idle_a_new_connection_is_closed_at_once
     assert!(
         healthz_on(&mut later).await.contains("200"),
         "once they are idle a new connection gets in"
+    );
+    let metrics = gw.get("/metrics", None).await.text;
+    assert!(
+        metrics.contains("wdgate_connections_ended_total{reason=\"refused\"} 1"),
+        "{metrics}"
     );
 }
 

@@ -31,7 +31,8 @@ pub(crate) enum Ended<E> {
     Closed(Result<(), E>),
     /// No request head arrived within the header timeout; it was dropped.
     NoRequest,
-    /// Closed gracefully for `reason` (and, if it took too long, dropped).
+    /// Closed gracefully for `reason` (`idle`, `evicted` to make room at the cap, or
+    /// `shutdown`), and dropped if that took too long.
     Closing(&'static str),
 }
 
@@ -81,7 +82,12 @@ where
         }
     };
     close(conn.as_mut());
-    if reason == "told to close" && !state.evicted() {
+    let reason = match reason {
+        "told to close" if state.evicted() => "evicted",
+        "told to close" => "shutdown",
+        other => other,
+    };
+    if reason == "shutdown" {
         // Shutdown: the server's grace period bounds the requests in flight.
         let _ = conn.await;
     } else {
@@ -237,7 +243,7 @@ mod tests {
             LIMITS,
         )
         .await;
-        assert!(matches!(ended, Ended::Closing("told to close")));
+        assert!(matches!(ended, Ended::Closing("evicted")));
         assert!(started.elapsed() < Duration::from_secs(1));
     }
 }

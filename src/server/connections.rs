@@ -99,6 +99,7 @@ impl Registry {
         });
         open.by_id.insert(id, conn.clone());
         self.count.send_replace(open.by_id.len());
+        crate::metrics::connections_open(open.by_id.len());
         Some(Ticket {
             registry: self.clone(),
             id,
@@ -147,6 +148,7 @@ impl Drop for Ticket {
             }
         }
         self.registry.count.send_replace(open.by_id.len());
+        crate::metrics::connections_open(open.by_id.len());
     }
 }
 

@@ -117,6 +117,7 @@ pub async fn serve(
         let Some(ticket) = registry.admit() else {
             // Every open connection has a request in flight: this one is closed now.
             drop(stream);
+            crate::metrics::connection_ended("refused");
             if let Some(refused) = refusals.event() {
                 tracing::warn!(
                     refused,
@@ -194,21 +195,33 @@ fn spawn_connection(
                     }
                     Ok(Err(e)) => {
                         tracing::debug!(error = %e, "TLS handshake failed");
+                        crate::metrics::connection_ended("tls_failed");
                         return;
                     }
                     Err(_) => {
                         tracing::debug!("TLS handshake not done within the header timeout");
+                        crate::metrics::connection_ended("no_request");
                         return;
                     }
                 }
             }
         };
-        match ended {
-            Ended::Closed(Ok(())) => {}
-            Ended::Closed(Err(e)) => tracing::debug!(error = %e, "connection ended with an error"),
-            Ended::NoRequest => tracing::debug!("no request within the header timeout; closed"),
-            Ended::Closing(reason) => tracing::debug!(reason, "connection closed gracefully"),
-        }
+        let reason = match ended {
+            Ended::Closed(Ok(())) => "closed",
+            Ended::Closed(Err(e)) => {
+                tracing::debug!(error = %e, "connection ended with an error");
+                "error"
+            }
+            Ended::NoRequest => {
+                tracing::debug!("no request within the header timeout; closed");
+                "no_request"
+            }
+            Ended::Closing(reason) => {
+                tracing::debug!(reason, "connection closed gracefully");
+                reason
+            }
+        };
+        crate::metrics::connection_ended(reason);
     });
 }
 
