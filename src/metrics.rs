@@ -190,6 +190,15 @@ pub const CONNECTIONS_OPEN: &str = "wdgate_connections_open";
 /// `refused` (at the cap with none idle).
 pub const CONNECTIONS_ENDED: &str = "wdgate_connections_ended_total";
 
+/// Requests refused by a `limits.…` limit, by `limit` (`login_pair`, `login_user`,
+/// `login_ip`, `send_address`, `send_session`, `send_user`).
+pub const LIMIT_REFUSALS: &str = "wdgate_limit_refusals_total";
+
+/// Counts a refusal by the limit named `limit`.
+pub fn limit_refused(limit: &'static str) {
+    metrics::counter!(LIMIT_REFUSALS, "limit" => limit).increment(1);
+}
+
 /// Sets the number of open connections.
 pub fn connections_open(count: usize) {
     metrics::gauge!(CONNECTIONS_OPEN).set(count as f64);

@@ -63,6 +63,11 @@ async fn a_hundred_code_requests_to_one_number_in_under_a_second_send_five() {
     assert_eq!(sent, 5);
     assert_eq!(upstream, 5, "only the admitted sends reach Worldox");
     assert_eq!(sim.outbox().await.len(), 5);
+    let metrics = gw.get("/metrics", None).await.text;
+    assert!(
+        metrics.contains("wdgate_limit_refusals_total{limit=\"send_address\"} 95"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -1,11 +1,12 @@
 //! Limit refusals as HTTP answers: 429 with `Retry-After` and a detail naming the
-//! limit (and the key that sets it).
+//! limit (and the key that sets it), counted by limit.
 
 use super::problem::ApiError;
 use crate::limits::Refusal;
 
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
+        crate::metrics::limit_refused(refusal.kind.name());
         Self::TooManyRequests {
             retry_after_secs: refusal.retry_after_secs(),
             detail: refusal.detail(),
