@@ -242,6 +242,8 @@ fn body(
         async move {
             let part = parts.get(index)?.clone();
             if reset_at.is_some_and(|at| sent >= at) {
+                // Let what was sent reach the socket first, as a reset mid-body would.
+                tokio::time::sleep(Duration::from_millis(20)).await;
                 let error =
                     io::Error::new(io::ErrorKind::ConnectionReset, "simulated reset mid-body");
                 return Some((Err(error), (Vec::new(), 0, 0, sent)));

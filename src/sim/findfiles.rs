@@ -173,13 +173,13 @@ fn page(
             let item = list.rows[place];
             let record = &state.store.records[item.doc];
             match item.version {
-                None => AnyRow::Search(rows::search_row(
+                None => AnyRow::Search(Box::new(rows::search_row(
                     record,
                     line + 1,
                     place + 1,
                     &highlights,
                     viewer,
-                )),
+                ))),
                 Some(version) => AnyRow::Rich(rows::rich_row(
                     record,
                     version,

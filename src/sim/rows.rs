@@ -44,7 +44,7 @@ pub(crate) struct Row {
 #[serde(untagged)]
 pub(crate) enum AnyRow {
     /// A search row.
-    Search(Row),
+    Search(Box<Row>),
     /// A rich row (a version list's).
     Rich(Ordered<String>),
 }

@@ -225,7 +225,7 @@ fn reread_failure(list_id: &str, error: &WdError) -> Vec<u8> {
         },
         data: [Ordered(row)],
     });
-    bare_cats(body)
+    bare_cats(&body)
 }
 
 /// The field placeholders of a failed list row, fields 1 to 7.
@@ -254,8 +254,8 @@ pub(crate) const FIELD_PLACEHOLDERS: [(&str, &str); 21] = [
 ];
 
 /// Unquotes `"CAT_ID":"%CATS_JSON%"`, as the reference prints the failed templates.
-pub(crate) fn bare_cats(body: Vec<u8>) -> Vec<u8> {
-    String::from_utf8_lossy(&body)
+pub(crate) fn bare_cats(body: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(body)
         .replacen(r#""CAT_ID":"%CATS_JSON%""#, r#""CAT_ID":%CATS_JSON%"#, 1)
         .into_bytes()
 }

@@ -184,7 +184,7 @@ fn failure_for(list_id: &str, error: &WdError) -> Vec<u8> {
             )
         })
         .collect();
-    bare_cats(to_body(Body {
+    bare_cats(&to_body(Body {
         errorStatus: Status {
             List_ID: list_id.to_owned(),
             List_Count: String::new(),
