@@ -113,6 +113,12 @@ impl DocList {
         }
     }
 
+    /// The display line (1-based) of record number `rn` (1-based).
+    pub(crate) fn line_of(&self, rn: usize) -> Option<usize> {
+        let place = rn.checked_sub(1)?;
+        self.order.iter().position(|&p| p == place).map(|i| i + 1)
+    }
+
     /// The item at display line `ln` (1-based).
     pub(crate) fn at_line(&self, ln: usize) -> Option<Item> {
         let place = *self.order.get(ln.checked_sub(1)?)?;

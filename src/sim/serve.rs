@@ -82,8 +82,9 @@ struct RereadStatus {
 
 /// `rereadrecord.json`: re-reads record `wd_List_RecNum` of the list (8375 when the
 /// list has no such record), then answers the lines `skip` and `take` name, rich and
-/// fresh. As on the server, the rows answered are the ones at those lines: a caller
-/// that sends a stale `skip` gets another record's row, and must check its `RN`.
+/// fresh (without `skip`, the record's own line). As on the server, the rows answered
+/// are the ones at those lines: a caller that sends a stale `skip` gets another
+/// record's row, and must check its `RN`.
 fn reread(state: &mut State, call: &Call<'_>) -> Vec<u8> {
     let sid = call.params.get(param::SID).unwrap_or_default();
     let list_id = call.params.get(param::LIST_ID).unwrap_or_default().trim();
@@ -97,14 +98,20 @@ fn reread(state: &mut State, call: &Call<'_>) -> Vec<u8> {
     };
     let invalid = || WdError::new(rc::LISTID_INVALID, msg::LISTID_INVALID);
     let rec = call.params.get(param::LIST_REC_NUM);
+    let mut record_line = None;
     if let Some(rec) = rec.filter(|r| !r.trim().is_empty()) {
-        let found = number(Some(rec)).is_some_and(|rn| rn >= 1 && rn <= list.rows.len());
-        if !found {
+        let line = number(Some(rec)).and_then(|rn| list.line_of(rn));
+        let Some(line) = line else {
             return reread_failure(list_id, &invalid());
-        }
+        };
+        record_line = Some(line);
     }
     let viewer = state.users[user].profile.username.clone();
-    let (first_line, take) = lines_wanted(call, state.skip_base);
+    let (mut first_line, mut take) = lines_wanted(call, state.skip_base);
+    // Without `skip`, the record named is the row answered.
+    if let (Some(line), None) = (record_line, call.params.get(param::SKIP)) {
+        (first_line, take) = (line, 1);
+    }
     let data: Vec<Ordered<String>> = list
         .order
         .iter()

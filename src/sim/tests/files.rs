@@ -172,6 +172,22 @@ async fn rereadrecord_answers_the_rich_row_with_fields_and_version() {
     let (all, rows) = search(&sim, &sid, "").await;
     let other = reread(&sim, &sid, &all, s(&rows[0], "RN"), s(&rows[1], "LN")).await;
     assert_eq!(other["root"]["data"][0]["RN"], rows[1]["RN"]);
+    // Without `skip`, the record named is the row answered.
+    let named = sim
+        .get(
+            command::SERVE,
+            &params(
+                &sid,
+                &[
+                    (param::HTML, "\\v4\\filelist\\rereadrecord.json"),
+                    (param::LIST_ID, &all),
+                    (param::LIST_REC_NUM, s(&rows[4], "RN")),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(named["root"]["data"][0]["FN"], rows[4]["FN"]);
+    assert_eq!(named["root"]["data"][0]["LN"], "5");
     // A record the list lacks, an unknown list, an expired session.
     for (list, rn) in [(id.as_str(), "9"), ("x1234567", "1")] {
         let failed = sim
@@ -643,6 +659,50 @@ async fn file_faults_and_the_write_fault_apply() {
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test(start_paused = true)]
+async fn copies_end_with_an_idle_session_and_odd_paths_are_404() {
+    let sim = Sim::with(&SimConfig {
+        sid_idle_secs: 60,
+        ..SimConfig::default()
+    });
+    let sid = sim.logon("demo", "demo").await;
+    let (_, loc) = downloaded(&sim, &sid, "budget").await;
+    // A file GET does not keep the Worldox session alive.
+    tokio::time::advance(std::time::Duration::from_secs(40)).await;
+    assert_eq!(fetch(&sim, Method::GET, &loc, &[]).await.0, StatusCode::OK);
+    tokio::time::advance(std::time::Duration::from_secs(30)).await;
+    assert_eq!(
+        fetch(&sim, Method::GET, &loc, &[]).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let state = sim.admin(Method::GET, "/_sim/documents", None).await.json();
+    assert_eq!(state["copies"], 0);
+
+    let sid = sim.logon("demo", "demo").await;
+    let (_, loc) = downloaded(&sim, &sid, "budget").await;
+    let (prefix, name) = loc.rsplit_once('/').unwrap();
+    for odd in [
+        format!("{prefix}/../{name}"),
+        format!("{prefix}/%2e%2e/{name}"),
+        loc.replace("/OPEN/", "/SAVE/"),
+        format!("{loc}%00"),
+        "/cgi-bin/WDSIDS/".to_owned(),
+    ] {
+        let (status, _, _) = fetch(&sim, Method::GET, &odd, &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{odd}");
+    }
+    // IIS decodes the path: the same copy under another spelling of it.
+    for respelled in [
+        loc.replace("%24", "$"),
+        loc.replace("Quarterly", "%51uarterly"),
+    ] {
+        assert_eq!(
+            fetch(&sim, Method::GET, &respelled, &[]).await.0,
+            StatusCode::OK
+        );
+    }
 }
 
 #[tokio::test]
