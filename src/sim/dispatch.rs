@@ -15,7 +15,7 @@ use super::envelope::WdError;
 use super::faults::{self, Fault};
 use super::state::State as SimState;
 use super::{
-    cabinets, closelist, download, findfiles, logon, serve, twofa_get, twofa_set, verlist,
+    cabinets, closelist, download, findfiles, logon, serve, store, twofa_get, twofa_set, verlist,
 };
 use crate::upstream::cgi::{Params, parse_form, parse_query};
 use crate::upstream::fields::{command, msg, rc};
@@ -77,7 +77,7 @@ pub(crate) async fn cgi(State(sim): State<Simulator>, request: Request) -> Respo
         None => sim.with_state(|state| run(state, &command, &call)),
     };
     let body = if active.cp1252_bytes {
-        sim.with_state(|state| state.store.to_cp1252(body))
+        store::to_cp1252(body)
     } else {
         body
     };

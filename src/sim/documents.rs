@@ -67,8 +67,9 @@ pub(crate) struct Document {
     /// Earlier versions as `(UPD, size)`, oldest first; the current version (this
     /// document's `updated` and `size`) comes after them.
     pub(crate) earlier: &'static [(u64, u64)],
-    /// The user code the file is checked out to at start.
-    pub(crate) checked_out_to: Option<&'static str>,
+    /// Who the file is checked out to at start: their user code and how
+    /// `CHKOUT_TO_NAME` shows them (`QC User1 (QC1)`).
+    pub(crate) checked_out_to: Option<(&'static str, &'static str)>,
     /// Whether the description goes out as raw Windows-1252 bytes (`cp1252_bytes`).
     pub(crate) cp1252: bool,
     /// What its bytes look like.
@@ -405,7 +406,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         ],
         owner: "QC User1 (QC1)",
         earlier: &[],
-        checked_out_to: Some("qc1"),
+        checked_out_to: Some(("qc1", "QC User1 (QC1)")),
         cp1252: false,
         kind: Kind::Zip,
     },

@@ -108,7 +108,7 @@ pub(crate) fn search_row(
         FP: doc.folder,
         CRTD: doc.created.to_string(),
         ACC: record.accessed.to_string(),
-        CHKOUT_TO_NAME: record.checked_out_to.as_ref().map(|u| holder_name(u)),
+        CHKOUT_TO_NAME: record.checked_out_to.as_ref().map(|(_, name)| name.clone()),
         FPR: format!("{}\\{}", doc.folder, doc.file_name),
         PSD: "<undefined>",
     }
@@ -180,8 +180,8 @@ pub(crate) fn rich_row(
         row.push(("FF", favorite.clone()));
     }
     row.extend([("GT", record.ext()), ("Name", record.long_name(v.number))]);
-    if let Some(holder) = &record.checked_out_to {
-        row.push(("CHKOUT_TO_NAME", holder_name(holder)));
+    if let Some((_, name)) = &record.checked_out_to {
+        row.push(("CHKOUT_TO_NAME", name.clone()));
     }
     match style {
         Style::Reread => row.push(("PSD", "<undefined>".to_owned())),
@@ -218,11 +218,6 @@ pub(crate) fn hash(record: &Record, version: u32, viewer: &str) -> String {
         "0",
     ];
     format!("x{:08X}", fnv1a(&hashed.join("\u{1f}")))
-}
-
-/// How a checkout holder is named (`QC1`), as `CHKOUT_TO_NAME` shows it.
-fn holder_name(code: &str) -> String {
-    code.to_ascii_uppercase()
 }
 
 /// The description with each match of the query's terms wrapped as the web client

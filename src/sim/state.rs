@@ -17,7 +17,7 @@ use super::envelope::WdError;
 use super::random;
 use super::store::Store;
 use crate::address::Address;
-use crate::upstream::fields::{REF_PREFIX, msg, rc};
+use crate::upstream::fields::{REF_PREFIX, msg, param, rc};
 
 /// Bytes of randomness in a SID: 44, which base64-encodes to 60 characters as the
 /// seed's SID does.
@@ -250,7 +250,7 @@ impl State {
         }
     }
 
-    /// Remembers one call's decoded parameters, the SID redacted.
+    /// Remembers one call's decoded parameters, the SID and passwords redacted.
     pub(crate) fn record_request(&mut self, command: &str, params: &[(String, String)]) {
         if self.requests_kept == 0 {
             return;
@@ -259,9 +259,8 @@ impl State {
         let redacted = params
             .iter()
             .map(|(k, v)| {
-                if k.trim()
-                    .eq_ignore_ascii_case(crate::upstream::fields::param::SID)
-                {
+                let secret = [param::SID, param::USER_PASSWORD, param::SERVER_PASSWORD];
+                if secret.iter().any(|s| k.trim().eq_ignore_ascii_case(s)) {
                     (k.clone(), "<redacted>".to_owned())
                 } else {
                     (k.clone(), v.clone())

@@ -48,8 +48,8 @@ pub(crate) struct Record {
     pub(crate) owner: String,
     /// `FF` (favorites category), set by DOWNLOAD's `FavCatInput`.
     pub(crate) favorite: Option<String>,
-    /// The user code it is checked out to.
-    pub(crate) checked_out_to: Option<String>,
+    /// Who it is checked out to: their user code and display name.
+    pub(crate) checked_out_to: Option<(String, String)>,
 }
 
 /// One version of a document.
@@ -139,23 +139,6 @@ impl Store {
         self.copies.retain(|sid, _| live(sid));
     }
 
-    /// `body` with the words of the Windows-1252 seeds' descriptions that are not
-    /// ASCII (`electrónico`) turned into Windows-1252 bytes, as a server storing ANSI
-    /// text writes them into its "JSON".
-    pub(crate) fn to_cp1252(&self, body: Vec<u8>) -> Vec<u8> {
-        let mut body = body;
-        for record in self.records.iter().filter(|r| r.seed.cp1252) {
-            for word in record.seed.description.split_whitespace() {
-                if word.is_ascii() {
-                    continue;
-                }
-                let (ansi, _, _) = encoding_rs::WINDOWS_1252.encode(word);
-                body = replace_all(&body, word.as_bytes(), &ansi);
-            }
-        }
-        body
-    }
-
     /// The state for `GET /_sim/documents`: records and copies, no bytes, no SIDs.
     pub(crate) fn summary(&self) -> StoreSummary {
         StoreSummary {
@@ -200,7 +183,9 @@ impl Record {
             accessed: seed.accessed,
             owner: seed.owner.to_owned(),
             favorite: None,
-            checked_out_to: seed.checked_out_to.map(str::to_owned),
+            checked_out_to: seed
+                .checked_out_to
+                .map(|(code, name)| (code.to_owned(), name.to_owned())),
         }
     }
 
@@ -336,7 +321,7 @@ impl Record {
     pub(crate) fn status_id(&self, viewer: &str) -> &'static str {
         match &self.checked_out_to {
             None => "0",
-            Some(holder) if holder.eq_ignore_ascii_case(viewer) => "48",
+            Some((holder, _)) if holder.eq_ignore_ascii_case(viewer) => "48",
             Some(_) => "49",
         }
     }
@@ -359,7 +344,7 @@ impl Record {
             accessed: self.accessed,
             owner: self.owner.clone(),
             favorite: self.favorite.clone(),
-            checked_out_to: self.checked_out_to.clone(),
+            checked_out_to: self.checked_out_to.as_ref().map(|(code, _)| code.clone()),
             cp1252: self.seed.cp1252,
         }
     }
@@ -392,6 +377,23 @@ struct VersionSummary {
     version: u32,
     updated: u64,
     size: u64,
+}
+
+/// `body` with the words of the Windows-1252 seeds' descriptions that are not ASCII
+/// (`electrónico`) turned into Windows-1252 bytes, as a server storing ANSI text writes
+/// them into its "JSON". The seeds are static: no lock is needed.
+pub(crate) fn to_cp1252(body: Vec<u8>) -> Vec<u8> {
+    let mut body = body;
+    for seed in DOCUMENTS.iter().filter(|d| d.cp1252) {
+        for word in seed.description.split_whitespace() {
+            if word.is_ascii() {
+                continue;
+            }
+            let (ansi, _, _) = encoding_rs::WINDOWS_1252.encode(word);
+            body = replace_all(&body, word.as_bytes(), &ansi);
+        }
+    }
+    body
 }
 
 /// `haystack` with every `needle` replaced by `with`.

@@ -229,7 +229,7 @@ async fn the_checked_out_document_shows_its_holder_to_everyone() {
         let sid = sim.logon(user, user).await;
         let (_, rows) = search(&sim, &sid, "Deposition").await;
         assert_eq!(rows[0]["I"], status, "{user}");
-        assert_eq!(rows[0]["CHKOUT_TO_NAME"], "QC1");
+        assert_eq!(rows[0]["CHKOUT_TO_NAME"], "QC User1 (QC1)");
     }
 }
 
@@ -748,4 +748,16 @@ async fn requests_are_recorded_decoded_with_the_sid_redacted() {
     );
     assert!(!log.to_string().contains(&sid));
     assert!(log.get("LOGON").is_none(), "filtered by command");
+    let logons = sim
+        .admin(Method::GET, "/_sim/requests?command=LOGON", None)
+        .await
+        .json();
+    let text = logons.to_string();
+    assert!(text.contains("wd_User_Code_Value") && !text.contains("\"demo\",\"demo\""));
+    assert!(
+        logons["LOGON"][0]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(["wd_User_Password_Value", "<redacted>"]))
+    );
 }
