@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::Simulator;
 use super::config::Faults;
 use super::state::OutboxEntry;
+use super::store::StoreSummary;
 use crate::address::Address;
 
 /// `GET /_sim/outbox` filter.
@@ -89,6 +90,42 @@ pub(crate) async fn lists(State(sim): State<Simulator>) -> Json<Vec<OpenLists>> 
             .map(|(user, open)| OpenLists { user, open })
             .collect(),
     )
+}
+
+/// `GET /_sim/documents`: the store's records (versions, sizes, access, owner,
+/// checkout holder, favorite) and how many download copies exist; no bytes, no SIDs.
+pub(crate) async fn documents(State(sim): State<Simulator>) -> Json<StoreSummary> {
+    Json(sim.with_state(|state| state.store.summary()))
+}
+
+/// `GET /_sim/requests` filter.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RequestsQuery {
+    /// The command (any case); absent: every command.
+    command: Option<String>,
+}
+
+/// `GET /_sim/requests[?command=]`: the last decoded parameter sets per command,
+/// oldest first, each as `[[name, value], …]` in the order sent, `wd_SID` redacted.
+pub(crate) async fn requests(
+    State(sim): State<Simulator>,
+    Query(query): Query<RequestsQuery>,
+) -> Json<BTreeMap<String, Vec<Vec<(String, String)>>>> {
+    let wanted = query.command.map(|c| c.trim().to_ascii_uppercase());
+    Json(sim.with_state(|state| {
+        state
+            .requests
+            .iter()
+            .filter(|(c, _)| wanted.as_ref().is_none_or(|w| *c == w))
+            .map(|(c, log)| (c.clone(), log.iter().cloned().collect()))
+            .collect()
+    }))
+}
+
+/// `POST /_sim/expire-downloads`: every download copy is gone (its GET is a 404).
+pub(crate) async fn expire_downloads(State(sim): State<Simulator>) -> StatusCode {
+    sim.with_state(|state| state.store.expire_copies());
+    StatusCode::NO_CONTENT
 }
 
 /// `POST /_sim/expire-sessions`: every SID becomes invalid.

@@ -24,6 +24,11 @@ pub struct SimConfig {
     pub skip_base: u8,
     /// Document lists one SID may hold; beyond it the oldest is evicted (default 64).
     pub max_lists_per_session: usize,
+    /// Size of the large seed document (`00014999.csv`) in MiB (default 200). Its bytes
+    /// are generated on read, never held in memory.
+    pub large_document_mib: u64,
+    /// Decoded parameter sets `GET /_sim/requests` keeps per command (default 50).
+    pub requests_kept: usize,
 }
 
 impl Default for SimConfig {
@@ -35,14 +40,17 @@ impl Default for SimConfig {
             faults: Faults::default(),
             skip_base: 1,
             max_lists_per_session: 64,
+            large_document_mib: 200,
+            requests_kept: 50,
         }
     }
 }
 
-/// Injected faults, applied to CGI requests only (never to `/_sim/` routes). Each
-/// ratio is a probability in `0.0..=1.0`, rolled independently per request in the
-/// order hang, drop, garbage, error. A faulted request never reaches the Worldox logic.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+/// Injected faults, applied to CGI requests and file GETs only (never to `/_sim/`
+/// routes). Each ratio is a probability in `0.0..=1.0`, rolled independently per
+/// request; the CGI ones in the order hang, drop, garbage, error. A faulted CGI request
+/// never reaches the Worldox logic.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// Sleep this long before answering every CGI request.
@@ -58,6 +66,39 @@ pub struct Faults {
     /// Every List_ID is stale the moment it is issued, so every 2FSET edit or delete
     /// fails with `WDRC_LISTID_INVALID`.
     pub stale_lists: bool,
+    /// A download copy is gone when its file is fetched (an IIS 404), as when the
+    /// server cleaned it up between DOWNLOAD and the GET.
+    pub download_copy_missing_ratio: f64,
+    /// File bodies trickle at this many bytes a second (0: full speed).
+    pub slow_body_bytes_per_sec: u64,
+    /// A file body resets the connection half-way through.
+    pub reset_mid_body_ratio: f64,
+    /// A document write (today DOWNLOAD, which sets `ACC` and `OW`) makes every
+    /// document list of every session stale. Off by default: the real client reuses
+    /// lists after writes (DOCUMENTS.md T2).
+    pub stale_doc_lists_after_write: bool,
+    /// The seed whose description is `Correo electrónico del cliente` goes out as raw
+    /// Windows-1252 bytes inside the JSON, as the reference's CATLIST example shows a
+    /// server doing (default on).
+    pub cp1252_bytes: bool,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            garbage_ratio: 0.0,
+            error_ratio: 0.0,
+            hang_ratio: 0.0,
+            drop_ratio: 0.0,
+            stale_lists: false,
+            download_copy_missing_ratio: 0.0,
+            slow_body_bytes_per_sec: 0,
+            reset_mid_body_ratio: 0.0,
+            stale_doc_lists_after_write: false,
+            cp1252_bytes: true,
+        }
+    }
 }
 
 impl Faults {
@@ -68,6 +109,11 @@ impl Faults {
             ("error_ratio", self.error_ratio),
             ("hang_ratio", self.hang_ratio),
             ("drop_ratio", self.drop_ratio),
+            (
+                "download_copy_missing_ratio",
+                self.download_copy_missing_ratio,
+            ),
+            ("reset_mid_body_ratio", self.reset_mid_body_ratio),
         ]
         .into_iter()
         .find(|(_, r)| !(0.0..=1.0).contains(r))

@@ -14,7 +14,9 @@ use super::Simulator;
 use super::envelope::WdError;
 use super::faults::{self, Fault};
 use super::state::State as SimState;
-use super::{cabinets, closelist, findfiles, logon, twofa_get, twofa_set};
+use super::{
+    cabinets, closelist, download, findfiles, logon, serve, store, twofa_get, twofa_set, verlist,
+};
 use crate::upstream::cgi::{Params, parse_form, parse_query};
 use crate::upstream::fields::{command, msg, rc};
 
@@ -46,8 +48,13 @@ pub(crate) async fn cgi(State(sim): State<Simulator>, request: Request) -> Respo
     }
     let rmt = remote_ip(&parts.extensions);
 
+    let decoded: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
     let active = sim.with_state(|state| {
         *state.calls.entry(command.clone()).or_default() += 1;
+        state.record_request(&command, &decoded);
         state.faults.clone()
     });
     faults::delay(&active).await;
@@ -69,6 +76,11 @@ pub(crate) async fn cgi(State(sim): State<Simulator>, request: Request) -> Respo
         }
         None => sim.with_state(|state| run(state, &command, &call)),
     };
+    let body = if active.cp1252_bytes {
+        store::to_cp1252(body)
+    } else {
+        body
+    };
     ([(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -83,6 +95,9 @@ fn run(state: &mut SimState, name: &str, call: &Call<'_>) -> Vec<u8> {
         command::FINDFILES => findfiles::find(state, call),
         command::SORTFILES => findfiles::sort_files(state, call),
         command::CLOSELIST => closelist::close(state, call),
+        command::DOWNLOAD => download::download(state, call),
+        command::VERLIST => verlist::versions(state, call),
+        command::SERVE => serve::serve(state, call),
         _ => {
             let error = WdError::new(rc::COMMAND_INVALID, msg::COMMAND_INVALID);
             twofa_set::failure(call, &error)
@@ -99,6 +114,9 @@ fn failure(state: &SimState, name: &str, call: &Call<'_>, error: &WdError) -> Ve
         command::CABINETS => cabinets::failure(error),
         command::FINDFILES | command::SORTFILES => findfiles::failure(error),
         command::CLOSELIST => closelist::answer(Some(error)),
+        command::DOWNLOAD => download::failure(call, error),
+        command::VERLIST => verlist::failure(call, error),
+        command::SERVE => serve::failure(call, error),
         _ => twofa_set::failure(call, error),
     }
 }

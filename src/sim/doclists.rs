@@ -9,9 +9,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::documents::Document;
 use super::envelope::WdError;
 use super::random;
+use super::store::Record;
 use crate::upstream::fields::{msg, rc};
 
 /// Sort keys of the SORTFILES page: what `Wd_File_Sort_Key1` names.
@@ -45,12 +45,21 @@ impl Default for Sort {
     }
 }
 
+/// One row of a list: a record, and for a version list the version it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Item {
+    /// Index into the store's records.
+    pub(crate) doc: usize,
+    /// `None`: the record as it is now (a search row); `Some(n)`: version `n`.
+    pub(crate) version: Option<u32>,
+}
+
 /// One list.
 #[derive(Debug, Clone)]
 pub(crate) struct DocList {
     sid: String,
-    /// Indices into the document set, in storage order (`RN` - 1).
-    pub(crate) rows: Vec<usize>,
+    /// Its rows, in storage order (`RN` - 1).
+    pub(crate) rows: Vec<Item>,
     /// Places in `rows`, in display order (`LN` - 1).
     pub(crate) order: Vec<usize>,
     /// The query's echo, for the answer's location fields.
@@ -62,13 +71,18 @@ pub(crate) struct DocList {
 }
 
 impl DocList {
-    /// A list of `rows` (document indices in storage order), not yet sorted or opened.
+    /// A search list of `docs` (record indices in storage order), not yet sorted or
+    /// opened.
     pub(crate) fn new(
-        rows: Vec<usize>,
+        docs: Vec<usize>,
         echo: String,
         highlights: Vec<String>,
         cabinets: Vec<u32>,
     ) -> Self {
+        let rows: Vec<Item> = docs
+            .into_iter()
+            .map(|doc| Item { doc, version: None })
+            .collect();
         Self {
             sid: String::new(),
             order: (0..rows.len()).collect(),
@@ -77,6 +91,38 @@ impl DocList {
             highlights,
             cabinets,
         }
+    }
+
+    /// A version list of `record`'s versions, the newest stored first (`RN` 1), shown
+    /// oldest first, as the reference's VERLIST example does.
+    pub(crate) fn versions(record: usize, newest_first: Vec<u32>, echo: String) -> Self {
+        let rows: Vec<Item> = newest_first
+            .into_iter()
+            .map(|v| Item {
+                doc: record,
+                version: Some(v),
+            })
+            .collect();
+        Self {
+            sid: String::new(),
+            order: (0..rows.len()).rev().collect(),
+            rows,
+            echo,
+            highlights: Vec::new(),
+            cabinets: Vec::new(),
+        }
+    }
+
+    /// The display line (1-based) of record number `rn` (1-based).
+    pub(crate) fn line_of(&self, rn: usize) -> Option<usize> {
+        let place = rn.checked_sub(1)?;
+        self.order.iter().position(|&p| p == place).map(|i| i + 1)
+    }
+
+    /// The item at display line `ln` (1-based).
+    pub(crate) fn at_line(&self, ln: usize) -> Option<Item> {
+        let place = *self.order.get(ln.checked_sub(1)?)?;
+        self.rows.get(place).copied()
     }
 }
 
@@ -155,6 +201,17 @@ impl DocLists {
         }
     }
 
+    /// `sid`'s list `id`, read-only (the same errors as [`Self::get_mut`]).
+    pub(crate) fn get(&self, sid: &str, id: &str) -> Result<&DocList, WdError> {
+        if id.trim().is_empty() {
+            return Err(WdError::new(rc::LISTID_UNDEFINED, msg::LISTID_UNDEFINED));
+        }
+        match self.lists.get(id.trim()) {
+            Some(list) if list.sid == sid => Ok(list),
+            _ => Err(WdError::new(rc::LISTID_INVALID, msg::LISTID_INVALID)),
+        }
+    }
+
     /// Drops every list (all sessions ended, or lists made stale on purpose).
     pub(crate) fn clear(&mut self) {
         self.lists.clear();
@@ -170,18 +227,32 @@ impl DocLists {
 }
 
 /// Puts `list`'s rows in display order by `sort` (ties by `RN`, in the same direction).
-pub(crate) fn sort(list: &mut DocList, documents: &[Document], sort: Sort) {
+pub(crate) fn sort(list: &mut DocList, records: &[Record], sort: Sort) {
     let mut order: Vec<usize> = (0..list.rows.len()).collect();
+    // What a row shows: its version's, or the record's current version's.
+    let shown = |item: Item| {
+        let record = &records[item.doc];
+        let version = item
+            .version
+            .and_then(|n| record.version(n))
+            .unwrap_or_else(|| record.current());
+        (record, version)
+    };
     order.sort_by(|&a, &b| {
-        let (da, db) = (&documents[list.rows[a]], &documents[list.rows[b]]);
+        let ((ra, va), (rb, vb)) = (shown(list.rows[a]), shown(list.rows[b]));
         let by_key = match sort.key {
-            sort_key::SIZE => da.size.cmp(&db.size),
-            sort_key::DESCRIPTION => da
+            sort_key::SIZE => va.blob.len().cmp(&vb.blob.len()),
+            sort_key::DESCRIPTION => ra
+                .seed
                 .description
                 .to_lowercase()
-                .cmp(&db.description.to_lowercase()),
-            sort_key::FILE_NAME | sort_key::VERSION => da.file_name.cmp(db.file_name),
-            _ => da.updated.cmp(&db.updated),
+                .cmp(&rb.seed.description.to_lowercase()),
+            sort_key::VERSION => va
+                .number
+                .cmp(&vb.number)
+                .then(ra.seed.file_name.cmp(rb.seed.file_name)),
+            sort_key::FILE_NAME => ra.seed.file_name.cmp(rb.seed.file_name),
+            _ => va.updated.cmp(&vb.updated),
         };
         let ordered = by_key.then(a.cmp(&b));
         if sort.descending {

@@ -1,5 +1,5 @@
-//! The simulator's documents: five cabinets and a few files, the same in every
-//! simulator, for CABINETS and FINDFILES.
+//! The simulator's documents as seeded: five cabinets and fourteen files, the same in
+//! every simulator. The store (`store.rs`) builds its records and bytes from them.
 //!
 //! The reference's examples are reproduced where they can be: cabinet 14 is its
 //! "Accounting" with its seven fields, the three files matching "Excel" are its
@@ -38,7 +38,8 @@ pub(crate) struct Field {
     pub(crate) length: u32,
 }
 
-/// A file in a cabinet.
+/// A file in a cabinet, as seeded: its metadata at start. What changes at run time
+/// (access date, owner initials, favorite) lives in the store (`store.rs`).
 #[derive(Debug)]
 pub(crate) struct Document {
     /// `CBID`: the cabinet.
@@ -49,14 +50,43 @@ pub(crate) struct Document {
     pub(crate) description: &'static str,
     /// `CM`: comments, omitted from a row when empty.
     pub(crate) comments: &'static str,
-    /// Bytes, shown as `LSZ`.
+    /// Bytes of the current version, shown as `LSZ`/`SZ` (the large document's comes
+    /// from `sim.large_document_mib` instead).
     pub(crate) size: u64,
-    /// `UPD`, `CRTD`, `ACC`: Unix times.
+    /// `UPD` (of the current version), `CRTD`, `ACC`: Unix times.
     pub(crate) updated: u64,
     pub(crate) created: u64,
     pub(crate) accessed: u64,
-    /// `FP`: the descriptive folder path.
+    /// `FP`: the folder path in hidden form (`\\#\005\00001\0010`).
     pub(crate) folder: &'static str,
+    /// Profile field codes and their descriptions, field 1 first; `("", "")` for a
+    /// field left empty. Fields the cabinet does not use are never shown.
+    pub(crate) codes: &'static [(&'static str, &'static str)],
+    /// `OW` at start: who last accessed the file.
+    pub(crate) owner: &'static str,
+    /// Earlier versions as `(UPD, size)`, oldest first; the current version (this
+    /// document's `updated` and `size`) comes after them.
+    pub(crate) earlier: &'static [(u64, u64)],
+    /// Who the file is checked out to at start: their user code and how
+    /// `CHKOUT_TO_NAME` shows them (`QC User1 (QC1)`).
+    pub(crate) checked_out_to: Option<(&'static str, &'static str)>,
+    /// Whether the description goes out as raw Windows-1252 bytes (`cp1252_bytes`).
+    pub(crate) cp1252: bool,
+    /// What its bytes look like.
+    pub(crate) kind: Kind,
+}
+
+/// What a document's bytes look like (see `content.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A real one-page PDF, padded with comments.
+    Pdf,
+    /// A ZIP local header and pseudo-random bytes (`.docx`, `.xlsx`).
+    Zip,
+    /// Plain text lines.
+    Text,
+    /// The large document: text lines only, of `sim.large_document_mib` MiB.
+    Large,
 }
 
 const fn field(name: &'static str, length: u32, subdir: bool, wduser: bool, retent: bool) -> Field {
@@ -141,7 +171,18 @@ pub(crate) const CABINETS: &[Cabinet] = &[
 ];
 
 /// The files, in storage order: a file's `RN` is its place among the matches in this
-/// order. The first three are the reference's FINDFILES example.
+/// order. The first three are the reference's FINDFILES example; the first eight are
+/// the original set, whose rows other tests pin. The seeds after them are older than
+/// all eight, so a newest-first list shows the eight first:
+///
+/// | file | what it is for |
+/// |---|---|
+/// | `00014410.docx` | three versions (VERLIST) |
+/// | `00014502.docx` | checked out by `qc1` (`I` 48 for qc1, 49 for others) |
+/// | `00014603.txt` | a description with `"`, `\`, `&`, `<`, `%`, `+`, `#` |
+/// | `00014711.pdf` | a non-ASCII long name (`Résumé – Müller (00014711x51615).PDF`) |
+/// | `00014805.txt` | a description sent as raw Windows-1252 bytes (`electrónico`) |
+/// | `00014999.csv` | the large document (`sim.large_document_mib`, 200 MiB), generated on read |
 pub(crate) const DOCUMENTS: &[Document] = &[
     Document {
         cabinet: 5,
@@ -153,6 +194,17 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         created: 1_584_986_400,
         accessed: 1_584_986_400,
         folder: r"\\#\005\00007\0050",
+        codes: &[
+            ("00007", "Sutter Health"),
+            ("0050", "General Matters"),
+            ("SPREAD", "Spreadsheets"),
+            ("QC4", "QC User4"),
+        ],
+        owner: "QC User4 (QC4)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Zip,
     },
     Document {
         cabinet: 5,
@@ -164,6 +216,17 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         created: 1_587_492_000,
         accessed: 1_587_492_000,
         folder: r"\\#\005\00001\0050",
+        codes: &[
+            ("00001", "Worldox Demo Client"),
+            ("0050", "General Matters"),
+            ("SPREAD", "Spreadsheets"),
+            ("QC4", "QC User4"),
+        ],
+        owner: "QC User4 (QC4)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Zip,
     },
     Document {
         cabinet: 5,
@@ -175,6 +238,17 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         created: 1_587_492_000,
         accessed: 1_594_663_200,
         folder: r"\\#\005\00001\0010",
+        codes: &[
+            ("00001", "Worldox Demo Client"),
+            ("0010", "Contract Review"),
+            ("SPREAD", "Spreadsheets"),
+            ("QC4", "QC User4"),
+        ],
+        owner: "QC User4 (QC4)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Zip,
     },
     Document {
         cabinet: 5,
@@ -186,6 +260,17 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         created: 1_601_038_800,
         accessed: 1_601_042_400,
         folder: r"\\#\005\00001\0010",
+        codes: &[
+            ("00001", "Worldox Demo Client"),
+            ("0010", "Contract Review"),
+            ("LETTER", "Letters"),
+            ("DEMO", "Demo User"),
+        ],
+        owner: "Demo User (DEMO)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Zip,
     },
     Document {
         cabinet: 14,
@@ -197,6 +282,19 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         created: 1_603_717_200,
         accessed: 1_603_720_800,
         folder: r"\\#\014\00012\2020",
+        codes: &[
+            ("00012", "Smith & Jones LLP"),
+            ("2020", "2020"),
+            ("INVOICE", "Invoices"),
+            ("", ""),
+            ("", ""),
+            ("BRAD", "Jeffers, Brad"),
+        ],
+        owner: "QC User10 (QC10)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Pdf,
     },
     Document {
         cabinet: 14,
@@ -208,6 +306,19 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         created: 1_604_322_000,
         accessed: 1_604_325_600,
         folder: r"\\#\014\00012\2020",
+        codes: &[
+            ("00012", "Smith & Jones LLP"),
+            ("2020", "2020"),
+            ("BUDGET", "Budgets"),
+            ("", ""),
+            ("", ""),
+            ("BRAD", "Jeffers, Brad"),
+        ],
+        owner: "QC User10 (QC10)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Zip,
     },
     Document {
         cabinet: 3,
@@ -219,6 +330,17 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         created: 1_606_136_400,
         accessed: 1_606_140_000,
         folder: r"\\#\003\00031\0001",
+        codes: &[
+            ("00031", "Northwind Corp."),
+            ("0001", "Formation"),
+            ("CHARTER", "Charter Documents"),
+            ("QC1", "QC User1"),
+        ],
+        owner: "QC User1 (QC1)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Pdf,
     },
     Document {
         cabinet: 18,
@@ -230,6 +352,155 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         created: 1_607_346_000,
         accessed: 1_607_349_600,
         folder: r"\\#\018\00002\2020",
+        codes: &[
+            ("00002", "Staff"),
+            ("2020", "2020"),
+            ("REVIEW", "Reviews"),
+            ("", ""),
+            ("", ""),
+            ("HR1", "HR Admin"),
+        ],
+        owner: "QC User1 (QC1)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Zip,
+    },
+    Document {
+        cabinet: 5,
+        file_name: "00014410.docx",
+        description: "Settlement agreement",
+        comments: "Third draft.",
+        size: 33_412,
+        updated: 1_582_000_000,
+        created: 1_577_988_000,
+        accessed: 1_582_048_800,
+        folder: r"\\#\005\00001\0010",
+        codes: &[
+            ("00001", "Worldox Demo Client"),
+            ("0010", "Contract Review"),
+            ("AGR", "Agreement"),
+            ("DEMO", "Demo User"),
+        ],
+        owner: "Demo User (DEMO)",
+        earlier: &[(1_578_000_000, 30_100), (1_580_000_000, 31_870)],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Zip,
+    },
+    Document {
+        cabinet: 5,
+        file_name: "00014502.docx",
+        description: "Deposition outline",
+        comments: "",
+        size: 27_640,
+        updated: 1_576_000_000,
+        created: 1_575_914_400,
+        accessed: 1_576_000_800,
+        folder: r"\\#\005\00007\0050",
+        codes: &[
+            ("00007", "Sutter Health"),
+            ("0050", "General Matters"),
+            ("OUTLINE", "Outlines"),
+            ("QC1", "QC User1"),
+        ],
+        owner: "QC User1 (QC1)",
+        earlier: &[],
+        checked_out_to: Some(("qc1", "QC User1 (QC1)")),
+        cp1252: false,
+        kind: Kind::Zip,
+    },
+    Document {
+        cabinet: 14,
+        file_name: "00014603.txt",
+        description: r#"Memo "Q4" C:\temp & <draft> 100% + #7"#,
+        comments: "",
+        size: 2_345,
+        updated: 1_575_000_000,
+        created: 1_574_964_000,
+        accessed: 1_575_050_400,
+        folder: r"\\#\014\00012\2019",
+        codes: &[
+            ("00012", "Smith & Jones LLP"),
+            ("2019", "2019"),
+            ("MEMO", "Memoranda"),
+            ("", ""),
+            ("", ""),
+            ("BRAD", "Jeffers, Brad"),
+        ],
+        owner: "QC User10 (QC10)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Text,
+    },
+    Document {
+        cabinet: 6,
+        file_name: "00014711.pdf",
+        description: "R\u{e9}sum\u{e9} \u{2013} M\u{fc}ller",
+        comments: "",
+        size: 54_321,
+        updated: 1_574_000_000,
+        created: 1_573_927_200,
+        accessed: 1_574_013_600,
+        folder: r"\\#\006\00040\0002",
+        codes: &[
+            ("00040", "M\u{fc}ller GmbH"),
+            ("0002", "Hiring"),
+            ("CV", "Curricula vitae"),
+            ("DEMO", "Demo User"),
+        ],
+        owner: "Demo User (DEMO)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Pdf,
+    },
+    Document {
+        cabinet: 5,
+        file_name: "00014805.txt",
+        description: "Correo electr\u{f3}nico del cliente",
+        comments: "",
+        size: 4_096,
+        updated: 1_573_000_000,
+        created: 1_572_976_800,
+        accessed: 1_573_063_200,
+        folder: r"\\#\005\00001\0050",
+        codes: &[
+            ("00001", "Worldox Demo Client"),
+            ("0050", "General Matters"),
+            ("EMAIL", "Email"),
+            ("QC1", "QC User1"),
+        ],
+        owner: "QC User1 (QC1)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: true,
+        kind: Kind::Text,
+    },
+    Document {
+        cabinet: 14,
+        file_name: "00014999.csv",
+        description: "Ledger export (large)",
+        comments: "",
+        size: 0,
+        updated: 1_572_000_000,
+        created: 1_571_940_000,
+        accessed: 1_572_026_400,
+        folder: r"\\#\014\00012\2019",
+        codes: &[
+            ("00012", "Smith & Jones LLP"),
+            ("2019", "2019"),
+            ("LEDGER", "Ledgers"),
+            ("", ""),
+            ("", ""),
+            ("BRAD", "Jeffers, Brad"),
+        ],
+        owner: "QC User10 (QC10)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        kind: Kind::Large,
     },
 ];
 

@@ -13,9 +13,10 @@ use serde::Serialize;
 
 use super::dispatch::Call;
 use super::doclists::{self, DocList, Sort};
-use super::documents::{DOCUMENTS, Document, cabinets_of, size_text};
+use super::documents::cabinets_of;
 use super::envelope::{ErrorFields, ErrorList, WdError, error_count, to_body};
 use super::query::Query;
+use super::rows::{self, AnyRow};
 use super::state::State;
 use crate::upstream::fields::{msg, param, rc};
 
@@ -60,36 +61,13 @@ struct EmptyStatus {
 
 /// What the list shows, in words and in Worldox's location syntax.
 #[derive(Debug, Default, Serialize)]
-struct Location {
-    wd_Title: String,
-    wd_Desc: String,
-    wd_Desc_Loc: String,
-    wd_Raw_Loc: String,
-    wd_True_Loc: String,
-    wd_Groupings: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct Row {
-    XN: String,
-    FN: &'static str,
-    UPD: String,
-    LSZ: String,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    CM: &'static str,
-    I: &'static str,
-    stFl: &'static str,
-    stIc: &'static str,
-    HASH: String,
-    EXT: String,
-    LN: String,
-    RN: String,
-    CBID: String,
-    FP: &'static str,
-    CRTD: String,
-    ACC: String,
-    FPR: String,
-    PSD: &'static str,
+pub(crate) struct Location {
+    pub(crate) wd_Title: String,
+    pub(crate) wd_Desc: String,
+    pub(crate) wd_Desc_Loc: String,
+    pub(crate) wd_Raw_Loc: String,
+    pub(crate) wd_True_Loc: String,
+    pub(crate) wd_Groupings: &'static str,
 }
 
 /// FINDFILES: a new list of the matches, its first page answered.
@@ -99,7 +77,8 @@ pub(crate) fn find(state: &mut State, call: &Call<'_>) -> Vec<u8> {
         Ok(user) => user,
         Err(error) => return failure(&error),
     };
-    let username = state.users[user].profile.username.as_str();
+    let username = state.users[user].profile.username.clone();
+    let username = username.as_str();
     let query = Query::parse(call.params.get(param::FIND_QUERY).unwrap_or_default());
     if query.project.is_some() {
         // No temporary projects exist here yet: an unknown path, as FILEWDL says it.
@@ -110,19 +89,20 @@ pub(crate) fn find(state: &mut State, call: &Call<'_>) -> Vec<u8> {
         .filter(|id| query.cabinets.as_ref().is_none_or(|only| only.contains(id)))
         .collect();
     // RN is a file's place among the matches in storage order.
-    let rows: Vec<usize> = DOCUMENTS
+    let records = &state.store.records;
+    let rows: Vec<usize> = records
         .iter()
         .enumerate()
-        .filter(|(_, d)| cabinets.contains(&d.cabinet) && query.matches(d))
+        .filter(|(_, r)| cabinets.contains(&r.seed.cabinet) && query.matches(r.seed))
         .map(|(i, _)| i)
         .collect();
     let highlights = query.highlights().into_iter().map(str::to_owned).collect();
     let mut list = DocList::new(rows, query.title(), highlights, cabinets);
-    doclists::sort(&mut list, DOCUMENTS, sort_of(call).unwrap_or_default());
+    doclists::sort(&mut list, records, sort_of(call).unwrap_or_default());
     let answer = if list.rows.is_empty() {
         None
     } else {
-        Some(page(&list, call, state.skip_base))
+        Some(page(state, &list, "", call, username))
     };
     let location = location(&list.echo, &list.cabinets);
     let count = list.rows.len();
@@ -137,40 +117,52 @@ pub(crate) fn find(state: &mut State, call: &Call<'_>) -> Vec<u8> {
 /// FINDFILES' shape with the same List_ID.
 pub(crate) fn sort_files(state: &mut State, call: &Call<'_>) -> Vec<u8> {
     let sid = call.params.get(param::SID).unwrap_or_default();
-    if let Err(error) = state.session_user(Some(sid), call.now) {
-        return failure(&error);
-    }
+    let user = match state.session_user(Some(sid), call.now) {
+        Ok(user) => user,
+        Err(error) => return failure(&error),
+    };
     let list_id = call.params.get(param::LIST_ID).unwrap_or_default().trim();
-    let skip_base = state.skip_base;
     let list = match state.doc_lists.get_mut(sid, list_id) {
         Ok(list) => list,
         Err(error) => return failure(&error),
     };
     if let Some(sort) = sort_of(call) {
-        doclists::sort(list, DOCUMENTS, sort);
+        doclists::sort(list, &state.store.records, sort);
     }
+    let list = list.clone();
+    let username = state.users[user].profile.username.clone();
+    page_answer(state, &list, list_id, call, &username)
+}
+
+/// A page of an existing list in FINDFILES' shape (SORTFILES, and SERVE with
+/// `fileList.json`).
+pub(crate) fn page_answer(
+    state: &State,
+    list: &DocList,
+    list_id: &str,
+    call: &Call<'_>,
+    viewer: &str,
+) -> Vec<u8> {
     let location = location(&list.echo, &list.cabinets);
     if list.rows.is_empty() {
         return empty(list_id.to_owned(), location);
     }
-    let rows = page(list, call, skip_base);
+    let rows = page(state, list, list_id, call, viewer);
     found(list_id.to_owned(), list.rows.len(), location, rows)
 }
 
-/// The rows of `list` that `skip` and `take` ask for. `skip` names the first line:
+/// The rows of `list` that `skip` and `take` ask for (see [`lines_wanted`]). `skip` names the first line:
 /// 1-based with 0 meaning 1 (the reference's "0 is the value" and the real client's
 /// `skip + 1`), or 0-based when `sim.skip_base` is 0. `take` defaults to 500 and is
 /// capped there.
-fn page(list: &DocList, call: &Call<'_>, skip_base: u8) -> Vec<Row> {
-    let skip = number(call.params.get(param::SKIP)).unwrap_or(0);
-    let take = number(call.params.get(param::TAKE))
-        .unwrap_or(DEFAULT_TAKE)
-        .min(DEFAULT_TAKE);
-    let first_line = if skip_base == 0 {
-        skip + 1
-    } else {
-        skip.max(1)
-    };
+fn page(
+    state: &State,
+    list: &DocList,
+    list_id: &str,
+    call: &Call<'_>,
+    viewer: &str,
+) -> Vec<AnyRow> {
+    let (first_line, take) = lines_wanted(call, state.skip_base);
     let highlights: Vec<&str> = list.highlights.iter().map(String::as_str).collect();
     list.order
         .iter()
@@ -178,14 +170,44 @@ fn page(list: &DocList, call: &Call<'_>, skip_base: u8) -> Vec<Row> {
         .skip(first_line - 1)
         .take(take)
         .map(|(line, &place)| {
-            row(
-                &DOCUMENTS[list.rows[place]],
-                line + 1,
-                place + 1,
-                &highlights,
-            )
+            let item = list.rows[place];
+            let record = &state.store.records[item.doc];
+            match item.version {
+                None => AnyRow::Search(Box::new(rows::search_row(
+                    record,
+                    line + 1,
+                    place + 1,
+                    &highlights,
+                    viewer,
+                ))),
+                Some(version) => AnyRow::Rich(rows::rich_row(
+                    record,
+                    version,
+                    rows::Place {
+                        ln: line + 1,
+                        rn: place + 1,
+                        list_id,
+                    },
+                    viewer,
+                    rows::Style::VersionList,
+                )),
+            }
         })
         .collect()
+}
+
+/// The first line (1-based) and the number of lines `skip` and `take` ask for.
+pub(crate) fn lines_wanted(call: &Call<'_>, skip_base: u8) -> (usize, usize) {
+    let skip = number(call.params.get(param::SKIP)).unwrap_or(0);
+    let take = number(call.params.get(param::TAKE))
+        .unwrap_or(DEFAULT_TAKE)
+        .min(DEFAULT_TAKE);
+    let first_line = if skip_base == 0 {
+        skip.saturating_add(1)
+    } else {
+        skip.max(1)
+    };
+    (first_line, take)
 }
 
 /// The sort a call asks for (`Wd_File_Sort_Key1`, `wd_File_Sort_Dir1`: 1 descending).
@@ -199,7 +221,7 @@ fn sort_of(call: &Call<'_>) -> Option<Sort> {
 }
 
 /// A page of rows.
-fn found(list_id: String, count: usize, location: Location, rows: Vec<Row>) -> Vec<u8> {
+fn found(list_id: String, count: usize, location: Location, rows: Vec<AnyRow>) -> Vec<u8> {
     to_body(Body {
         errorStatus: Status {
             List_ID: list_id,
@@ -277,26 +299,11 @@ pub(crate) fn failure(error: &WdError) -> Vec<u8> {
                 ..Location::default()
             },
         },
-        data: [Ordered(placeholders)],
+        data: [rows::Ordered(placeholders)],
     })
 }
 
-/// An object whose keys keep the order given (serde_json's maps would sort them).
-#[derive(Debug)]
-struct Ordered(Vec<(&'static str, &'static str)>);
-
-impl Serialize for Ordered {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
-
-fn location(query: &str, cabinets: &[u32]) -> Location {
+pub(crate) fn location(query: &str, cabinets: &[u32]) -> Location {
     let groups: Vec<String> = cabinets.iter().map(u32::to_string).collect();
     let desc = format!("Find: Name={query}; using Quick Access <Active>");
     let raw = format!("?E {query} | ?G {} ?R D ?@Quick Access", groups.join(";"));
@@ -310,80 +317,6 @@ fn location(query: &str, cabinets: &[u32]) -> Location {
     }
 }
 
-fn number(value: Option<&str>) -> Option<usize> {
+pub(crate) fn number(value: Option<&str>) -> Option<usize> {
     value.and_then(|v| v.trim().parse().ok())
-}
-
-fn row(doc: &Document, ln: usize, rn: usize, highlights: &[&str]) -> Row {
-    let ext = doc
-        .file_name
-        .rsplit_once('.')
-        .map_or(String::new(), |(_, e)| e.to_ascii_uppercase());
-    let mut row = Row {
-        XN: highlight(doc.description, highlights),
-        FN: doc.file_name,
-        UPD: doc.updated.to_string(),
-        LSZ: size_text(doc.size),
-        CM: doc.comments,
-        I: "0",
-        stFl: "5",
-        stIc: "0",
-        HASH: String::new(),
-        EXT: ext,
-        LN: ln.to_string(),
-        RN: rn.to_string(),
-        CBID: doc.cabinet.to_string(),
-        FP: doc.folder,
-        CRTD: doc.created.to_string(),
-        ACC: doc.accessed.to_string(),
-        FPR: format!("{}\\{}", doc.folder, doc.file_name),
-        PSD: "<undefined>",
-    };
-    // "Hash of every value above it": FNV-1a over the fields before HASH.
-    let hashed = [
-        row.XN.as_str(),
-        row.FN,
-        &row.UPD,
-        &row.LSZ,
-        row.CM,
-        row.I,
-        row.stFl,
-        row.stIc,
-    ];
-    row.HASH = format!("x{:08X}", fnv1a(&hashed.join("\u{1f}")));
-    row
-}
-
-/// The description with each match of the query's terms wrapped as the web client
-/// shows it.
-fn highlight(text: &str, terms: &[&str]) -> String {
-    terms
-        .iter()
-        .fold(text.to_owned(), |text, term| highlight_one(&text, term))
-}
-
-fn highlight_one(text: &str, term: &str) -> String {
-    if term.is_empty() || text.contains("<span") {
-        return text.to_owned();
-    }
-    let (lower, needle) = (text.to_ascii_lowercase(), term.to_ascii_lowercase());
-    let mut out = String::with_capacity(text.len() + 40);
-    let mut at = 0;
-    while let Some(found) = lower[at..].find(&needle) {
-        let start = at + found;
-        let end = start + needle.len();
-        out.push_str(&text[at..start]);
-        out.push_str("<span class='selectedTxt'>");
-        out.push_str(&text[start..end]);
-        out.push_str("</span>");
-        at = end;
-    }
-    out.push_str(&text[at..]);
-    out
-}
-
-fn fnv1a(text: &str) -> u32 {
-    text.bytes().fold(0x811c_9dc5, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
 }

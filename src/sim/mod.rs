@@ -1,28 +1,39 @@
 //! The Worldox simulator: a faithful stand-in for a Worldox Web server's LOGON, LOGOFF,
-//! 2FGET and 2FSET, byte-shaped as in the seeds, and CABINETS and FINDFILES over a small
-//! fixed document set, shaped as in the reference, with an outbox for access codes and
-//! fault injection. It is the test upstream and the gateway's embedded default.
+//! 2FGET and 2FSET, byte-shaped as in the seeds, and the document commands CABINETS,
+//! FINDFILES, SORTFILES, CLOSELIST, SERVE, DOWNLOAD and VERLIST over a document store
+//! with real bytes and versions, shaped as in the reference, with the IIS file path
+//! DOWNLOAD points at, an outbox for access codes and fault injection. It is the test
+//! upstream and the gateway's embedded default.
 //!
 //! `/cgi-bin/wdwebcgi.exe` answers HTTP 200 JSON whatever happens (unless a fault is
-//! injected); `/_sim/` holds admin routes: `GET outbox[?to=]`, `GET stats`, `GET sessions`, `GET lists`, `POST expire-sessions`,
-//! `POST invalidate-lists`, `GET|PUT faults`.
+//! injected); `/cgi-bin/WDSIDS/<SID>/OPEN/…` serves download copies as IIS would;
+//! `/_sim/` holds admin routes: `GET outbox[?to=]`, `GET stats`, `GET sessions`,
+//! `GET lists`, `GET documents`, `GET requests?command=`, `POST expire-sessions`,
+//! `POST expire-downloads`, `POST invalidate-lists`, `GET|PUT faults`.
 
 mod admin;
 mod cabinets;
 mod closelist;
 mod config;
+mod content;
 mod dispatch;
 mod doclists;
 mod documents;
+mod download;
 mod envelope;
 mod faults;
+mod files;
 mod findfiles;
 mod logon;
 mod query;
 mod random;
+mod rows;
+mod serve;
 mod state;
+mod store;
 mod twofa_get;
 mod twofa_set;
+mod verlist;
 
 #[cfg(test)]
 mod tests;
@@ -114,6 +125,10 @@ impl Simulator {
             .route("/_sim/stats", get(admin::stats))
             .route("/_sim/sessions", get(admin::sessions))
             .route("/_sim/lists", get(admin::lists))
+            .route("/_sim/documents", get(admin::documents))
+            .route("/_sim/requests", get(admin::requests))
+            .route("/_sim/expire-downloads", post(admin::expire_downloads))
+            .route("/cgi-bin/WDSIDS/{*path}", get(files::serve))
             .route("/_sim/expire-sessions", post(admin::expire_sessions))
             .route("/_sim/invalidate-lists", post(admin::invalidate_lists))
             .route(

@@ -15,8 +15,9 @@ use super::config::{Faults, SimConfig, SimUser};
 use super::doclists::DocLists;
 use super::envelope::WdError;
 use super::random;
+use super::store::Store;
 use crate::address::Address;
-use crate::upstream::fields::{REF_PREFIX, msg, rc};
+use crate::upstream::fields::{REF_PREFIX, msg, param, rc};
 
 /// Bytes of randomness in a SID: 44, which base64-encodes to 60 characters as the
 /// seed's SID does.
@@ -45,6 +46,11 @@ pub(crate) struct State {
     pub(crate) doc_lists: DocLists,
     /// Whether `skip` is 1-based (with 0 meaning 1) or 0-based: `sim.skip_base`.
     pub(crate) skip_base: u8,
+    /// The documents, their versions and the download copies.
+    pub(crate) store: Store,
+    /// The last decoded parameter sets per command, SID redacted (`/_sim/requests`).
+    pub(crate) requests: HashMap<String, VecDeque<Vec<(String, String)>>>,
+    requests_kept: usize,
 }
 
 /// A user and the devices the server stores for them.
@@ -156,6 +162,9 @@ impl State {
             code_ttl: Duration::from_secs(config.code_ttl_secs),
             doc_lists: DocLists::new(config.max_lists_per_session),
             skip_base: config.skip_base,
+            store: Store::new(config.large_document_mib.saturating_mul(1024 * 1024)),
+            requests: HashMap::new(),
+            requests_kept: config.requests_kept,
         })
     }
 
@@ -172,6 +181,8 @@ impl State {
         let idle = self.sid_idle;
         self.sessions
             .retain(|_, s| now.duration_since(s.last_used) <= idle);
+        let sessions = &self.sessions;
+        self.store.retain_sessions(|sid| sessions.contains_key(sid));
         let mut bytes = [0u8; SID_BYTES];
         random::fill(&mut bytes);
         let sid = STANDARD
@@ -203,8 +214,7 @@ impl State {
                 Ok(s.user)
             }
             Some(_) => {
-                self.sessions.remove(key);
-                self.doc_lists.end_session(key);
+                self.end_session(key);
                 Err(WdError::sid_invalid(sid))
             }
             None => Err(WdError::sid_invalid(sid)),
@@ -215,6 +225,53 @@ impl State {
     pub(crate) fn end_session(&mut self, sid: &str) {
         self.sessions.remove(sid);
         self.doc_lists.end_session(sid);
+        self.store.end_session(sid);
+    }
+
+    /// Whether `sid` is a live session, without refreshing its idle timer (a file GET
+    /// is IIS's, not Worldox's); an expired one is ended.
+    pub(crate) fn session_alive(&mut self, sid: &str, now: Instant) -> bool {
+        let idle = self.sid_idle;
+        match self.sessions.get(sid) {
+            Some(s) if now.duration_since(s.last_used) <= idle => true,
+            Some(_) => {
+                self.end_session(sid);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Records a document write: with `stale_doc_lists_after_write`, every document
+    /// list becomes stale.
+    pub(crate) fn document_written(&mut self) {
+        if self.faults.stale_doc_lists_after_write {
+            self.doc_lists.clear();
+        }
+    }
+
+    /// Remembers one call's decoded parameters, the SID and passwords redacted.
+    pub(crate) fn record_request(&mut self, command: &str, params: &[(String, String)]) {
+        if self.requests_kept == 0 {
+            return;
+        }
+        let kept = self.requests_kept;
+        let redacted = params
+            .iter()
+            .map(|(k, v)| {
+                let secret = [param::SID, param::USER_PASSWORD, param::SERVER_PASSWORD];
+                if secret.iter().any(|s| k.trim().eq_ignore_ascii_case(s)) {
+                    (k.clone(), "<redacted>".to_owned())
+                } else {
+                    (k.clone(), v.clone())
+                }
+            })
+            .collect();
+        let log = self.requests.entry(command.to_owned()).or_default();
+        log.push_back(redacted);
+        while log.len() > kept {
+            log.pop_front();
+        }
     }
 
     /// Every live session as `(username, raw SID)`, for tests that look for leaks.
@@ -241,6 +298,7 @@ impl State {
     pub(crate) fn expire_all_sessions(&mut self) {
         self.sessions.clear();
         self.doc_lists.clear();
+        self.store.expire_copies();
     }
 
     /// Issues a new List_ID (`x` and 7 uppercase hex digits) for `user`'s devices as

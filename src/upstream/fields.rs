@@ -24,6 +24,12 @@ pub mod command {
     pub const SORTFILES: &str = "SORTFILES";
     /// Free a list.
     pub const CLOSELIST: &str = "CLOSELIST";
+    /// Prepare a per-session copy of a file for a plain GET.
+    pub const DOWNLOAD: &str = "DOWNLOAD";
+    /// List a document's versions (a new list).
+    pub const VERLIST: &str = "VERLIST";
+    /// Serve a template in the session's context.
+    pub const SERVE: &str = "SERVE";
 
     /// The document commands of the public reference, as its example URLs name them:
     /// the default allow-list of the `/wd/{COMMAND}` passthrough. (UNLOCK is LOCK
@@ -250,6 +256,14 @@ pub mod param {
     pub const SKIP: &str = "skip";
     /// FINDFILES: how many rows to answer.
     pub const TAKE: &str = "take";
+    /// DOWNLOAD: the row's display line (`LN`), which also picks `FileNme`.
+    pub const LIST_OFFSET: &str = "wd_List_Offset";
+    /// DOWNLOAD: a favorites category to add the file to (a write; never sent).
+    pub const FAV_CAT_INPUT: &str = "FavCatInput";
+    /// A request id the `fileActions` answers echo in `req_ID`.
+    pub const REQ_ID: &str = "reqId";
+    /// SERVE `getVar.json`: the error code whose text is wanted.
+    pub const SZ_VAR: &str = "szVar";
 }
 
 /// Keys of Worldox answers that hold or embed the SID, another secret, or a path
@@ -292,6 +306,14 @@ pub mod template {
     pub const CABINETS: &str = "/v4/cabinets/cabinets.json";
     /// FINDFILES' (and SORTFILES', VERLIST's) answer.
     pub const FILE_LIST: &str = "/v4/filelist/fileList.json";
+    /// SERVE: one record re-read fresh.
+    pub const REREAD_RECORD: &str = "/v4/filelist/rereadrecord.json";
+    /// SERVE: the session probe (the deprecated flat template).
+    pub const AUTH_CHECK: &str = "/api/authentication/authCheck.json";
+    /// SERVE: the dialog text of an error code.
+    pub const GET_VAR: &str = "/v4/errorLog/getVar.json";
+    /// DOWNLOAD's answer.
+    pub const DOWNLOAD: &str = "/v4/fileActions/download.json";
 }
 
 /// `2FGET` filter values.
@@ -366,6 +388,10 @@ pub mod msg {
         "File Not Found\n\n\nThe file or project could not be found.\n\n\n\n\nOK\n";
     pub const CABINET_INVALID: &str =
         "Invalid Cabinet\n\n\nThe cabinet requested is not defined.\n\n\n\n\nOK\n";
+    /// 8525, verbatim from the reference (download.md).
+    pub const PATH_INVALID: &str = "Invalid Path\n\n\nThe path is invalid.\n\n\n\n\nOK\n";
+    /// 8380 as DOWNLOAD's failure shows it, verbatim from the reference (download.md).
+    pub const LISTID_UNDEFINED_DOWNLOAD: &str = "Error no List ID\nYour request returned without a 'List ID', please refresh.\n\n\n\n\nlock, wdInfo\ncloseCircle, wdErrorIco\n\nRefresh\n";
     /// 9105, verbatim from the reference (findfiles.md).
     pub const ZERO_PROJECT_CLEAN: &str = "Empty Project List\nYour project contains no files.\n\n\n\n\nProjectCollection, wdInfo\nWarning, wdWarningIco\n\nOk";
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod devices;
 mod documents;
+mod files;
 mod lists;
 mod seeds;
 mod sessions;
@@ -80,10 +81,16 @@ impl Sim {
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
         let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        // Answers naming the Windows-1252 seed are not UTF-8: read them as the
+        // gateway's charset fallback does.
+        let body = match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => text,
+            Err(_) => encoding_rs::WINDOWS_1252.decode(&bytes).0.into_owned(),
+        };
         Answer {
             status,
             content_type,
-            body: String::from_utf8(bytes.to_vec()).unwrap(),
+            body,
         }
     }
 
