@@ -292,6 +292,8 @@ pub mod template {
     pub const CABINETS: &str = "/v4/cabinets/cabinets.json";
     /// FINDFILES' (and SORTFILES', VERLIST's) answer.
     pub const FILE_LIST: &str = "/v4/filelist/fileList.json";
+    /// CLOSELIST's answer.
+    pub const CLOSE_LIST: &str = "/v4/fileActions/closeList.json";
 }
 
 /// `2FGET` filter values.

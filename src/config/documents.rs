@@ -1,0 +1,145 @@
+//! `[documents]`: the documents resource: cursor keys, the per-session locator cache and
+//! list registry, search paging and the sort keys Worldox expects.
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+
+/// How the upstream counts `skip` (DOCUMENTS.md T3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SkipBase {
+    /// Send the 1-based first line, check the first row's `LN`, and switch to the other
+    /// base (for this process) when it disagrees.
+    #[default]
+    Auto,
+    /// `skip` is the 0-based offset.
+    #[serde(rename = "0")]
+    Zero,
+    /// `skip` is the 1-based first line.
+    #[serde(rename = "1")]
+    One,
+}
+
+/// `Wd_File_Sort_Key1` column ids of the REST sort names.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SortKeys {
+    /// `sort=updated` (`wd_File_Updated_Value`).
+    pub updated: u32,
+    /// `sort=version` (`wd_File_Version_Value`).
+    pub version: u32,
+    /// `sort=size` (`wd_File_Size_Value`).
+    pub size: u32,
+    /// `sort=description` (`wd_File_Xname_Value`).
+    pub description: u32,
+    /// `sort=doc_number` (`wd_File_FileName_Value`).
+    pub doc_number: u32,
+}
+
+impl Default for SortKeys {
+    fn default() -> Self {
+        Self {
+            updated: 5374,
+            version: 5376,
+            size: 5368,
+            description: 5380,
+            doc_number: 5348,
+        }
+    }
+}
+
+/// The documents resource.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocumentsConfig {
+    /// Secret that signs search cursors (HMAC-SHA-256). Set it, the same on every
+    /// replica, for cursors that survive restarts and other replicas; unset, a random
+    /// key lives as long as the process. Required with `session.store = "redis"`.
+    pub id_key: Option<String>,
+    /// Seconds a document's locator (its place in a server-side list) is kept after a
+    /// search or lookup showed it.
+    pub locator_ttl_secs: u64,
+    /// Seconds a search's server-side list is kept open after its last page was read;
+    /// then it is closed (CLOSELIST) in the background.
+    pub search_ttl_secs: u64,
+    /// Server-side lists one session keeps open; beyond it the least recently used is
+    /// closed and its locators dropped.
+    pub max_open_lists_per_session: usize,
+    /// The answer template of FINDFILES and SORTFILES.
+    pub list_template: String,
+    /// How the upstream counts `skip`: `auto`, `0` or `1`.
+    pub skip_base: SkipBase,
+    /// `Wd_File_Sort_Key1` ids of the sort names.
+    pub sort_keys: SortKeys,
+    /// Seconds a session's cabinets are cached.
+    pub cabinets_ttl_secs: u64,
+    /// CLOSELIST calls waiting to be sent, in all; beyond it a list is left for LOGOFF
+    /// (counted as `dropped`).
+    pub close_queue: usize,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        Self {
+            id_key: None,
+            locator_ttl_secs: 300,
+            search_ttl_secs: 300,
+            max_open_lists_per_session: 16,
+            list_template: "/v4/filelist/fileList.json".to_owned(),
+            skip_base: SkipBase::Auto,
+            sort_keys: SortKeys::default(),
+            cabinets_ttl_secs: 60,
+            close_queue: 1024,
+        }
+    }
+}
+
+impl DocumentsConfig {
+    /// Checks ranges; errors name the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: key.to_owned(),
+                message: message.to_owned(),
+            })
+        };
+        if self.id_key.as_ref().is_some_and(|k| k.len() < 16) {
+            return invalid("documents.id_key", "must be at least 16 characters");
+        }
+        if self.locator_ttl_secs == 0 {
+            return invalid("documents.locator_ttl_secs", "must be above 0");
+        }
+        if self.search_ttl_secs == 0 {
+            return invalid("documents.search_ttl_secs", "must be above 0");
+        }
+        if !(1..=1000).contains(&self.max_open_lists_per_session) {
+            return invalid(
+                "documents.max_open_lists_per_session",
+                "must be between 1 and 1000",
+            );
+        }
+        if !self.list_template.starts_with('/') || self.list_template.contains(['&', '+', '?']) {
+            return invalid(
+                "documents.list_template",
+                "must be a template path starting with / and without & + ?",
+            );
+        }
+        if self.close_queue == 0 {
+            return invalid("documents.close_queue", "must be above 0");
+        }
+        let keys = &self.sort_keys;
+        for (name, key) in [
+            ("updated", keys.updated),
+            ("version", keys.version),
+            ("size", keys.size),
+            ("description", keys.description),
+            ("doc_number", keys.doc_number),
+        ] {
+            if key == 0 {
+                return invalid(&format!("documents.sort_keys.{name}"), "must be above 0");
+            }
+        }
+        Ok(())
+    }
+}
