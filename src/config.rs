@@ -302,6 +302,7 @@ fn apply_env(table: &mut toml::Table, env: &dyn EnvSource) -> Result<(), ConfigE
         "upstream",
         "session",
         "devices",
+        "documents",
         "limits",
         "browser",
         "log",

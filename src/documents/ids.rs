@@ -20,7 +20,9 @@ impl DocId {
     /// The id of a row with cabinet `cabinet` and file name `file_name`; `None` when
     /// the stem is not 1 to 32 ASCII letters and digits.
     pub fn of_row(cabinet: u32, file_name: &str) -> Option<Self> {
-        let stem = file_name.split_once('.').map_or(file_name, |(stem, _)| stem);
+        let stem = file_name
+            .split_once('.')
+            .map_or(file_name, |(stem, _)| stem);
         valid_docnum(stem).then(|| Self {
             cabinet,
             docnum: stem.to_owned(),
@@ -46,7 +48,9 @@ impl DocId {
 
     /// Whether `file_name` (a row's `FN`) is this document's.
     pub fn is_file(&self, file_name: &str) -> bool {
-        let stem = file_name.split_once('.').map_or(file_name, |(stem, _)| stem);
+        let stem = file_name
+            .split_once('.')
+            .map_or(file_name, |(stem, _)| stem);
         stem == self.docnum
     }
 }

@@ -20,8 +20,8 @@ pub use ids::DocId;
 pub use session::{Limits, ListKind, Page, PageKey, SessionDocs};
 
 use crate::session::{TokenHash, TokenHashState};
-use crate::upstream::{self, Sid};
 use crate::upstream::documents::Cabinet;
+use crate::upstream::{self, Sid};
 
 /// Every session's document state, the cursor key and the close queue; cheap to clone.
 #[derive(Debug, Clone)]
@@ -98,7 +98,11 @@ impl Documents {
     }
 
     /// Session `key`'s cabinets: cached, or loaded once for concurrent callers.
-    pub async fn cabinets<F>(&self, key: TokenHash, load: F) -> Result<Arc<Vec<Cabinet>>, upstream::Error>
+    pub async fn cabinets<F>(
+        &self,
+        key: TokenHash,
+        load: F,
+    ) -> Result<Arc<Vec<Cabinet>>, upstream::Error>
     where
         F: Future<Output = Result<Vec<Cabinet>, upstream::Error>>,
     {

@@ -109,12 +109,18 @@ mod tests {
         assert_eq!(text, "Caf\u{e9} excel & <b>x</b> ex");
         assert_eq!(ranges, vec![[5, 7], [20, 22]]);
         let (text, _) = strip_highlights("<span class='selectedTxt'>open");
-        assert_eq!(text, "<span class='selectedTxt'>open", "unclosed markup stays");
+        assert_eq!(
+            text, "<span class='selectedTxt'>open",
+            "unclosed markup stays"
+        );
     }
 
     #[test]
     fn dates_are_utc_and_day_granular_ones_are_dates() {
-        assert_eq!(timestamp(1_587_490_528).as_deref(), Some("2020-04-21T17:35:28Z"));
+        assert_eq!(
+            timestamp(1_587_490_528).as_deref(),
+            Some("2020-04-21T17:35:28Z")
+        );
         assert_eq!(date(1_587_492_000).as_deref(), Some("2020-04-21"));
         assert_eq!(status(Some(48)).0, "checked_out_to_me");
         assert_eq!(status(Some(7)).0, "unknown");

@@ -117,7 +117,13 @@ impl SessionDocs {
     /// Registers a list the session just opened, and seeds a locator from each row.
     /// A search's earlier list, expired lists and the least recently used beyond the
     /// bound are closed in the background.
-    pub fn register(&self, list_id: &str, kind: ListKind, rows: &[Arc<DocumentRow>], id_of: impl Fn(&DocumentRow) -> Option<String>) {
+    pub fn register(
+        &self,
+        list_id: &str,
+        kind: ListKind,
+        rows: &[Arc<DocumentRow>],
+        id_of: impl Fn(&DocumentRow) -> Option<String>,
+    ) {
         let list_id: Arc<str> = Arc::from(list_id);
         let mut retired = self.sweep();
         let evicted = self.with_lists(|lists| {
@@ -169,7 +175,8 @@ impl SessionDocs {
             before - lists.len()
         });
         if gone > 0 {
-            self.open.fetch_sub(i64::try_from(gone).unwrap_or(0), Ordering::Relaxed);
+            self.open
+                .fetch_sub(i64::try_from(gone).unwrap_or(0), Ordering::Relaxed);
             crate::metrics::open_lists(self.open.load(Ordering::Relaxed));
         }
         self.drop_locators(list_id);
@@ -223,7 +230,10 @@ impl SessionDocs {
     fn with_lists<T>(&self, f: impl FnOnce(&mut Vec<Entry>) -> T) -> T {
         // A poisoned lock only means another request panicked mid-update; the list
         // of entries is still a list.
-        let mut lists = self.lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut lists = self
+            .lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut lists)
     }
 
@@ -270,4 +280,3 @@ impl SessionDocs {
         }
     }
 }
-

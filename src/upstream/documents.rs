@@ -261,7 +261,13 @@ impl Client {
         if let Some(id) = only {
             query = query.with(param::CABINET_ID_VALUE, id.to_string());
         }
-        let envelope = self.call(&get(command::CABINETS, query)).await?;
+        // A failed CABINETS leaves placeholders unquoted (`"PGID":%Cabinet_ID%`).
+        let body = self.exchange(&get(command::CABINETS, query)).await?;
+        let value = super::passthrough::parse_lenient(&body)?;
+        let envelope = Envelope::from_value_with(value, &self.empty)?;
+        if let Some(error) = envelope.cause() {
+            return Err(Error::Rejected(error.clone()));
+        }
         Ok(rows_of(&envelope)?.filter_map(cabinet).collect())
     }
 
@@ -378,7 +384,11 @@ fn cabinet(row: &Map<String, Value>) -> Option<Cabinet> {
 }
 
 fn cabinet_field(place: usize, f: &Map<String, Value>) -> Option<CabinetField> {
-    let name = Cell::of(f, "NAME").text().unwrap_or_default().trim().to_owned();
+    let name = Cell::of(f, "NAME")
+        .text()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     let active = flag(f, "ACTIVE");
     if (name.is_empty() || name == "0") && !active {
         return None;

@@ -21,7 +21,10 @@ use super::view::{CABINETS, CabinetList, CabinetView, link};
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     responses((status = 200, description = "The cabinets the caller sees.", body = CabinetList), problems::ListCabinets),
 )]
-pub async fn list(State(state): State<AppState>, current: CurrentSession) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    current: CurrentSession,
+) -> Result<Response, ApiError> {
     let cabinets = load(&state, &current).await?;
     let body = CabinetList {
         cabinets: cabinets.iter().map(CabinetView::new).collect(),
@@ -63,7 +66,10 @@ pub async fn get(
         Ok(found) => found,
         Err(e) => return Err(Box::pin(state.upstream_failure(Some(current.key), e)).await),
     };
-    let cabinet = found.iter().find(|c| c.id == id).ok_or_else(no_such_cabinet)?;
+    let cabinet = found
+        .iter()
+        .find(|c| c.id == id)
+        .ok_or_else(no_such_cabinet)?;
     Ok(private_json(&CabinetView::new(cabinet), 2048))
 }
 

@@ -61,7 +61,11 @@ impl SearchQuery {
     /// Validates the query, or opens the cursor.
     pub fn wanted(self, state: &AppState) -> Result<Wanted, ApiError> {
         if let Some(cursor) = self.cursor {
-            if self.q.is_some() || self.cabinet.is_some() || self.sort.is_some() || self.limit.is_some() {
+            if self.q.is_some()
+                || self.cabinet.is_some()
+                || self.sort.is_some()
+                || self.limit.is_some()
+            {
                 return Err(ApiError::BadRequest(
                     "cursor cannot be combined with other search parameters".to_owned(),
                 ));
@@ -91,7 +95,12 @@ impl SearchQuery {
             None => None,
             Some(c) => match c.trim().parse::<u32>() {
                 Ok(id) if id > 0 && id <= 999_999_999 => Some(id),
-                _ => return Err(invalid("cabinet", "must be a cabinet id (a positive integer)")),
+                _ => {
+                    return Err(invalid(
+                        "cabinet",
+                        "must be a cabinet id (a positive integer)",
+                    ));
+                }
             },
         };
         let sort = self.sort.unwrap_or_else(|| "-updated".to_owned());
@@ -146,7 +155,9 @@ pub async fn page(
     let load = load(state, sid, &docs, wanted);
     match docs.page(key, load).await {
         Ok(page) => Ok(page),
-        Err(error) => Err(Box::pin(state.upstream_failure(Some(current.key), (*error).clone())).await),
+        Err(error) => {
+            Err(Box::pin(state.upstream_failure(Some(current.key), (*error).clone())).await)
+        }
     }
 }
 
@@ -217,7 +228,10 @@ fn skip_mismatch(state: &AppState, page: &DocumentPage, offset: u64) -> bool {
     }
     let docs = state.documents();
     docs.set_zero_based(!docs.zero_based());
-    tracing::info!(zero_based = docs.zero_based(), "the upstream counts skip the other way; switched");
+    tracing::info!(
+        zero_based = docs.zero_based(),
+        "the upstream counts skip the other way; switched"
+    );
     true
 }
 

@@ -5,8 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::super::devices::view::Link;
-use crate::documents::representation::{date, status, strip_highlights, timestamp};
 use crate::documents::DocId;
+use crate::documents::representation::{date, status, strip_highlights, timestamp};
 use crate::upstream::documents::{Cabinet, CabinetField, DocumentRow};
 
 /// Where the document collection lives.

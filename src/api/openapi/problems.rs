@@ -231,7 +231,9 @@ fn meaning(code: &str) -> &'static str {
         "command_not_allowed" => "the command is not in `passthrough.allow`",
         "csrf_rejected" => "a cookie-authenticated change from an origin that is not allowed",
         "not_found" => "no such resource (device, cabinet or document) for the caller",
-        "cursor_invalid" => "the cursor is malformed, was tampered with, or was signed under another `documents.id_key`",
+        "cursor_invalid" => {
+            "the cursor is malformed, was tampered with, or was signed under another `documents.id_key`"
+        }
         "body_timeout" => {
             "the body did not arrive within `server.body_read_timeout_secs`; the connection is closed"
         }

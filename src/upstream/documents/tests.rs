@@ -8,13 +8,15 @@ fn envelope(v: Value) -> Envelope {
 
 #[test]
 fn rows_keep_absent_null_and_text_apart_and_skip_placeholders() {
-    let e = envelope(json!({"root": {"errorStatus": {"List_ID": "x2304DA0", "List_Count": "1359",
-        "ErrorCount": ""}, "data": [
-        {"XN": "<span class='selectedTxt'>Excel</span> test.", "FN": "00015661.xlsx", "UPD": "1587490528",
-         "LSZ": "8.6 KB", "I": "0", "LN": "1", "RN": "3", "CBID": "5", "PSD": "<undefined>",
-         "CM": "Copied.", "HASH": "x3357286E", "FPR": "\\\\#\\005\\00015661.xlsx"},
-        {"XN": "%:Xname%", "FN": "%:DOCID%", "LN": "%:L#%", "RN": "%:R#%", "CBID": "%:wGROUP%"}
-    ]}}));
+    let e = envelope(
+        json!({"root": {"errorStatus": {"List_ID": "x2304DA0", "List_Count": "1359",
+            "ErrorCount": ""}, "data": [
+            {"XN": "<span class='selectedTxt'>Excel</span> test.", "FN": "00015661.xlsx", "UPD": "1587490528",
+             "LSZ": "8.6 KB", "I": "0", "LN": "1", "RN": "3", "CBID": "5", "PSD": "<undefined>",
+             "CM": "Copied.", "HASH": "x3357286E", "FPR": "\\\\#\\005\\00015661.xlsx"},
+            {"XN": "%:Xname%", "FN": "%:DOCID%", "LN": "%:L#%", "RN": "%:R#%", "CBID": "%:wGROUP%"}
+        ]}}),
+    );
     let page = page_of(&e).expect("a page");
     assert_eq!(page.list_id, "x2304DA0");
     assert_eq!(page.total, 1359);
@@ -24,28 +26,44 @@ fn rows_keep_absent_null_and_text_apart_and_skip_placeholders() {
     assert_eq!(row.comments, Cell::Text("Copied.".into()));
     assert_eq!(row.version, Cell::NotSent);
     assert_eq!(row.hash.text(), Some("x3357286E"));
-    assert_eq!(Cell::of(&json!({"PSD": "<undefined>"}).as_object().cloned().unwrap_or_default(), "PSD"), Cell::Null);
+    assert_eq!(
+        Cell::of(
+            &json!({"PSD": "<undefined>"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            "PSD"
+        ),
+        Cell::Null
+    );
 }
 
 #[test]
 fn an_empty_result_is_a_page_without_rows() {
     // 9105 is read as success by the envelope; data is "".
-    let e = envelope(json!({"root": {"errorStatus": {"List_ID": "x1", "List_Count": "0",
+    let e = envelope(
+        json!({"root": {"errorStatus": {"List_ID": "x1", "List_Count": "0",
         "ErrorCount": "1", "Error": [{"wd_Error_RCID": "9105", "wd_Error_RCTX": "WDRC_ZERO_PROJECT_CLEAN"}]},
-        "data": ""}}));
+        "data": ""}}),
+    );
     let page = page_of(&e).expect("a page");
     assert_eq!((page.total, page.rows.len()), (0, 0));
 }
 
 #[test]
 fn the_cabinet_filter_is_its_own_clause() {
-    let find = |query, cabinet| Find {
-        query,
-        cabinet,
-        sort: SortBy { key: 5374, descending: true },
-        window: Window { skip: 1, take: 50 },
-    }
-    .wd_query();
+    let find = |query, cabinet| {
+        Find {
+            query,
+            cabinet,
+            sort: SortBy {
+                key: 5374,
+                descending: true,
+            },
+            window: Window { skip: 1, take: 50 },
+        }
+        .wd_query()
+    };
     assert_eq!(find("Excel", None), "Excel");
     assert_eq!(find("Excel", Some(5)), "Excel | ?G 5");
     assert_eq!(find(" ", Some(14)), "?G 14");
