@@ -107,7 +107,7 @@ mod tests {
             "Caf\u{e9} <span class='selectedTxt'>ex</span>cel & <b>x</b> <span class='selectedTxt'>ex</span>",
         );
         assert_eq!(text, "Caf\u{e9} excel & <b>x</b> ex");
-        assert_eq!(ranges, vec![[5, 7], [20, 22]]);
+        assert_eq!(ranges, vec![[5, 7], [22, 24]]);
         let (text, _) = strip_highlights("<span class='selectedTxt'>open");
         assert_eq!(
             text, "<span class='selectedTxt'>open",
