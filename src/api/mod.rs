@@ -45,6 +45,8 @@ pub mod paths {
     pub const CABINET: &str = "/cabinets/{id}";
     /// `GET /documents`.
     pub const DOCUMENTS: &str = "/documents";
+    /// `GET|HEAD /documents/{id}`.
+    pub const DOCUMENT: &str = "/documents/{id}";
     /// `GET|POST /wd/{command}`.
     pub const PASSTHROUGH: &str = "/wd/{command}";
     /// `GET /healthz`.
@@ -74,6 +76,7 @@ pub const ROUTES: &[(&str, bool)] = &[
     (paths::CABINETS, true),
     (paths::CABINET, true),
     (paths::DOCUMENTS, true),
+    (paths::DOCUMENT, true),
     (paths::PASSTHROUGH, true),
     (paths::UI, true),
     (paths::UI_FILES, true),
@@ -100,6 +103,7 @@ pub fn routes(state: AppState) -> Router {
         .route(paths::CABINETS, get(documents::cabinets::list))
         .route(paths::CABINET, get(documents::cabinets::get))
         .route(paths::DOCUMENTS, get(documents::list))
+        .route(paths::DOCUMENT, get(documents::document::get))
         .route(
             paths::PASSTHROUGH,
             get(passthrough::call_get).post(passthrough::call_post),

@@ -63,6 +63,9 @@ pub struct DocumentsConfig {
     /// Seconds a search's server-side list is kept open after its last page was read;
     /// then it is closed (CLOSELIST) in the background.
     pub search_ttl_secs: u64,
+    /// Seconds a row a search showed answers `GET /documents/{id}` before the document
+    /// is looked up afresh.
+    pub reread_after_secs: u64,
     /// Server-side lists one session keeps open; beyond it the least recently used is
     /// closed and its locators dropped.
     pub max_open_lists_per_session: usize,
@@ -85,6 +88,7 @@ impl Default for DocumentsConfig {
             id_key: None,
             locator_ttl_secs: 300,
             search_ttl_secs: 300,
+            reread_after_secs: 10,
             max_open_lists_per_session: 16,
             list_template: "/v4/filelist/fileList.json".to_owned(),
             skip_base: SkipBase::Auto,

@@ -47,6 +47,7 @@ pub enum ListKind {
 struct Locator {
     list_id: Arc<str>,
     row: Arc<DocumentRow>,
+    seen_at: Instant,
 }
 
 #[derive(Debug)]
@@ -161,6 +162,7 @@ impl SessionDocs {
                 let locator = Locator {
                     list_id: list_id.clone(),
                     row: row.clone(),
+                    seen_at: Instant::now(),
                 };
                 self.locators.insert(id, locator);
             }
@@ -184,8 +186,13 @@ impl SessionDocs {
 
     /// The row a search or lookup last showed for document `id`, if its list is
     /// still held; using it makes the list the most recently used.
-    pub fn row(&self, id: &str) -> Option<Arc<DocumentRow>> {
+    /// Rows seen longer ago than `max_age` are not answered (the caller finds the
+    /// document afresh).
+    pub fn row(&self, id: &str, max_age: Duration) -> Option<Arc<DocumentRow>> {
         let locator = self.locators.get(id)?;
+        if locator.seen_at.elapsed() > max_age {
+            return None;
+        }
         let held = self.with_lists(|lists| {
             lists
                 .iter_mut()
@@ -213,6 +220,12 @@ impl SessionDocs {
             .await;
         self.pages.invalidate(&key).await;
         page
+    }
+
+    /// Closes, in the background, a list the session opened but does not keep (a
+    /// lookup that found nothing).
+    pub fn discard(&self, list_id: &str) {
+        self.closer.close(&self.sid, list_id.to_owned());
     }
 
     /// Lists the session holds open.

@@ -3,6 +3,7 @@
 //! call Worldox (through the session's lists) → translate to an allow-listed view.
 
 pub mod cabinets;
+pub mod document;
 pub mod search;
 pub mod view;
 

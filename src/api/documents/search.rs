@@ -260,7 +260,7 @@ fn to_page(page: DocumentPage, restarted: bool) -> Page {
 }
 
 /// `skip` and `take` of the page at `offset`.
-fn window(state: &AppState, offset: u64, limit: u32) -> Window {
+pub(super) fn window(state: &AppState, offset: u64, limit: u32) -> Window {
     let zero = match state.documents_config().skip_base {
         SkipBase::Zero => true,
         SkipBase::One => false,

@@ -51,6 +51,7 @@ pub const COOKIE: &str = "cookieAuth";
         documents::cabinets::list,
         documents::cabinets::get,
         documents::list,
+        documents::document::get,
         passthrough::call_get,
         passthrough::call_post,
         health::healthz,

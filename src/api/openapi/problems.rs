@@ -146,6 +146,11 @@ problem_sets! {
         (409, "upstream_error"),
         (422, "validation_failed"),
     ]];
+    /// `GET /documents/{id}`: a malformed id, or one the caller cannot see, is 404.
+    GetDocument = [ALWAYS, SHED, AUTH, UPSTREAM, EXPIRED, &[
+        (404, "not_found"),
+        (404, "upstream_error"),
+    ]];
     /// `GET /wd/{command}`.
     PassthroughGet = [ALWAYS, SHED, AUTH, UPSTREAM, EXPIRED, PASSTHROUGH];
     /// `POST /wd/{command}`.
