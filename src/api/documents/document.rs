@@ -26,7 +26,8 @@ use crate::upstream::{self, Sid};
 /// Rows a lookup asks for: the DOCID search may also match descriptions.
 const LOOKUP_TAKE: u32 = 50;
 
-/// `GET|HEAD /documents/{id}`.
+/// `GET|HEAD /documents/{id}` (the router answers HEAD as GET without the body; the
+/// document names the GET).
 #[utoipa::path(
     get,
     path = "/documents/{id}",
