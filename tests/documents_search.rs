@@ -388,3 +388,46 @@ async fn cabinets_are_listed_cached_and_looked_up() {
     );
     let _ = Value::Null;
 }
+
+/// Every id of a search, page by page, and the number of pages.
+async fn walk(gw: &Gateway, token: &str, first: &str) -> (Vec<String>, u64, u64) {
+    let first = gw.get(first, Some(token)).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let total = first.json["total"].as_u64().expect("total");
+    let mut seen = ids(&first);
+    let mut next = next_href(&first);
+    let mut pages = 1;
+    while let Some(href) = next {
+        let page = gw.get(&href, Some(token)).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        seen.extend(ids(&page));
+        next = next_href(&page);
+        pages += 1;
+    }
+    (seen, total, pages)
+}
+
+#[tokio::test]
+async fn an_upstream_that_counts_skip_from_zero_is_detected_and_pages_stay_exact() {
+    let one_based = Sim::start().await;
+    let gw = Gateway::start(&one_based.url(), &[]);
+    let token = gw.login("demo", "demo").await;
+    let (expected, _, _) = walk(&gw, &token, "/documents?limit=3").await;
+
+    let config = wdgate::sim::SimConfig {
+        skip_base: 0,
+        ..wdgate::sim::SimConfig::default()
+    };
+    let zero_based = Sim::with_config(config).await;
+    let gw = Gateway::start(&zero_based.url(), &[]);
+    let token = gw.login("demo", "demo").await;
+    let (seen, total, pages) = walk(&gw, &token, "/documents?limit=3").await;
+    assert_eq!(seen, expected, "the same rows in the same order");
+    assert_eq!(seen.len() as u64, total);
+    // One extra SORTFILES on the first page, when the first row's LN gave it away.
+    assert_eq!(zero_based.calls("SORTFILES").await, pages);
+    assert!(gw.log().contains("counts skip the other way"));
+    let (again, _, _) = walk(&gw, &token, "/documents?limit=3").await;
+    assert_eq!(again, expected);
+    assert_eq!(zero_based.calls("SORTFILES").await, 2 * pages - 1, "learned once");
+}
