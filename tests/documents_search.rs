@@ -429,5 +429,9 @@ async fn an_upstream_that_counts_skip_from_zero_is_detected_and_pages_stay_exact
     assert!(gw.log().contains("counts skip the other way"));
     let (again, _, _) = walk(&gw, &token, "/documents?limit=3").await;
     assert_eq!(again, expected);
-    assert_eq!(zero_based.calls("SORTFILES").await, 2 * pages - 1, "learned once");
+    assert_eq!(
+        zero_based.calls("SORTFILES").await,
+        2 * pages - 1,
+        "learned once"
+    );
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::ConfigError;
 
 /// How the upstream counts `skip` (DOCUMENTS.md T3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SkipBase {
     /// Send the 1-based first line, check the first row's `LN`, and switch to the other
@@ -19,6 +19,27 @@ pub enum SkipBase {
     /// `skip` is the 1-based first line.
     #[serde(rename = "1")]
     One,
+}
+
+impl<'de> Deserialize<'de> for SkipBase {
+    /// `"auto"`, `"0"`, `"1"`, or the numbers 0 and 1 (as `WDGATE_DOCUMENTS_SKIP_BASE=0`
+    /// arrives).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(i64),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Text(t) if t == "auto" => Ok(Self::Auto),
+            Raw::Text(t) if t == "0" => Ok(Self::Zero),
+            Raw::Text(t) if t == "1" => Ok(Self::One),
+            Raw::Number(0) => Ok(Self::Zero),
+            Raw::Number(1) => Ok(Self::One),
+            _ => Err(serde::de::Error::custom("expected \"auto\", 0 or 1")),
+        }
+    }
 }
 
 /// `Wd_File_Sort_Key1` column ids of the REST sort names.
@@ -54,8 +75,9 @@ impl Default for SortKeys {
 #[serde(default, deny_unknown_fields)]
 pub struct DocumentsConfig {
     /// Secret that signs search cursors (HMAC-SHA-256). Set it, the same on every
-    /// replica, for cursors that survive restarts and other replicas; unset, a random
-    /// key lives as long as the process. Required with `session.store = "redis"`.
+    /// replica, for cursors that survive restarts and other replicas. Unset, the key is
+    /// derived from `devices.id_key` (domain-separated; the Redis store requires that
+    /// one), else a random key lives as long as the process.
     pub id_key: Option<String>,
     /// Seconds a document's locator (its place in a server-side list) is kept after a
     /// search or lookup showed it.
@@ -145,5 +167,65 @@ impl DocumentsConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_of(config: &DocumentsConfig) -> Option<String> {
+        match config.validate() {
+            Err(ConfigError::Invalid { key, .. }) => Some(key),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_valid_and_bad_values_name_their_key() {
+        assert_eq!(key_of(&DocumentsConfig::default()), None);
+        let cases: Vec<(&str, Box<dyn Fn(&mut DocumentsConfig)>)> = vec![
+            (
+                "documents.id_key",
+                Box::new(|c| c.id_key = Some("short".into())),
+            ),
+            (
+                "documents.locator_ttl_secs",
+                Box::new(|c| c.locator_ttl_secs = 0),
+            ),
+            (
+                "documents.search_ttl_secs",
+                Box::new(|c| c.search_ttl_secs = 0),
+            ),
+            (
+                "documents.max_open_lists_per_session",
+                Box::new(|c| c.max_open_lists_per_session = 0),
+            ),
+            (
+                "documents.list_template",
+                Box::new(|c| c.list_template = "x&html=/evil".into()),
+            ),
+            ("documents.close_queue", Box::new(|c| c.close_queue = 0)),
+            (
+                "documents.sort_keys.size",
+                Box::new(|c| c.sort_keys.size = 0),
+            ),
+        ];
+        for (key, change) in cases {
+            let mut config = DocumentsConfig::default();
+            change(&mut config);
+            assert_eq!(key_of(&config).as_deref(), Some(key));
+        }
+    }
+
+    #[test]
+    fn skip_base_reads_as_the_table_says() {
+        let read = |text: &str| toml::from_str::<DocumentsConfig>(text).map(|c| c.skip_base);
+        assert_eq!(read("skip_base = \"auto\"").ok(), Some(SkipBase::Auto));
+        assert_eq!(read("skip_base = \"0\"").ok(), Some(SkipBase::Zero));
+        assert_eq!(read("skip_base = \"1\"").ok(), Some(SkipBase::One));
+        assert_eq!(read("skip_base = 0").ok(), Some(SkipBase::Zero));
+        assert!(read("skip_base = \"2\"").is_err());
+        assert!(read("skip_base = 2").is_err());
     }
 }

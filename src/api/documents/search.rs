@@ -30,19 +30,23 @@ pub const SORTS: &[&str] = &["updated", "version", "size", "description", "doc_n
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// Quick find on names and descriptions (up to 256 characters; `?` and `|` are
-    /// refused, since Worldox's operator syntax cannot be escaped).
+    /// Quick find on names and descriptions: up to 256 characters, without `?`, `|`
+    /// or control characters (Worldox's operator syntax cannot be escaped).
+    #[param(pattern = "^[^?|\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 256)]
     pub q: Option<String>,
     /// Only this cabinet (an id from `/cabinets`).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 999_999_999)]
     pub cabinet: Option<String>,
     /// `updated`, `version`, `size`, `description` or `doc_number`, `-` first for
     /// descending; default `-updated`.
+    #[param(pattern = "^-?(updated|version|size|description|doc_number)$")]
     pub sort: Option<String>,
     /// Page size, 1 to 500; default 50.
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
-    /// A `next_cursor` (or a `next`/`prev` link's); alone, without the other parameters.
+    /// A `next_cursor` (or a `next`/`prev` link's), alone: with any other parameter it
+    /// is 400 `bad_request`; one this gateway did not sign is 400 `cursor_invalid`.
+    #[param(pattern = "^cur_[A-Za-z0-9_-]+$", max_length = 2048)]
     pub cursor: Option<String>,
 }
 
@@ -93,7 +97,7 @@ impl SearchQuery {
         };
         let cabinet = match self.cabinet.as_deref() {
             None => None,
-            Some(c) => match c.trim().parse::<u32>() {
+            Some(c) => match c.parse::<u32>() {
                 Ok(id) if id > 0 && id <= 999_999_999 => Some(id),
                 _ => {
                     return Err(invalid(
@@ -112,7 +116,7 @@ impl SearchQuery {
         }
         let limit = match self.limit.as_deref() {
             None => DEFAULT_LIMIT,
-            Some(l) => match l.trim().parse::<u32>() {
+            Some(l) => match l.parse::<u32>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => return Err(invalid("limit", "must be an integer from 1 to 500")),
             },
