@@ -435,3 +435,68 @@ async fn an_upstream_that_counts_skip_from_zero_is_detected_and_pages_stay_exact
         "learned once"
     );
 }
+
+#[tokio::test]
+async fn a_cursor_is_good_on_any_replica_with_the_same_key_and_no_other() {
+    let sim = Sim::start().await;
+    let key = ("WDGATE_DOCUMENTS_ID_KEY", "a shared cursor key, 32 bytes..");
+    let a = Gateway::start(&sim.url(), &[key]);
+    let b = Gateway::start(&sim.url(), &[key]);
+    let c = Gateway::start(
+        &sim.url(),
+        &[("WDGATE_DOCUMENTS_ID_KEY", "another key, also long enough")],
+    );
+    let on_a = a.login("demo", "demo").await;
+    let first = a.get("/documents?limit=2", Some(&on_a)).await;
+    let href = next_href(&first).expect("next");
+    let expected = ids(&a.get(&href, Some(&on_a)).await);
+    let on_b = b.login("demo", "demo").await;
+    let page = b.get(&href, Some(&on_b)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.json["restarted"], true);
+    assert_eq!(ids(&page), expected);
+    let on_c = c.login("demo", "demo").await;
+    c.get(&href, Some(&on_c))
+        .await
+        .assert_problem(400, "cursor_invalid");
+}
+
+#[tokio::test]
+async fn a_search_after_worldox_ended_the_session_is_401_and_ends_it_here() {
+    let (sim, gw, token) = setup(&[]).await;
+    assert_eq!(gw.get("/documents?limit=1", Some(&token)).await.status, 200);
+    sim.expire_sessions().await;
+    let r = gw.get("/documents?limit=1", Some(&token)).await;
+    r.assert_problem(401, "session_expired");
+    assert!(r.header("www-authenticate").contains("invalid_token"));
+    gw.get("/cabinets", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+#[tokio::test]
+async fn logout_sends_no_closelist_and_the_gauge_forgets_the_lists() {
+    let (sim, gw, token) = setup(&[]).await;
+    for q in ["Excel", "letter"] {
+        assert_eq!(
+            gw.get(&format!("/documents?q={q}"), Some(&token))
+                .await
+                .status,
+            200
+        );
+    }
+    let gauge = |text: &str| text.contains("wdgate_upstream_open_lists 2");
+    assert!(gauge(&gw.get("/metrics", None).await.text));
+    assert_eq!(
+        gw.delete("/sessions/current", Some(&token)).await.status,
+        204
+    );
+    common::wait_until(|| async {
+        gw.get("/metrics", None)
+            .await
+            .text
+            .contains("wdgate_upstream_open_lists 0")
+    })
+    .await;
+    assert_eq!(sim.calls("CLOSELIST").await, 0, "LOGOFF frees them");
+}

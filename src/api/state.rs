@@ -133,6 +133,7 @@ impl AppState {
     /// Ends a gateway session and drops what is cached for it.
     pub async fn end_session(&self, key: TokenHash) -> Result<(), ApiError> {
         self.inner.listings.invalidate(key).await;
+        self.inner.documents.end_session(key).await;
         self.store()
             .remove(key)
             .await

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache;
+use moka::notification::RemovalCause;
 
 pub use closer::Closer;
 pub use cursor::{Cursor, CursorError, CursorKey, Search};
@@ -51,7 +52,15 @@ impl Documents {
         let sessions = Cache::builder()
             .max_capacity(max_sessions)
             .time_to_idle(idle)
-            .eviction_listener(|_, docs: Arc<SessionDocs>, _| docs.close_all())
+            // Idle or crowded out: its lists are closed. Ended (logout, Worldox ended
+            // it): nothing is sent, as LOGOFF frees them.
+            .eviction_listener(|_, docs: Arc<SessionDocs>, cause| {
+                if matches!(cause, RemovalCause::Expired | RemovalCause::Size) {
+                    docs.close_all();
+                } else {
+                    docs.forget_all();
+                }
+            })
             .build_with_hasher(TokenHashState);
         let cabinets = Cache::builder()
             .max_capacity(max_sessions)
@@ -110,6 +119,13 @@ impl Documents {
             .try_get_with(key, async { load.await.map(Arc::new) })
             .await
             .map_err(|e| (*e).clone())
+    }
+
+    /// Drops session `key`'s state without closing its lists (the session ended, and
+    /// its lists with it).
+    pub async fn end_session(&self, key: TokenHash) {
+        self.sessions.invalidate(&key).await;
+        self.cabinets.invalidate(&key).await;
     }
 
     /// Session `key`'s cabinets if cached.

@@ -111,7 +111,7 @@ impl SessionDocs {
                     e.list_id.clone()
                 })
         });
-        self.retire(expired, true);
+        self.retire(expired);
         found
     }
 
@@ -155,7 +155,7 @@ impl SessionDocs {
             out
         });
         retired.extend(evicted);
-        self.retire(retired, true);
+        self.retire(retired);
         crate::metrics::open_lists(self.open.load(Ordering::Relaxed));
         for row in rows {
             if let Some(id) = id_of(row) {
@@ -236,7 +236,16 @@ impl SessionDocs {
     /// Closes (in the background) every list the session holds: its state is going.
     pub(super) fn close_all(&self) {
         let all = self.with_lists(|lists| lists.drain(..).map(|e| e.list_id).collect());
-        self.retire(all, false);
+        self.retire(all);
+        crate::metrics::open_lists(self.open.load(Ordering::Relaxed));
+    }
+
+    /// Forgets every list the session holds without closing them: the session ended
+    /// upstream, and its lists with it.
+    pub(super) fn forget_all(&self) {
+        let gone = self.with_lists(|lists| lists.drain(..).count());
+        self.open
+            .fetch_sub(i64::try_from(gone).unwrap_or(0), Ordering::Relaxed);
         crate::metrics::open_lists(self.open.load(Ordering::Relaxed));
     }
 
@@ -271,11 +280,9 @@ impl SessionDocs {
     }
 
     /// Closes lists taken out of the registry and drops their locators.
-    fn retire(&self, lists: Vec<Arc<str>>, counted: bool) {
+    fn retire(&self, lists: Vec<Arc<str>>) {
         for list_id in lists {
-            if counted {
-                self.open.fetch_sub(1, Ordering::Relaxed);
-            }
+            self.open.fetch_sub(1, Ordering::Relaxed);
             self.drop_locators(&list_id);
             self.closer.close(&self.sid, list_id.to_string());
         }
