@@ -184,7 +184,8 @@ mod tests {
     #[test]
     fn the_defaults_are_valid_and_bad_values_name_their_key() {
         assert_eq!(key_of(&DocumentsConfig::default()), None);
-        let cases: Vec<(&str, Box<dyn Fn(&mut DocumentsConfig)>)> = vec![
+        type Change = Box<dyn Fn(&mut DocumentsConfig)>;
+        let cases: Vec<(&str, Change)> = vec![
             (
                 "documents.id_key",
                 Box::new(|c| c.id_key = Some("short".into())),
