@@ -135,7 +135,8 @@ async fn only_the_ids_own_row_counts_and_anything_else_is_404() {
 #[tokio::test]
 async fn concurrent_lookups_of_one_document_share_one_search() {
     let (sim, gw, token) = setup().await;
-    sim.set_faults(json!({"latency_ms": 300})).await;
+    // Slow enough that all eight are in flight before the first answer.
+    sim.set_faults(json!({"latency_ms": 1000})).await;
     let all = join_all((0..8).map(|_| gw.get("/documents/doc_5_00015655", Some(&token)))).await;
     for r in &all {
         assert_eq!(r.status, 200, "{}", r.text);
