@@ -1,13 +1,13 @@
 //! `GET /documents` over real HTTP against the simulator: cursor paging through
-//! SORTFILES, restarts on a stale list, the list registry's CLOSELISTs and bound,
-//! shared concurrent searches, validation, and that no position or secret leaves.
+//! SORTFILES, restarts on a stale list, the skip base, cursors across replicas, shared
+//! concurrent searches, validation, and that no position or secret leaves.
 
 mod common;
 
-use common::{Gateway, Reply, Sim, wait_until};
+use common::{Gateway, Reply, Sim};
 use futures_util::future::join_all;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 async fn setup(env: &[(&str, &str)]) -> (Sim, Gateway, String) {
     let sim = Sim::start().await;
@@ -59,14 +59,6 @@ async fn sids(sim: &Sim) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-async fn open_lists(sim: &Sim) -> u64 {
-    let lists = sim.admin(Method::GET, "lists", None).await;
-    lists
-        .as_array()
-        .map(|all| all.iter().filter_map(|l| l["open"].as_u64()).sum())
-        .unwrap_or(0)
 }
 
 #[tokio::test]
@@ -275,49 +267,6 @@ async fn a_cursor_from_another_session_restarts_there() {
 }
 
 #[tokio::test]
-async fn lists_no_longer_needed_are_closed_and_a_session_holds_a_bounded_number() {
-    let (sim, gw, token) = setup(&[("WDGATE_DOCUMENTS_MAX_OPEN_LISTS_PER_SESSION", "2")]).await;
-    // The same search again replaces (and closes) its list.
-    for _ in 0..2 {
-        assert_eq!(gw.get("/documents?q=Excel", Some(&token)).await.status, 200);
-    }
-    wait_until(|| async { sim.calls("CLOSELIST").await >= 1 }).await;
-    wait_until(|| async { open_lists(&sim).await == 1 }).await;
-    // Four different searches: only two lists stay open.
-    for q in ["test", "letter", "budget", "incorporation"] {
-        assert_eq!(
-            gw.get(&format!("/documents?q={q}"), Some(&token))
-                .await
-                .status,
-            200
-        );
-    }
-    wait_until(|| async { open_lists(&sim).await == 2 }).await;
-    // The worker counts a CLOSELIST once its answer is in.
-    wait_until(|| async {
-        let metrics = gw.get("/metrics", None).await.text;
-        metrics.contains("wdgate_closelist_total{outcome=\"closed\"} 4")
-    })
-    .await;
-    assert_eq!(sim.calls("CLOSELIST").await, 4);
-    let metrics = gw.get("/metrics", None).await;
-    assert!(
-        metrics.text.contains("wdgate_upstream_open_lists 2"),
-        "{}",
-        metrics.text
-    );
-    // The evicted search's cursor still works: it re-runs the search.
-    let first = gw.get("/documents?limit=1", Some(&token)).await;
-    let href = next_href(&first).expect("next");
-    for q in ["test", "letter"] {
-        gw.get(&format!("/documents?q={q}"), Some(&token)).await;
-    }
-    let page = gw.get(&href, Some(&token)).await;
-    assert_eq!(page.status, 200, "{}", page.text);
-    assert_eq!(page.json["restarted"], true);
-}
-
-#[tokio::test]
 async fn concurrent_identical_searches_of_a_session_share_one_upstream_call() {
     let (sim, gw, token) = setup(&[]).await;
     // Slow enough that all eight are in flight before the first answer.
@@ -332,61 +281,6 @@ async fn concurrent_identical_searches_of_a_session_share_one_upstream_call() {
         1,
         "one FINDFILES for eight requests"
     );
-}
-
-#[tokio::test]
-async fn cabinets_are_listed_cached_and_looked_up() {
-    let (sim, gw, token) = setup(&[]).await;
-    let r = gw.get("/cabinets", Some(&token)).await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let cabinets = r.json["cabinets"].as_array().expect("cabinets").clone();
-    let accounting = cabinets.iter().find(|c| c["id"] == 14).expect("cabinet 14");
-    assert_eq!(accounting["name"], "Accounting");
-    assert!(
-        accounting["fields"]
-            .as_array()
-            .is_some_and(|f| !f.is_empty() && f.iter().all(|f| f["name"] != "0"))
-    );
-    assert!(
-        accounting["_links"]
-            .as_array()
-            .is_some_and(|l| l.iter().any(|l| l["href"] == "/documents?cabinet=14"))
-    );
-    assert!(!r.text.contains("PGID") && !r.text.contains("\"BP\""));
-    assert!(
-        cabinets.iter().all(|c| c["id"] != 18),
-        "cabinet 18 is qc1's"
-    );
-    assert_eq!(gw.get("/cabinets", Some(&token)).await.status, 200);
-    assert_eq!(sim.calls("CABINETS").await, 1, "cached for the session");
-    let one = gw.get("/cabinets/14", Some(&token)).await;
-    assert_eq!(one.status, 200, "{}", one.text);
-    assert_eq!(one.json["name"], "Accounting");
-    assert_eq!(
-        sim.calls("CABINETS").await,
-        1,
-        "served from the cached listing"
-    );
-    gw.get("/cabinets/18", Some(&token))
-        .await
-        .assert_problem(404, "upstream_error");
-    for bad in ["0", "abc", "-1", "99999999999"] {
-        gw.get(&format!("/cabinets/{bad}"), Some(&token))
-            .await
-            .assert_problem(404, "not_found");
-    }
-    // Document names come from the cached cabinets.
-    let r = gw.get("/documents?cabinet=14", Some(&token)).await;
-    assert!(
-        r.json["documents"]
-            .as_array()
-            .expect("docs")
-            .iter()
-            .all(|d| d["cabinet"]["name"] == "Accounting"),
-        "{}",
-        r.text
-    );
-    let _ = Value::Null;
 }
 
 /// Every id of a search, page by page, and the number of pages.
@@ -472,31 +366,4 @@ async fn a_search_after_worldox_ended_the_session_is_401_and_ends_it_here() {
     gw.get("/cabinets", Some(&token))
         .await
         .assert_problem(401, "invalid_token");
-}
-
-#[tokio::test]
-async fn logout_sends_no_closelist_and_the_gauge_forgets_the_lists() {
-    let (sim, gw, token) = setup(&[]).await;
-    for q in ["Excel", "letter"] {
-        assert_eq!(
-            gw.get(&format!("/documents?q={q}"), Some(&token))
-                .await
-                .status,
-            200
-        );
-    }
-    let gauge = |text: &str| text.contains("wdgate_upstream_open_lists 2");
-    assert!(gauge(&gw.get("/metrics", None).await.text));
-    assert_eq!(
-        gw.delete("/sessions/current", Some(&token)).await.status,
-        204
-    );
-    common::wait_until(|| async {
-        gw.get("/metrics", None)
-            .await
-            .text
-            .contains("wdgate_upstream_open_lists 0")
-    })
-    .await;
-    assert_eq!(sim.calls("CLOSELIST").await, 0, "LOGOFF frees them");
 }
