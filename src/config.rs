@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use self::browser::{BrowserConfig, SameSite};
+pub use self::documents::{DocumentsConfig, SkipBase, SortKeys};
 pub use self::limits::LimitsConfig;
 pub use self::passthrough::PassthroughConfig;
 pub use self::server::{ServerConfig, TlsConfig};
@@ -18,6 +19,7 @@ pub use self::upstream::UpstreamConfig;
 use crate::sim::SimConfig;
 
 mod browser;
+mod documents;
 mod limits;
 mod list;
 mod passthrough;
@@ -44,6 +46,8 @@ pub struct Config {
     pub session: SessionConfig,
     /// Two-factor devices.
     pub devices: DevicesConfig,
+    /// Documents and cabinets.
+    pub documents: DocumentsConfig,
     /// Abuse limits.
     pub limits: LimitsConfig,
     /// CORS and the session cookie for browsers.
@@ -237,6 +241,7 @@ impl Config {
             return invalid("devices.id_key", "must be at least 16 characters");
         }
         self.passthrough.validate()?;
+        self.documents.validate()?;
         if self.sim.skip_base > 1 {
             return invalid("sim.skip_base", "must be 0 or 1");
         }
@@ -263,6 +268,9 @@ impl Config {
             *key = key.redacted();
         }
         if let Some(key) = &mut shown.devices.id_key {
+            *key = "<redacted>".to_owned();
+        }
+        if let Some(key) = &mut shown.documents.id_key {
             *key = "<redacted>".to_owned();
         }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
@@ -294,6 +302,7 @@ fn apply_env(table: &mut toml::Table, env: &dyn EnvSource) -> Result<(), ConfigE
         "upstream",
         "session",
         "devices",
+        "documents",
         "limits",
         "browser",
         "log",

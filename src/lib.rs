@@ -7,6 +7,7 @@ pub mod address;
 pub mod api;
 pub mod config;
 pub mod devices;
+pub mod documents;
 pub mod limits;
 pub mod mac;
 pub mod metrics;
@@ -100,6 +101,25 @@ pub fn build_app_with(
         None => SubjectKey::random().map_err(|e| BuildError::Rng(e.to_string()))?,
     };
     let limiter = Limiter::new(subjects, redis.as_ref());
+    // Cursors are signed under documents.id_key, else devices.id_key (domain-separated;
+    // the Redis store requires it, so replicas agree), else a per-process key.
+    let cursors = match (&config.documents.id_key, &config.devices.id_key) {
+        (Some(key), _) | (None, Some(key)) => documents::CursorKey::from_secret(key.as_bytes()),
+        (None, None) => {
+            documents::CursorKey::random().map_err(|e| BuildError::Rng(e.to_string()))?
+        }
+    };
+    let documents = documents::Documents::new(
+        cursors,
+        documents::Closer::new(upstream.clone(), config.documents.close_queue),
+        documents::Limits {
+            max_open: config.documents.max_open_lists_per_session,
+            search_ttl: Duration::from_secs(config.documents.search_ttl_secs),
+            locator_ttl: Duration::from_secs(config.documents.locator_ttl_secs),
+        },
+        Duration::from_secs(config.documents.cabinets_ttl_secs),
+        config.session.max_sessions,
+    );
     let state = AppState::new(api::state::Parts {
         upstream,
         store,
@@ -115,6 +135,8 @@ pub fn build_app_with(
             Duration::from_millis(config.session.l1_ttl_ms),
         ),
         verifications: verifications(config, redis.as_ref()),
+        documents,
+        documents_config: config.documents.clone(),
         passthrough: config.passthrough.clone(),
         login_limits: LoginLimits::new(limiter.clone(), &config.limits),
         code_sends: CodeSendLimits::new(limiter, &config.limits),

@@ -221,3 +221,27 @@ pub fn listing_cache(hit: bool) {
     });
     if hit { hits } else { misses }.increment(1);
 }
+
+/// Server-side document lists the gateway holds open (per replica).
+pub const UPSTREAM_OPEN_LISTS: &str = "wdgate_upstream_open_lists";
+/// Background CLOSELIST calls, by outcome (`closed`, `stale`, `failed`, `dropped`).
+pub const CLOSELIST_TOTAL: &str = "wdgate_closelist_total";
+/// Document id resolutions, by path (`locator`, `search`) and outcome (`found`,
+/// `not_found`, `error`).
+pub const DOCUMENT_RESOLVE: &str = "wdgate_document_resolve_total";
+
+/// Sets the open-lists gauge.
+pub fn open_lists(count: i64) {
+    #[allow(clippy::cast_precision_loss)]
+    metrics::gauge!(UPSTREAM_OPEN_LISTS).set(count.max(0) as f64);
+}
+
+/// Counts a background CLOSELIST.
+pub fn closelist(outcome: &'static str) {
+    metrics::counter!(CLOSELIST_TOTAL, "outcome" => outcome).increment(1);
+}
+
+/// Counts a document id resolution.
+pub fn document_resolve(path: &'static str, outcome: &'static str) {
+    metrics::counter!(DOCUMENT_RESOLVE, "path" => path, "outcome" => outcome).increment(1);
+}

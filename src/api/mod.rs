@@ -4,6 +4,7 @@ pub mod auth;
 pub mod browser;
 pub mod client_ip;
 pub mod devices;
+pub mod documents;
 pub mod edge;
 pub mod health;
 pub mod json;
@@ -38,6 +39,14 @@ pub mod paths {
     pub const VERIFICATIONS: &str = "/me/2fa-devices/verifications";
     /// `GET|PATCH|DELETE /me/2fa-devices/{id}`.
     pub const DEVICE: &str = "/me/2fa-devices/{id}";
+    /// `GET /cabinets`.
+    pub const CABINETS: &str = "/cabinets";
+    /// `GET /cabinets/{id}`.
+    pub const CABINET: &str = "/cabinets/{id}";
+    /// `GET /documents`.
+    pub const DOCUMENTS: &str = "/documents";
+    /// `GET|HEAD /documents/{id}`.
+    pub const DOCUMENT: &str = "/documents/{id}";
     /// `GET|POST /wd/{command}`.
     pub const PASSTHROUGH: &str = "/wd/{command}";
     /// `GET /healthz`.
@@ -64,6 +73,10 @@ pub const ROUTES: &[(&str, bool)] = &[
     (paths::DEVICES, true),
     (paths::VERIFICATIONS, true),
     (paths::DEVICE, true),
+    (paths::CABINETS, true),
+    (paths::CABINET, true),
+    (paths::DOCUMENTS, true),
+    (paths::DOCUMENT, true),
     (paths::PASSTHROUGH, true),
     (paths::UI, true),
     (paths::UI_FILES, true),
@@ -87,6 +100,10 @@ pub fn routes(state: AppState) -> Router {
                 .patch(devices::update)
                 .delete(devices::delete),
         )
+        .route(paths::CABINETS, get(documents::cabinets::list))
+        .route(paths::CABINET, get(documents::cabinets::get))
+        .route(paths::DOCUMENTS, get(documents::list))
+        .route(paths::DOCUMENT, get(documents::document::get))
         .route(
             paths::PASSTHROUGH,
             get(passthrough::call_get).post(passthrough::call_post),

@@ -24,6 +24,9 @@ pub enum ApiError {
     /// 400: the body is not valid JSON or misses a field.
     #[error("{0}")]
     BadRequest(String),
+    /// 400: a search cursor that is malformed, tampered with, or signed under another key.
+    #[error("{0}")]
+    CursorInvalid(String),
     /// 401: no credentials were presented.
     #[error("authentication required")]
     MissingToken,
@@ -173,7 +176,7 @@ impl ApiError {
     /// The status this error answers.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::CursorInvalid(_) => StatusCode::BAD_REQUEST,
             Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::CsrfRejected(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -200,6 +203,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
+            Self::CursorInvalid(_) => "cursor_invalid",
             Self::MissingToken => "missing_token",
             Self::InvalidToken => "invalid_token",
             Self::Forbidden(_) => "command_not_allowed",

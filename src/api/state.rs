@@ -6,8 +6,9 @@ use std::time::Duration;
 use super::client_ip::ClientIpResolver;
 use super::health::Readiness;
 use super::problem::ApiError;
-use crate::config::{BrowserConfig, PassthroughConfig, SessionConfig};
+use crate::config::{BrowserConfig, DocumentsConfig, PassthroughConfig, SessionConfig};
 use crate::devices::{ListingCache, Verifications};
+use crate::documents::Documents;
 use crate::limits::{CodeSendLimits, LoginLimits};
 use crate::session::{SessionStore, TokenHash};
 use crate::upstream::{self, status::StatusTable};
@@ -33,6 +34,10 @@ pub struct Parts {
     pub listings: ListingCache,
     /// Pending 2FA verifications.
     pub verifications: Verifications,
+    /// Per-session document locators and lists, cursors, cached cabinets.
+    pub documents: Documents,
+    /// The documents resource's settings.
+    pub documents_config: DocumentsConfig,
     /// Which commands `/wd/{COMMAND}` passes through.
     pub passthrough: PassthroughConfig,
     /// Login rate limits.
@@ -63,6 +68,16 @@ impl AppState {
     /// Pending 2FA verifications.
     pub fn verifications(&self) -> &Verifications {
         &self.inner.verifications
+    }
+
+    /// Per-session document locators and lists, cursors, cached cabinets.
+    pub fn documents(&self) -> &Documents {
+        &self.inner.documents
+    }
+
+    /// The documents resource's settings.
+    pub fn documents_config(&self) -> &DocumentsConfig {
+        &self.inner.documents_config
     }
 
     /// Login rate limits.
@@ -118,6 +133,7 @@ impl AppState {
     /// Ends a gateway session and drops what is cached for it.
     pub async fn end_session(&self, key: TokenHash) -> Result<(), ApiError> {
         self.inner.listings.invalidate(key).await;
+        self.inner.documents.end_session(key).await;
         self.store()
             .remove(key)
             .await

@@ -20,6 +20,8 @@ pub struct Envelope {
     pub data: Value,
     /// `errorStatus.List_ID`, when non-empty.
     pub list_id: Option<String>,
+    /// `errorStatus.List_Count` (a string or a number), when it is a count.
+    pub list_count: Option<u64>,
     /// The errors the answer reports, in order; empty on success.
     pub errors: Vec<UpstreamError>,
 }
@@ -124,6 +126,11 @@ impl Envelope {
             Some(_) => return Err(ShapeError::WrongShape("errorStatus is not an object")),
         };
         let list_id = text(status.get("List_ID")).filter(|s| !s.is_empty());
+        let list_count = match status.get("List_Count") {
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            Some(Value::Number(n)) => n.as_u64(),
+            _ => None,
+        };
         let mut errors = errors_of(&status)?;
         if errors.is_empty() {
             if let Value::Object(d) = &data {
@@ -136,6 +143,7 @@ impl Envelope {
         Ok(Self {
             data,
             list_id: list_id.map(str::to_owned),
+            list_count,
             errors,
         })
     }

@@ -314,6 +314,8 @@ pub mod template {
     pub const GET_VAR: &str = "/v4/errorLog/getVar.json";
     /// DOWNLOAD's answer.
     pub const DOWNLOAD: &str = "/v4/fileActions/download.json";
+    /// CLOSELIST's answer.
+    pub const CLOSE_LIST: &str = "/v4/fileActions/closeList.json";
 }
 
 /// `2FGET` filter values.

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod breaker;
 pub mod cgi;
 pub mod client;
+pub mod documents;
 pub mod envelope;
 pub mod fields;
 pub mod passthrough;

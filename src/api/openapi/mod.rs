@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
 
 use self::wd::OptionalBody;
 use super::problem::{ApiError, Problem, UpstreamDetail};
-use super::{devices, health, me, metrics, passthrough, sessions};
+use super::{devices, documents, health, me, metrics, passthrough, sessions};
 
 /// The security scheme of `Authorization: Bearer wdg_…`.
 pub const BEARER: &str = "bearerAuth";
@@ -48,6 +48,10 @@ pub const COOKIE: &str = "cookieAuth";
         devices::get,
         devices::update,
         devices::delete,
+        documents::cabinets::list,
+        documents::cabinets::get,
+        documents::list,
+        documents::document::get,
         passthrough::call_get,
         passthrough::call_post,
         health::healthz,
@@ -61,6 +65,7 @@ pub const COOKIE: &str = "cookieAuth";
         (name = "sessions", description = "Log in and out (LOGON, LOGOFF)"),
         (name = "me", description = "The caller's profile"),
         (name = "2fa-devices", description = "Two-factor devices (2FGET, 2FSET)"),
+        (name = "documents", description = "Cabinets and document search (CABINETS, FINDFILES, SORTFILES)"),
         (name = "passthrough", description = "Allow-listed Worldox commands with the caller's session"),
         (name = "operations", description = "Probes, metrics and this document"),
     ),

@@ -132,6 +132,25 @@ problem_sets! {
         (409, "upstream_error"),
         (422, "upstream_error"),
     ]];
+    /// `GET /cabinets`.
+    ListCabinets = [ALWAYS, SHED, AUTH, UPSTREAM, EXPIRED];
+    /// `GET /cabinets/{id}`: an id Worldox does not show the caller is 404.
+    GetCabinet = [ALWAYS, SHED, AUTH, UPSTREAM, EXPIRED, &[
+        (404, "not_found"),
+        (404, "upstream_error"),
+    ]];
+    /// `GET /documents`: the query, the cursor, and a list stale after one re-run.
+    SearchDocuments = [ALWAYS, SHED, AUTH, UPSTREAM, EXPIRED, &[
+        (400, "bad_request"),
+        (400, "cursor_invalid"),
+        (409, "upstream_error"),
+        (422, "validation_failed"),
+    ]];
+    /// `GET /documents/{id}`: a malformed id, or one the caller cannot see, is 404.
+    GetDocument = [ALWAYS, SHED, AUTH, UPSTREAM, EXPIRED, &[
+        (404, "not_found"),
+        (404, "upstream_error"),
+    ]];
     /// `GET /wd/{command}`.
     PassthroughGet = [ALWAYS, SHED, AUTH, UPSTREAM, EXPIRED, PASSTHROUGH];
     /// `POST /wd/{command}`.
@@ -216,7 +235,10 @@ fn meaning(code: &str) -> &'static str {
         "invalid_credentials" => "wrong username or password",
         "command_not_allowed" => "the command is not in `passthrough.allow`",
         "csrf_rejected" => "a cookie-authenticated change from an origin that is not allowed",
-        "not_found" => "no such device",
+        "not_found" => "no such resource (device, cabinet or document) for the caller",
+        "cursor_invalid" => {
+            "the cursor is malformed, was tampered with, or was signed under another `documents.id_key`"
+        }
         "body_timeout" => {
             "the body did not arrive within `server.body_read_timeout_secs`; the connection is closed"
         }

@@ -1,0 +1,232 @@
+//! `[documents]`: the documents resource: cursor keys, the per-session locator cache and
+//! list registry, search paging and the sort keys Worldox expects.
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+
+/// How the upstream counts `skip` (DOCUMENTS.md T3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SkipBase {
+    /// Send the 1-based first line, check the first row's `LN`, and switch to the other
+    /// base (for this process) when it disagrees.
+    #[default]
+    Auto,
+    /// `skip` is the 0-based offset.
+    #[serde(rename = "0")]
+    Zero,
+    /// `skip` is the 1-based first line.
+    #[serde(rename = "1")]
+    One,
+}
+
+impl<'de> Deserialize<'de> for SkipBase {
+    /// `"auto"`, `"0"`, `"1"`, or the numbers 0 and 1 (as `WDGATE_DOCUMENTS_SKIP_BASE=0`
+    /// arrives).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(i64),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Text(t) if t == "auto" => Ok(Self::Auto),
+            Raw::Text(t) if t == "0" => Ok(Self::Zero),
+            Raw::Text(t) if t == "1" => Ok(Self::One),
+            Raw::Number(0) => Ok(Self::Zero),
+            Raw::Number(1) => Ok(Self::One),
+            _ => Err(serde::de::Error::custom("expected \"auto\", 0 or 1")),
+        }
+    }
+}
+
+/// `Wd_File_Sort_Key1` column ids of the REST sort names.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SortKeys {
+    /// `sort=updated` (`wd_File_Updated_Value`).
+    pub updated: u32,
+    /// `sort=version` (`wd_File_Version_Value`).
+    pub version: u32,
+    /// `sort=size` (`wd_File_Size_Value`).
+    pub size: u32,
+    /// `sort=description` (`wd_File_Xname_Value`).
+    pub description: u32,
+    /// `sort=doc_number` (`wd_File_FileName_Value`).
+    pub doc_number: u32,
+}
+
+impl Default for SortKeys {
+    fn default() -> Self {
+        Self {
+            updated: 5374,
+            version: 5376,
+            size: 5368,
+            description: 5380,
+            doc_number: 5348,
+        }
+    }
+}
+
+/// The documents resource.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocumentsConfig {
+    /// Secret that signs search cursors (HMAC-SHA-256). Set it, the same on every
+    /// replica, for cursors that survive restarts and other replicas. Unset, the key is
+    /// derived from `devices.id_key` (domain-separated; the Redis store requires that
+    /// one), else a random key lives as long as the process.
+    pub id_key: Option<String>,
+    /// Seconds a document's locator (its place in a server-side list) is kept after a
+    /// search or lookup showed it.
+    pub locator_ttl_secs: u64,
+    /// Seconds a search's server-side list is kept open after its last page was read;
+    /// then it is closed (CLOSELIST) in the background.
+    pub search_ttl_secs: u64,
+    /// Seconds a row a search showed answers `GET /documents/{id}` before the document
+    /// is looked up afresh.
+    pub reread_after_secs: u64,
+    /// Server-side lists one session keeps open; beyond it the least recently used is
+    /// closed and its locators dropped.
+    pub max_open_lists_per_session: usize,
+    /// The answer template of FINDFILES and SORTFILES.
+    pub list_template: String,
+    /// How the upstream counts `skip`: `auto`, `0` or `1`.
+    pub skip_base: SkipBase,
+    /// `Wd_File_Sort_Key1` ids of the sort names.
+    pub sort_keys: SortKeys,
+    /// Seconds a session's cabinets are cached.
+    pub cabinets_ttl_secs: u64,
+    /// CLOSELIST calls waiting to be sent, in all; beyond it a list is left for LOGOFF
+    /// (counted as `dropped`).
+    pub close_queue: usize,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        Self {
+            id_key: None,
+            locator_ttl_secs: 300,
+            search_ttl_secs: 300,
+            reread_after_secs: 10,
+            max_open_lists_per_session: 16,
+            list_template: "/v4/filelist/fileList.json".to_owned(),
+            skip_base: SkipBase::Auto,
+            sort_keys: SortKeys::default(),
+            cabinets_ttl_secs: 60,
+            close_queue: 1024,
+        }
+    }
+}
+
+impl DocumentsConfig {
+    /// Checks ranges; errors name the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: key.to_owned(),
+                message: message.to_owned(),
+            })
+        };
+        if self.id_key.as_ref().is_some_and(|k| k.len() < 16) {
+            return invalid("documents.id_key", "must be at least 16 characters");
+        }
+        if self.locator_ttl_secs == 0 {
+            return invalid("documents.locator_ttl_secs", "must be above 0");
+        }
+        if self.search_ttl_secs == 0 {
+            return invalid("documents.search_ttl_secs", "must be above 0");
+        }
+        if !(1..=1000).contains(&self.max_open_lists_per_session) {
+            return invalid(
+                "documents.max_open_lists_per_session",
+                "must be between 1 and 1000",
+            );
+        }
+        if !self.list_template.starts_with('/') || self.list_template.contains(['&', '+', '?']) {
+            return invalid(
+                "documents.list_template",
+                "must be a template path starting with / and without & + ?",
+            );
+        }
+        if self.close_queue == 0 {
+            return invalid("documents.close_queue", "must be above 0");
+        }
+        let keys = &self.sort_keys;
+        for (name, key) in [
+            ("updated", keys.updated),
+            ("version", keys.version),
+            ("size", keys.size),
+            ("description", keys.description),
+            ("doc_number", keys.doc_number),
+        ] {
+            if key == 0 {
+                return invalid(&format!("documents.sort_keys.{name}"), "must be above 0");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_of(config: &DocumentsConfig) -> Option<String> {
+        match config.validate() {
+            Err(ConfigError::Invalid { key, .. }) => Some(key),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_valid_and_bad_values_name_their_key() {
+        assert_eq!(key_of(&DocumentsConfig::default()), None);
+        type Change = Box<dyn Fn(&mut DocumentsConfig)>;
+        let cases: Vec<(&str, Change)> = vec![
+            (
+                "documents.id_key",
+                Box::new(|c| c.id_key = Some("short".into())),
+            ),
+            (
+                "documents.locator_ttl_secs",
+                Box::new(|c| c.locator_ttl_secs = 0),
+            ),
+            (
+                "documents.search_ttl_secs",
+                Box::new(|c| c.search_ttl_secs = 0),
+            ),
+            (
+                "documents.max_open_lists_per_session",
+                Box::new(|c| c.max_open_lists_per_session = 0),
+            ),
+            (
+                "documents.list_template",
+                Box::new(|c| c.list_template = "x&html=/evil".into()),
+            ),
+            ("documents.close_queue", Box::new(|c| c.close_queue = 0)),
+            (
+                "documents.sort_keys.size",
+                Box::new(|c| c.sort_keys.size = 0),
+            ),
+        ];
+        for (key, change) in cases {
+            let mut config = DocumentsConfig::default();
+            change(&mut config);
+            assert_eq!(key_of(&config).as_deref(), Some(key));
+        }
+    }
+
+    #[test]
+    fn skip_base_reads_as_the_table_says() {
+        let read = |text: &str| toml::from_str::<DocumentsConfig>(text).map(|c| c.skip_base);
+        assert_eq!(read("skip_base = \"auto\"").ok(), Some(SkipBase::Auto));
+        assert_eq!(read("skip_base = \"0\"").ok(), Some(SkipBase::Zero));
+        assert_eq!(read("skip_base = \"1\"").ok(), Some(SkipBase::One));
+        assert_eq!(read("skip_base = 0").ok(), Some(SkipBase::Zero));
+        assert!(read("skip_base = \"2\"").is_err());
+        assert!(read("skip_base = 2").is_err());
+    }
+}

@@ -1,0 +1,202 @@
+//! Signed search cursors: `cur_` + base64url(JSON `{v, q, off}` ‖ HMAC-SHA-256 tag).
+//!
+//! A cursor names a search and an offset, never a server-side list: the session maps
+//! the search's fingerprint to its List_ID, so a cursor stays usable on another
+//! replica, after a restart, or after the list went stale (the search is then re-run).
+//! The tag (keyed by `documents.id_key`) stops a client from forging offsets or
+//! queries it was not given; a tampered cursor is refused.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The cursor format's version.
+const VERSION: u8 = 1;
+/// Bytes of the tag.
+const TAG_BYTES: usize = 32;
+/// The longest cursor accepted, in characters (a search query is bounded too).
+pub const MAX_CURSOR_LEN: usize = 2048;
+
+/// A normalized search: what a cursor carries, and what names the search's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Search {
+    /// The quick-find text, trimmed; `None` for none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub q: Option<String>,
+    /// Only this cabinet.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cabinet: Option<u32>,
+    /// The sort as the API names it (`-updated`, `size`, …).
+    pub sort: String,
+    /// The page size.
+    pub limit: u32,
+}
+
+impl Search {
+    /// The fingerprint of the list this search reads: the query, cabinet and sort
+    /// (not the page size, which each page call names anew).
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let mut hash = Sha256::new();
+        hash.update(self.q.as_deref().unwrap_or_default().as_bytes());
+        hash.update([0]);
+        hash.update(self.cabinet.map(|c| c.to_string()).unwrap_or_default());
+        hash.update([0]);
+        hash.update(self.sort.as_bytes());
+        hash.finalize().into()
+    }
+}
+
+/// What a cursor says: a search, and the 0-based offset of the page it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The format version.
+    pub v: u8,
+    /// The search.
+    pub q: Search,
+    /// The offset.
+    pub off: u64,
+}
+
+/// Why a cursor was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CursorError {
+    /// Not `cur_…`, not base64url, too long, or too short to hold a tag.
+    #[error("the cursor is malformed")]
+    Malformed,
+    /// The tag does not match: tampered, or signed under another key.
+    #[error("the cursor's signature does not match")]
+    BadSignature,
+    /// Signed, but not a cursor this gateway makes.
+    #[error("the cursor's content is not understood")]
+    Unreadable,
+}
+
+/// Signs and checks cursors; cheap to clone.
+#[derive(Clone)]
+pub struct CursorKey(Hmac<Sha256>);
+
+impl CursorKey {
+    /// A key from configured secret text, domain-separated from other uses of it.
+    pub fn from_secret(secret: &[u8]) -> Self {
+        let mut mac = Self::mac(secret);
+        mac.update(b"wdgate documents cursor key v1");
+        Self(Self::mac(&mac.finalize().into_bytes()))
+    }
+
+    /// A random key: cursors then last as long as the process.
+    pub fn random() -> Result<Self, getrandom::Error> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key)?;
+        Ok(Self::from_secret(&key))
+    }
+
+    fn mac(key: &[u8]) -> Hmac<Sha256> {
+        // HMAC takes keys of any length.
+        Hmac::new_from_slice(key).unwrap_or_else(|_| unreachable!("any key length"))
+    }
+
+    /// The cursor of page `off` of `search`.
+    pub fn seal(&self, search: &Search, off: u64) -> String {
+        let cursor = Cursor {
+            v: VERSION,
+            q: search.clone(),
+            off,
+        };
+        // A Search is strings and numbers: it always serializes.
+        let mut bytes = serde_json::to_vec(&cursor).unwrap_or_default();
+        let mut mac = self.0.clone();
+        mac.update(&bytes);
+        bytes.extend_from_slice(&mac.finalize().into_bytes());
+        format!("cur_{}", URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// The cursor `text` says, if this key signed it.
+    pub fn open(&self, text: &str) -> Result<Cursor, CursorError> {
+        if text.len() > MAX_CURSOR_LEN {
+            return Err(CursorError::Malformed);
+        }
+        let encoded = text.strip_prefix("cur_").ok_or(CursorError::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(encoded)
+            .map_err(|_| CursorError::Malformed)?;
+        if bytes.len() <= TAG_BYTES {
+            return Err(CursorError::Malformed);
+        }
+        let (body, tag) = bytes.split_at(bytes.len() - TAG_BYTES);
+        let mut mac = self.0.clone();
+        mac.update(body);
+        mac.verify_slice(tag)
+            .map_err(|_| CursorError::BadSignature)?;
+        let cursor: Cursor = serde_json::from_slice(body).map_err(|_| CursorError::Unreadable)?;
+        if cursor.v != VERSION {
+            return Err(CursorError::Unreadable);
+        }
+        Ok(cursor)
+    }
+}
+
+impl fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CursorKey(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search() -> Search {
+        Search {
+            q: Some("Excel".into()),
+            cabinet: Some(5),
+            sort: "-updated".into(),
+            limit: 2,
+        }
+    }
+
+    #[test]
+    fn a_sealed_cursor_opens_with_the_same_key_only() {
+        let key = CursorKey::from_secret(b"0123456789abcdef");
+        let cursor = key.seal(&search(), 4);
+        assert!(cursor.starts_with("cur_"));
+        let opened = key.open(&cursor).expect("opens");
+        assert_eq!((opened.q, opened.off), (search(), 4));
+        let other = CursorKey::from_secret(b"fedcba9876543210");
+        assert_eq!(other.open(&cursor), Err(CursorError::BadSignature));
+    }
+
+    #[test]
+    fn any_changed_byte_is_refused() {
+        let key = CursorKey::from_secret(b"0123456789abcdef");
+        let cursor = key.seal(&search(), 4);
+        let bytes = URL_SAFE_NO_PAD.decode(&cursor[4..]).expect("base64");
+        for i in 0..bytes.len() {
+            let mut changed = bytes.clone();
+            changed[i] ^= 0x01;
+            let forged = format!("cur_{}", URL_SAFE_NO_PAD.encode(&changed));
+            assert!(key.open(&forged).is_err(), "byte {i}");
+        }
+        for bad in ["", "cur_", "cur_!!", "xyz", &"cur_A".repeat(600)] {
+            assert!(key.open(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_cursor_carries_no_list_and_the_fingerprint_ignores_the_page_size() {
+        let key = CursorKey::from_secret(b"0123456789abcdef");
+        let cursor = key.seal(&search(), 0);
+        let bytes = URL_SAFE_NO_PAD.decode(&cursor[4..]).expect("b64");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("Excel"), "{text}");
+        assert!(!text.contains("List_ID") && !text.contains("x2"));
+        let mut bigger = search();
+        bigger.limit = 50;
+        assert_eq!(search().fingerprint(), bigger.fingerprint());
+        bigger.sort = "size".into();
+        assert_ne!(search().fingerprint(), bigger.fingerprint());
+    }
+}

@@ -1,0 +1,88 @@
+use serde_json::json;
+
+use super::*;
+
+fn envelope(v: Value) -> Envelope {
+    Envelope::from_value(v).expect("an envelope")
+}
+
+#[test]
+fn rows_keep_absent_null_and_text_apart_and_skip_placeholders() {
+    let e = envelope(
+        json!({"root": {"errorStatus": {"List_ID": "x2304DA0", "List_Count": "1359",
+            "ErrorCount": ""}, "data": [
+            {"XN": "<span class='selectedTxt'>Excel</span> test.", "FN": "00015661.xlsx", "UPD": "1587490528",
+             "LSZ": "8.6 KB", "I": "0", "LN": "1", "RN": "3", "CBID": "5", "PSD": "<undefined>",
+             "CM": "Copied.", "HASH": "x3357286E", "FPR": "\\\\#\\005\\00015661.xlsx"},
+            {"XN": "%:Xname%", "FN": "%:DOCID%", "LN": "%:L#%", "RN": "%:R#%", "CBID": "%:wGROUP%"}
+        ]}}),
+    );
+    let page = page_of(&e).expect("a page");
+    assert_eq!(page.list_id, "x2304DA0");
+    assert_eq!(page.total, 1359);
+    assert_eq!(page.rows.len(), 1, "the placeholder row is no row");
+    let row = &page.rows[0];
+    assert_eq!((row.ln, row.rn, row.cabinet), (1, 3, 5));
+    assert_eq!(row.comments, Cell::Text("Copied.".into()));
+    assert_eq!(row.version, Cell::NotSent);
+    assert_eq!(row.hash.text(), Some("x3357286E"));
+    assert_eq!(
+        Cell::of(
+            &json!({"PSD": "<undefined>"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            "PSD"
+        ),
+        Cell::Null
+    );
+}
+
+#[test]
+fn an_empty_result_is_a_page_without_rows() {
+    // 9105 is read as success by the envelope; data is "".
+    let e = envelope(
+        json!({"root": {"errorStatus": {"List_ID": "x1", "List_Count": "0",
+        "ErrorCount": "1", "Error": [{"wd_Error_RCID": "9105", "wd_Error_RCTX": "WDRC_ZERO_PROJECT_CLEAN"}]},
+        "data": ""}}),
+    );
+    let page = page_of(&e).expect("a page");
+    assert_eq!((page.total, page.rows.len()), (0, 0));
+}
+
+#[test]
+fn the_cabinet_filter_is_its_own_clause() {
+    let find = |query, cabinet| {
+        Find {
+            query,
+            cabinet,
+            sort: SortBy {
+                key: 5374,
+                descending: true,
+            },
+            window: Window { skip: 1, take: 50 },
+        }
+        .wd_query()
+    };
+    assert_eq!(find("Excel", None), "Excel");
+    assert_eq!(find("Excel", Some(5)), "Excel | ?G 5");
+    assert_eq!(find(" ", Some(14)), "?G 14");
+}
+
+#[test]
+fn cabinets_drop_unused_fields_and_read_number_flags() {
+    let e = envelope(json!({"root": {"errorStatus": {"ErrorCount": ""}, "data": [
+        {"L#": "1", "PGID": 14, "Name": "Accounting", "RO": "1", "DO": "0", "Fields": [
+            {"FIELD": "Field #1", "NAME": "Client", "ACTIVE": 1, "ENTREQ": 1, "LENGTH": 5},
+            {"FIELD": "Field #2", "NAME": "0", "ACTIVE": 0, "LENGTH": 0}
+        ]},
+        {"PGID": "%Cabinet_ID%", "Name": "%:Cabinet_NAME%"}
+    ]}}));
+    let cabinets: Vec<Cabinet> = rows_of(&e).expect("rows").filter_map(cabinet).collect();
+    assert_eq!(cabinets.len(), 1);
+    let c = &cabinets[0];
+    assert!(c.read_only && !c.deny_open);
+    assert_eq!(c.fields.len(), 1);
+    assert_eq!((c.fields[0].number, c.fields[0].max_length), (1, 5));
+    assert!(c.fields[0].required);
+}
