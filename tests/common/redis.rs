@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use wdgate::session::{Sealer, TokenHash};
 
-use super::{DEADLINE, Gateway, wait_until};
+use super::{DEADLINE, Gateway};
 
 /// A redis-server child process, or an external server from `REDIS_URL`.
 pub struct Redis {
@@ -542,7 +542,23 @@ pub async fn time_to_401(gw: &Gateway, token: &str, since: Instant) -> Duration 
     }
 }
 
-/// Waits until `GET /readyz` answers 200 (Redis connected, invalidations subscribed).
+/// Waits until `GET /readyz` answers 200 (Redis connected, invalidations subscribed);
+/// past [`DEADLINE`], fails with the last answer and the gateway's log, so a slow start
+/// says why.
 pub async fn wait_ready(gw: &Gateway) {
-    wait_until(|| async { gw.get("/readyz", None).await.status == 200 }).await;
+    let start = Instant::now();
+    loop {
+        let r = gw.get("/readyz", None).await;
+        if r.status == 200 {
+            return;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "not ready within {DEADLINE:?}: {} {}\nlog:\n{}",
+            r.status,
+            r.text,
+            gw.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
