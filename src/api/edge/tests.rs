@@ -14,6 +14,7 @@ fn settings() -> EdgeSettings {
     EdgeSettings {
         body_limit_bytes: 1024,
         request_timeout: Duration::from_secs(1),
+        stream_timeout: Duration::from_secs(1),
         body_read_timeout: Duration::from_secs(1),
         max_concurrent_requests: 1,
         max_concurrent_requests_per_ip: 1,
