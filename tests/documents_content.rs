@@ -49,7 +49,15 @@ async fn setup(env: &[(&str, &str)]) -> (Sim, Gateway, String) {
 /// Fails if `text` holds anything of the per-session copy's path or the internal
 /// file locations.
 fn assert_no_file_path(what: &str, text: &str) {
-    for needle in ["WDSIDS", "/OPEN/", "fileLoc", "FileZMS", "\\WORLDOX", "\\\\fs01", "%24"] {
+    for needle in [
+        "WDSIDS",
+        "/OPEN/",
+        "fileLoc",
+        "FileZMS",
+        "\\WORLDOX",
+        "\\\\fs01",
+        "%24",
+    ] {
         assert!(!text.contains(needle), "{what} holds {needle:?}: {text}");
     }
 }
@@ -64,16 +72,30 @@ fn headers_text(headers: &reqwest::header::HeaderMap) -> String {
 #[tokio::test]
 async fn a_document_streams_with_safe_headers_and_an_rfc6266_name() {
     let (sim, gw, token) = setup(&[]).await;
-    let r = client().get(gw.url(PDF)).bearer_auth(&token).send().await.expect("send");
+    let r = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 200);
     let headers = r.headers().clone();
     let body = r.bytes().await.expect("body");
-    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
     assert_eq!(h("content-type"), "application/pdf");
     assert_eq!(h("content-length"), body.len().to_string());
     assert!(!body.is_empty());
     assert_eq!(h("x-content-type-options"), "nosniff");
-    assert!(h("content-security-policy").starts_with("sandbox"), "{headers:?}");
+    assert!(
+        h("content-security-policy").starts_with("sandbox"),
+        "{headers:?}"
+    );
     assert_eq!(h("cache-control"), "private, no-store");
     assert_eq!(h("accept-ranges"), "bytes");
     assert!(h("etag").starts_with("\"c-00014711-v"), "{headers:?}");
@@ -89,16 +111,27 @@ async fn a_document_streams_with_safe_headers_and_an_rfc6266_name() {
     let sent = sim
         .admin(reqwest::Method::GET, "requests?command=DOWNLOAD", None)
         .await;
-    let params = sent["DOWNLOAD"][0].as_array().expect("one DOWNLOAD").clone();
+    let params = sent["DOWNLOAD"][0]
+        .as_array()
+        .expect("one DOWNLOAD")
+        .clone();
     let names: Vec<&str> = params.iter().filter_map(|p| p[0].as_str()).collect();
     assert!(!names.contains(&"FavCatInput"), "{names:?}");
     for wanted in ["wd_List_ID", "wd_List_RecNum", "wd_List_Offset"] {
         assert!(names.contains(&wanted), "{wanted} missing: {names:?}");
     }
-    let offset = params.iter().find(|p| p[0] == "wd_List_Offset").expect("offset");
+    let offset = params
+        .iter()
+        .find(|p| p[0] == "wd_List_Offset")
+        .expect("offset");
     assert_ne!(offset[1], "0");
     // HEAD: the same headers, no body.
-    let head = client().head(gw.url(PDF)).bearer_auth(&token).send().await.expect("head");
+    let head = client()
+        .head(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("head");
     assert_eq!(head.status(), 200);
     assert_eq!(
         head.headers()["content-length"].to_str().ok(),
@@ -111,7 +144,12 @@ async fn a_document_streams_with_safe_headers_and_an_rfc6266_name() {
 #[tokio::test]
 async fn ranges_304_and_416_follow_the_content_etag() {
     let (sim, gw, token) = setup(&[]).await;
-    let whole = client().get(gw.url(PDF)).bearer_auth(&token).send().await.expect("send");
+    let whole = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
     let etag = whole.headers()["etag"].to_str().expect("etag").to_owned();
     let whole = whole.bytes().await.expect("body");
     let len = whole.len();
@@ -125,8 +163,15 @@ async fn ranges_304_and_416_follow_the_content_etag() {
         .await
         .expect("send");
     assert_eq!(not_modified.status(), 304);
-    assert_eq!(not_modified.headers()["etag"].to_str().ok(), Some(etag.as_str()));
-    assert_eq!(sim.calls("DOWNLOAD").await, downloads, "a 304 needs no copy");
+    assert_eq!(
+        not_modified.headers()["etag"].to_str().ok(),
+        Some(etag.as_str())
+    );
+    assert_eq!(
+        sim.calls("DOWNLOAD").await,
+        downloads,
+        "a 304 needs no copy"
+    );
     // A range, with and without a matching If-Range.
     let ranged = client()
         .get(gw.url(PDF))
@@ -161,10 +206,12 @@ async fn ranges_304_and_416_follow_the_content_etag() {
         .await
         .expect("send");
     assert_eq!(multi.status(), 206);
-    assert!(multi.headers()["content-type"]
-        .to_str()
-        .expect("type")
-        .starts_with("multipart/byteranges"));
+    assert!(
+        multi.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("multipart/byteranges")
+    );
     // Beyond the end: 416 as a problem with the length.
     let beyond = client()
         .get(gw.url(PDF))
@@ -208,7 +255,12 @@ async fn a_range_of_the_large_document_is_the_generated_lines() {
 async fn the_whole_large_document_streams_in_bounded_memory() {
     let (_sim, gw, token) = setup(&[]).await;
     // Warm up: a first small transfer, so pools and buffers exist before measuring.
-    let warm = client().get(gw.url(PDF)).bearer_auth(&token).send().await.expect("send");
+    let warm = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
     warm.bytes().await.expect("body");
     let before = rss_kib(&gw);
     let mut r = streaming_client()
@@ -294,11 +346,16 @@ async fn an_upstream_reset_mid_body_breaks_the_clients_body() {
     let read = r.bytes().await;
     assert!(read.is_err(), "a broken transfer must not read as complete");
     gw.wait_for_log("a content transfer broke off").await;
-    let metrics = client().get(gw.url("/metrics")).send().await.expect("metrics");
+    let metrics = client()
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
     let text = metrics.text().await.expect("text");
     assert!(
-        text.lines().any(|l| l.starts_with("wdgate_document_transfers_total")
-            && l.contains("outcome=\"aborted\"")),
+        text.lines()
+            .any(|l| l.starts_with("wdgate_document_transfers_total")
+                && l.contains("outcome=\"aborted\"")),
         "{text}"
     );
     assert_no_file_path("the log", &gw.log());
@@ -307,14 +364,24 @@ async fn an_upstream_reset_mid_body_breaks_the_clients_body() {
 #[tokio::test]
 async fn a_vanished_copy_is_prepared_again_once_then_502() {
     let (sim, gw, token) = setup(&[]).await;
-    sim.set_faults(json!({"download_copy_missing_ratio": 1.0})).await;
+    sim.set_faults(json!({"download_copy_missing_ratio": 1.0}))
+        .await;
     let before = sim.calls("DOWNLOAD").await;
     let r = common::Reply::read(
-        client().get(gw.url(PDF)).bearer_auth(&token).send().await.expect("send"),
+        client()
+            .get(gw.url(PDF))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("send"),
     )
     .await;
     assert_eq!(r.status, 502, "{}", r.text);
-    assert_eq!(sim.calls("DOWNLOAD").await - before, 2, "one DOWNLOAD again");
+    assert_eq!(
+        sim.calls("DOWNLOAD").await - before,
+        2,
+        "one DOWNLOAD again"
+    );
     assert_no_file_path("the problem", &r.text);
     assert_no_file_path("the headers", &headers_text(&r.headers));
     assert_no_file_path("the log", &gw.log());
@@ -332,7 +399,12 @@ async fn transfers_beyond_the_session_share_are_429_with_retry_after() {
     assert_eq!(held.status(), 200);
     held.chunk().await.expect("chunk");
     let second = common::Reply::read(
-        client().get(gw.url(PDF)).bearer_auth(&token).send().await.expect("send"),
+        client()
+            .get(gw.url(PDF))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("send"),
     )
     .await;
     second.assert_problem(429, "too_many_requests");

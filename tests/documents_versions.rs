@@ -28,8 +28,16 @@ async fn versions_are_listed_with_links_and_each_one_downloads() {
         versions[2]["_links"][1]["href"],
         format!("{DOC}/versions/1/content")
     );
-    assert!(versions[0]["updated_at"].as_str().is_some_and(|t| t.ends_with('Z')));
-    assert!(!r.text.contains("~VER") && !r.text.contains("WDSIDS"), "{}", r.text);
+    assert!(
+        versions[0]["updated_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    assert!(
+        !r.text.contains("~VER") && !r.text.contains("WDSIDS"),
+        "{}",
+        r.text
+    );
     let one = gw.get(&format!("{DOC}/versions/1"), Some(&token)).await;
     assert_eq!(one.status, 200, "{}", one.text);
     assert_eq!(one.json["n"], 1);
@@ -47,7 +55,10 @@ async fn versions_are_listed_with_links_and_each_one_downloads() {
         .await
         .expect("send");
     assert_eq!(old.status(), 200);
-    let disposition = old.headers()["content-disposition"].to_str().expect("cd").to_owned();
+    let disposition = old.headers()["content-disposition"]
+        .to_str()
+        .expect("cd")
+        .to_owned();
     assert!(disposition.contains("00014410-1x51615"), "{disposition}");
     let old_etag = old.headers()["etag"].to_str().expect("etag").to_owned();
     let old = old.bytes().await.expect("body");

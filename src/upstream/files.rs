@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, header};
-use hyper::body::{Body, Frame, Incoming, SizeHint};
 use http_body_util::Full;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use super::breaker::Admission;
@@ -40,7 +40,9 @@ impl WdsidsPath {
         if rest.is_empty()
             || path.contains("//")
             || path.contains(['\\', '?', '#'])
-            || path.chars().any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+            || path
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
         {
             return None;
         }
@@ -68,8 +70,7 @@ impl WdsidsPath {
 }
 
 /// Request headers passed to the file GET (the rest are dropped).
-const FORWARDED: [header::HeaderName; 3] =
-    [header::RANGE, header::IF_RANGE, header::IF_NONE_MATCH];
+const FORWARDED: [header::HeaderName; 3] = [header::RANGE, header::IF_RANGE, header::IF_NONE_MATCH];
 
 impl Client {
     /// GETs (or HEADs) a WDSIDS copy: the response headers within `upstream.timeout_ms`
@@ -187,7 +188,12 @@ mod tests {
     #[test]
     fn only_same_origin_wdsids_paths_pass() {
         let good = "/cgi-bin/WDSIDS/1FZMV%243D/OPEN/005/20000/Terms%20of%20QC%20%2800001079-2x51615%29.DOC";
-        assert_eq!(WdsidsPath::parse(good).map(|p| p.expose().to_owned()).as_deref(), Some(good));
+        assert_eq!(
+            WdsidsPath::parse(good)
+                .map(|p| p.expose().to_owned())
+                .as_deref(),
+            Some(good)
+        );
         for bad in [
             "",
             "/cgi-bin/WDSIDS/",
@@ -211,6 +217,9 @@ mod tests {
         ] {
             assert!(WdsidsPath::parse(bad).is_none(), "{bad:?} passed");
         }
-        assert_eq!(format!("{:?}", WdsidsPath::parse(good)), "Some(WdsidsPath(…))");
+        assert_eq!(
+            format!("{:?}", WdsidsPath::parse(good)),
+            "Some(WdsidsPath(…))"
+        );
     }
 }

@@ -26,7 +26,7 @@ use super::super::state::AppState;
 use super::document::{lookup, matches, no_such_document};
 use crate::documents::transfers::{Permit, Refused};
 use crate::documents::{DocId, SessionDocs};
-use crate::upstream::documents::{Download, DocumentRow, RowPlace};
+use crate::upstream::documents::{DocumentRow, Download, RowPlace};
 use crate::upstream::files::{BodyError, IdleBody};
 use crate::upstream::{self, Sid};
 
@@ -116,18 +116,19 @@ pub async fn serve(
         insert(response.headers_mut(), header::ETAG, &tag);
         return Ok(response);
     }
-    let permit = state
-        .documents()
-        .transfers()
-        .start(current.key)
-        .map_err(|refused| match refused {
-            Refused::Session => ApiError::TooManyRequests {
-                retry_after_secs: 1,
-                detail: "this session has its share of transfers in flight; retry shortly"
-                    .to_owned(),
-            },
-            Refused::Full => ApiError::Overloaded,
-        })?;
+    let permit =
+        state
+            .documents()
+            .transfers()
+            .start(current.key)
+            .map_err(|refused| match refused {
+                Refused::Session => ApiError::TooManyRequests {
+                    retry_after_secs: 1,
+                    detail: "this session has its share of transfers in flight; retry shortly"
+                        .to_owned(),
+                },
+                Refused::Full => ApiError::Overloaded,
+            })?;
     let config = state.documents_config();
     let idle = Duration::from_secs(config.transfer_idle_timeout_secs);
     let forwarded = forwarded(headers, &tag, &row);
@@ -398,10 +399,10 @@ fn file_name(doc: &DocId, row: &DocumentRow, named: Option<&str>) -> String {
         named.unwrap_or_default(),
         row.file_name.as_str(),
     ]
-        .into_iter()
-        .map(clean)
-        .find(|n| !n.is_empty())
-        .unwrap_or_else(|| doc.docnum.clone())
+    .into_iter()
+    .map(clean)
+    .find(|n| !n.is_empty())
+    .unwrap_or_else(|| doc.docnum.clone())
 }
 
 /// RFC 5987 `attr-char`: what `filename*` may hold unencoded.

@@ -77,7 +77,10 @@ pub async fn list(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let doc = DocId::parse(&id).ok_or_else(no_such_document)?;
-    let docs = state.documents().session(current.key, &current.session.sid).await;
+    let docs = state
+        .documents()
+        .session(current.key, &current.session.sid)
+        .await;
     let document = locate(&state, &current, &docs, &doc, Target::Current, false).await?;
     let rows = load(&state, &current, &docs, &doc, &document).await?;
     let current_n = current_version(&document.1, &rows);
@@ -118,7 +121,10 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let doc = DocId::parse(&id).ok_or_else(no_such_document)?;
     let n = version_number(&n)?;
-    let docs = state.documents().session(current.key, &current.session.sid).await;
+    let docs = state
+        .documents()
+        .session(current.key, &current.session.sid)
+        .await;
     let document = locate(&state, &current, &docs, &doc, Target::Current, false).await?;
     let rows = load(&state, &current, &docs, &doc, &document).await?;
     let current_n = current_version(&document.1, &rows);
@@ -204,7 +210,12 @@ fn view(doc: &DocId, row: &DocumentRow, current: Option<u32>) -> Option<VersionV
         current: current == Some(n),
         links: vec![
             link("self", &href, "GET", "This version"),
-            link("content", &format!("{href}/content"), "GET", "This version's bytes"),
+            link(
+                "content",
+                &format!("{href}/content"),
+                "GET",
+                "This version's bytes",
+            ),
         ],
     })
 }

@@ -89,8 +89,12 @@ fn cabinets_drop_unused_fields_and_read_number_flags() {
 
 #[test]
 fn download_needs_a_same_origin_file_location_whatever_error_count_says() {
-    let ready = download_of(&json!({"fileLoc": "/cgi-bin/WDSIDS/S%243D/OPEN/005/a.pdf", "FileNme": "a.pdf"}));
-    assert!(matches!(ready, Ok(Download::Ready { path, name }) if path.expose() == "/cgi-bin/WDSIDS/S%243D/OPEN/005/a.pdf" && name.as_deref() == Some("a.pdf")));
+    let ready = download_of(
+        &json!({"fileLoc": "/cgi-bin/WDSIDS/S%243D/OPEN/005/a.pdf", "FileNme": "a.pdf"}),
+    );
+    assert!(
+        matches!(ready, Ok(Download::Ready { path, name }) if path.expose() == "/cgi-bin/WDSIDS/S%243D/OPEN/005/a.pdf" && name.as_deref() == Some("a.pdf"))
+    );
     assert_eq!(
         download_of(&json!({"message": "0=wd_List_Offset(3)"})).ok(),
         Some(Download::Reread)
@@ -107,7 +111,10 @@ fn download_needs_a_same_origin_file_location_whatever_error_count_says() {
         json!({"fileLoc": "/cgi-bin/WDSIDS/x/../../wdwebcgi.exe"}),
         json!({"message": "something else"}),
     ] {
-        assert!(matches!(download_of(&bad), Err(Error::Shape(_))), "{bad} passed");
+        assert!(
+            matches!(download_of(&bad), Err(Error::Shape(_))),
+            "{bad} passed"
+        );
     }
 }
 
