@@ -436,3 +436,30 @@ async fn unknown_or_malformed_documents_are_404() {
     let anonymous = gw.get(PDF, None).await;
     assert_eq!(anonymous.status, 401);
 }
+
+#[tokio::test]
+async fn a_stale_list_is_found_again_and_the_download_goes_on() {
+    let (sim, gw, token) = setup(&[]).await;
+    // The locator's list goes stale: the document is found again and downloaded.
+    let first = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(first.status(), 200);
+    let whole = first.bytes().await.expect("body");
+    sim.admin(reqwest::Method::POST, "invalidate-lists", None)
+        .await;
+    let finds = sim.calls("FINDFILES").await;
+    let again = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.bytes().await.expect("body"), whole);
+    assert!(sim.calls("FINDFILES").await > finds, "found again");
+    assert_no_file_path("the log", &gw.log());
+}

@@ -108,14 +108,7 @@ pub async fn serve(
 ) -> Result<Response, ApiError> {
     let doc = DocId::parse(id).ok_or_else(no_such_document)?;
     let sid = &current.session.sid;
-    let docs = state.documents().session(current.key, sid).await;
-    let (mut list_id, mut row) = locate(state, current, &docs, &doc, target, false).await?;
-    let tag = content_etag(&doc, &row);
-    if matches(headers, &tag) {
-        let mut response = StatusCode::NOT_MODIFIED.into_response();
-        insert(response.headers_mut(), header::ETAG, &tag);
-        return Ok(response);
-    }
+    // Taken before any upstream work: a session's transfers bound its DOWNLOADs too.
     let permit =
         state
             .documents()
@@ -129,6 +122,14 @@ pub async fn serve(
                 },
                 Refused::Full => ApiError::Overloaded,
             })?;
+    let docs = state.documents().session(current.key, sid).await;
+    let (mut list_id, mut row) = locate(state, current, &docs, &doc, target, false).await?;
+    let tag = content_etag(&doc, &row);
+    if matches(headers, &tag) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        insert(response.headers_mut(), header::ETAG, &tag);
+        return Ok(response);
+    }
     let config = state.documents_config();
     let idle = Duration::from_secs(config.transfer_idle_timeout_secs);
     let forwarded = forwarded(headers, &tag, &row);
