@@ -463,3 +463,54 @@ async fn a_stale_list_is_found_again_and_the_download_goes_on() {
     assert!(sim.calls("FINDFILES").await > finds, "found again");
     assert_no_file_path("the log", &gw.log());
 }
+
+#[tokio::test]
+async fn eight_concurrent_large_downloads_stay_in_bounded_memory() {
+    let (_sim, gw, token) = setup(&[("WDGATE_DOCUMENTS_MAX_TRANSFERS_PER_SESSION", "8")]).await;
+    let warm = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    warm.bytes().await.expect("body");
+    let before = rss_kib(&gw);
+    let started = Instant::now();
+    let downloads: Vec<_> = (0..8)
+        .map(|_| {
+            let url = gw.url(LARGE);
+            let token = token.clone();
+            tokio::spawn(async move {
+                let mut r = streaming_client()
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("send");
+                assert_eq!(r.status(), 200);
+                let mut received = 0u64;
+                while let Some(chunk) = r.chunk().await.expect("chunk") {
+                    received += chunk.len() as u64;
+                }
+                received
+            })
+        })
+        .collect();
+    let mut peak = before;
+    let mut done = Vec::new();
+    for download in downloads {
+        while !download.is_finished() {
+            peak = peak.max(rss_kib(&gw));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        done.push(download.await.expect("join"));
+    }
+    let elapsed = started.elapsed();
+    assert!(done.iter().all(|&n| n == 200 * MIB), "{done:?}");
+    let growth = peak.saturating_sub(before);
+    println!(
+        "8 × 200 MiB at once: gateway RSS before {before} KiB, peak {peak} KiB, growth {growth} KiB, {:.0} MiB/s in all",
+        1600.0 / elapsed.as_secs_f64()
+    );
+    assert!(growth < 16 * 1024, "RSS grew by {growth} KiB");
+}

@@ -29,6 +29,9 @@ pub const UPSTREAM_ERRORS: &str = "wdgate_upstream_errors_total";
 /// Answers that were not UTF-8 and were read in `upstream.charset_fallback`, by command.
 pub const CHARSET_FALLBACK: &str = "wdgate_upstream_charset_fallback_total";
 
+/// The most one upstream connection buffers while reading (headers and body frames).
+const UPSTREAM_READ_BUFFER: usize = 64 * 1024;
+
 /// One upstream call: a command, its query parameters and (for POST) its form body.
 #[derive(Debug, Clone)]
 pub struct Call<'a> {
@@ -202,6 +205,8 @@ impl Client {
         let http = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(config.pool_idle_timeout_secs))
             .pool_max_idle_per_host(config.pool_max_idle)
+            // The read buffer bounds what one streamed file body holds in memory.
+            .http1_max_buf_size(UPSTREAM_READ_BUFFER)
             .build(https);
         Ok(Self {
             http,
