@@ -514,3 +514,73 @@ async fn eight_concurrent_large_downloads_stay_in_bounded_memory() {
     );
     assert!(growth < 16 * 1024, "RSS grew by {growth} KiB");
 }
+
+#[tokio::test]
+async fn over_http2_a_reset_mid_body_resets_the_stream() {
+    let (sim, gw, token) = setup(&[]).await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .expect("client");
+    let whole = h2
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(whole.version(), reqwest::Version::HTTP_2);
+    assert_eq!(whole.status(), 200);
+    assert!(!whole.bytes().await.expect("a whole body").is_empty());
+    sim.set_faults(json!({"reset_mid_body_ratio": 1.0})).await;
+    let broken = h2
+        .get(gw.url(LARGE))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(broken.status(), 200);
+    assert!(
+        broken.bytes().await.is_err(),
+        "the HTTP/2 stream must be reset"
+    );
+}
+
+#[tokio::test]
+async fn odd_range_headers_never_break_the_answer() {
+    let (_sim, gw, token) = setup(&[]).await;
+    let whole = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    let whole = whole.bytes().await.expect("body");
+    for range in [
+        "bytes=abc",
+        "items=0-1",
+        "bytes=5-1",
+        "bytes=99999999999999999999999-",
+        "bytes=0-99999999999999999999999",
+        "bytes=-0",
+        "bytes=,,,,",
+        "bytes=0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0",
+    ] {
+        let r = client()
+            .get(gw.url(PDF))
+            .bearer_auth(&token)
+            .header("range", range)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        let headers = headers_text(r.headers());
+        let body = r.bytes().await.expect("a whole body");
+        assert!(matches!(status, 200 | 206 | 416), "{range}: {status}");
+        if status == 200 {
+            assert_eq!(body, whole, "{range}");
+        }
+        assert_no_file_path("the headers", &headers);
+        assert_no_file_path("the body", &String::from_utf8_lossy(&body));
+    }
+    assert_no_file_path("the log", &gw.log());
+}
