@@ -62,6 +62,18 @@ async fn versions_are_listed_with_links_and_each_one_downloads() {
     assert!(disposition.contains("00014410-1x51615"), "{disposition}");
     let old_etag = old.headers()["etag"].to_str().expect("etag").to_owned();
     let old = old.bytes().await.expect("body");
+    let head = client()
+        .head(gw.url(&format!("{DOC}/versions/1/content")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        head.headers()["content-length"].to_str().ok(),
+        Some(old.len().to_string().as_str())
+    );
+    assert_eq!(head.headers()["etag"].to_str().ok(), Some(old_etag.as_str()));
     let now = client()
         .get(gw.url(&format!("{DOC}/content")))
         .bearer_auth(&token)

@@ -179,6 +179,23 @@ pub async fn serve(
                 let name = file_name(&doc, &row, named.as_deref());
                 return Ok(stream(state, &name, &row, &tag, answer, permit, method));
             }
+            StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED
+                if method == Method::HEAD =>
+            {
+                // The file server does not answer HEAD: our headers, without a length.
+                let name = file_name(&doc, &row, named.as_deref());
+                let mut response = stream(state, &name, &row, &tag, answer, permit, method);
+                *response.status_mut() = StatusCode::OK;
+                let h = response.headers_mut();
+                for gone in [
+                    header::CONTENT_LENGTH,
+                    header::CONTENT_RANGE,
+                    header::ACCEPT_RANGES,
+                ] {
+                    h.remove(gone);
+                }
+                return Ok(response);
+            }
             StatusCode::RANGE_NOT_SATISFIABLE => {
                 let mut response = ApiError::RangeNotSatisfiable.into_response();
                 if let Some(range) = answer.headers().get(header::CONTENT_RANGE) {
