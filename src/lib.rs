@@ -119,7 +119,11 @@ pub fn build_app_with(
         },
         Duration::from_secs(config.documents.cabinets_ttl_secs),
         config.session.max_sessions,
-    );
+    )
+    .with_transfers(documents::Transfers::new(
+        config.documents.max_concurrent_transfers,
+        config.documents.max_transfers_per_session,
+    ));
     let state = AppState::new(api::state::Parts {
         upstream,
         store,
@@ -155,6 +159,7 @@ pub fn build_app_with(
         EdgeSettings {
             body_limit_bytes: config.server.body_limit_bytes,
             request_timeout: Duration::from_secs(config.server.request_timeout_secs),
+            stream_timeout: Duration::from_secs(config.documents.transfer_max_secs),
             body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
             max_concurrent_requests: config.server.max_concurrent_requests,
             max_concurrent_requests_per_ip: config.server.per_ip_limit(),

@@ -245,3 +245,16 @@ pub fn closelist(outcome: &'static str) {
 pub fn document_resolve(path: &'static str, outcome: &'static str) {
     metrics::counter!(DOCUMENT_RESOLVE, "path" => path, "outcome" => outcome).increment(1);
 }
+
+/// Content transfers that ended, by `direction` (`down`) and `outcome` (`complete`,
+/// `aborted`, `cancelled`, `too_long`, `head`, `range_not_satisfiable`, `failed`).
+pub const DOCUMENT_TRANSFERS: &str = "wdgate_document_transfers_total";
+/// Body bytes of content transfers, by `direction`.
+pub const DOCUMENT_TRANSFER_BYTES: &str = "wdgate_document_transfer_bytes_total";
+
+/// Counts a content transfer that ended, and the body bytes it moved.
+pub fn document_transfer(direction: &'static str, outcome: &'static str, bytes: u64) {
+    metrics::counter!(DOCUMENT_TRANSFERS, "direction" => direction, "outcome" => outcome)
+        .increment(1);
+    metrics::counter!(DOCUMENT_TRANSFER_BYTES, "direction" => direction).increment(bytes);
+}

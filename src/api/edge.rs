@@ -64,14 +64,22 @@ struct Route {
     template: &'static str,
     /// Whether the route counts against the concurrency limit.
     sheds: bool,
+    /// Whether the route streams a transfer: it waits for its answer's headers up to
+    /// the transfer budget instead of the request timeout (and takes a transfer permit
+    /// of its own instead of shedding).
+    streams: bool,
 }
 
 impl RouteTable {
-    /// A table of `(template, sheds load)` pairs, in the router's syntax.
-    pub fn new(routes: &[(&'static str, bool)]) -> Result<Self, matchit::InsertError> {
+    /// A table of `(template, sheds load, streams)` triples, in the router's syntax.
+    pub fn new(routes: &[(&'static str, bool, bool)]) -> Result<Self, matchit::InsertError> {
         let mut table = matchit::Router::new();
-        for &(template, sheds) in routes {
-            let route = Route { template, sheds };
+        for &(template, sheds, streams) in routes {
+            let route = Route {
+                template,
+                sheds,
+                streams,
+            };
             table.insert(template, route)?;
             // A catch-all needs a segment; the bare prefix (`/ui/`) is the same route.
             if let Some(prefix) = template.strip_suffix("{*path}") {
@@ -87,6 +95,7 @@ impl RouteTable {
             Route {
                 template: UNMATCHED,
                 sheds: true,
+                streams: false,
             },
             |found| *found.value,
         )
@@ -100,6 +109,9 @@ pub struct EdgeSettings {
     pub body_limit_bytes: usize,
     /// How long a request may take (`server.request_timeout_secs`).
     pub request_timeout: Duration,
+    /// How long a streaming route may take to start its answer
+    /// (`documents.transfer_max_secs`).
+    pub stream_timeout: Duration,
     /// How long a request's body may take to arrive, from the request's start
     /// (`server.body_read_timeout_secs`).
     pub body_read_timeout: Duration,
@@ -125,6 +137,7 @@ struct Shared {
     metrics: RequestMetrics,
     body_limit: DefaultBodyLimit,
     timeout: Duration,
+    stream_timeout: Duration,
     body_timeout: Duration,
     max_in_flight: usize,
     in_flight: AtomicUsize,
@@ -144,6 +157,7 @@ impl EdgeLayer {
             metrics: RequestMetrics::default(),
             body_limit: DefaultBodyLimit::max(settings.body_limit_bytes),
             timeout: settings.request_timeout,
+            stream_timeout: settings.stream_timeout,
             body_timeout: settings.body_read_timeout,
             max_in_flight: settings.max_concurrent_requests,
             in_flight: AtomicUsize::new(0),
@@ -223,6 +237,11 @@ where
             http1: request.version() <= Version::HTTP_11,
             client,
             start,
+            timeout: if route.streams {
+                self.shared.stream_timeout
+            } else {
+                self.shared.timeout
+            },
             slot: None,
         };
         if let Err(reason) = host::check(request.version(), request.uri(), request.headers()) {
@@ -318,6 +337,9 @@ pin_project! {
         http1: bool,
         client: Option<IpAddr>,
         start: Instant,
+        // How long the answer's headers may take: the request timeout, or the
+        // transfer budget on a streaming route.
+        timeout: Duration,
         slot: Option<Slot>,
     }
 }
@@ -373,7 +395,7 @@ where
                         Ok(Poll::Ready(Err(never))) => match never {},
                         Ok(Poll::Pending) => {
                             let deadline = deadline.get_or_insert_with(|| {
-                                let at = *this.start + this.shared.timeout;
+                                let at = *this.start + *this.timeout;
                                 Box::pin(tokio::time::sleep_until(at.into()))
                             });
                             if deadline.as_mut().poll(cx).is_pending() {

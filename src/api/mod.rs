@@ -47,6 +47,14 @@ pub mod paths {
     pub const DOCUMENTS: &str = "/documents";
     /// `GET|HEAD /documents/{id}`.
     pub const DOCUMENT: &str = "/documents/{id}";
+    /// `GET|HEAD /documents/{id}/content`.
+    pub const DOCUMENT_CONTENT: &str = "/documents/{id}/content";
+    /// `GET /documents/{id}/versions`.
+    pub const DOCUMENT_VERSIONS: &str = "/documents/{id}/versions";
+    /// `GET /documents/{id}/versions/{n}`.
+    pub const DOCUMENT_VERSION: &str = "/documents/{id}/versions/{n}";
+    /// `GET|HEAD /documents/{id}/versions/{n}/content`.
+    pub const DOCUMENT_VERSION_CONTENT: &str = "/documents/{id}/versions/{n}/content";
     /// `GET|POST /wd/{command}`.
     pub const PASSTHROUGH: &str = "/wd/{command}";
     /// `GET /healthz`.
@@ -63,27 +71,33 @@ pub mod paths {
     pub const UI_FILES: &str = "/ui/{*path}";
 }
 
-/// Every route template, and whether it counts against
-/// `server.max_concurrent_requests`: the probes, `/metrics` and the API description
-/// do not, so an overloaded gateway still reports its health.
-pub const ROUTES: &[(&str, bool)] = &[
-    (paths::SESSIONS, true),
-    (paths::CURRENT_SESSION, true),
-    (paths::ME, true),
-    (paths::DEVICES, true),
-    (paths::VERIFICATIONS, true),
-    (paths::DEVICE, true),
-    (paths::CABINETS, true),
-    (paths::CABINET, true),
-    (paths::DOCUMENTS, true),
-    (paths::DOCUMENT, true),
-    (paths::PASSTHROUGH, true),
-    (paths::UI, true),
-    (paths::UI_FILES, true),
-    (paths::HEALTHZ, false),
-    (paths::READYZ, false),
-    (paths::METRICS, false),
-    (paths::OPENAPI, false),
+/// Every route template, whether it counts against `server.max_concurrent_requests`
+/// (the probes, `/metrics` and the API description do not, so an overloaded gateway
+/// still reports its health), and whether it streams a transfer (it takes a transfer
+/// permit instead of shedding, and has `documents.transfer_max_secs` instead of
+/// `server.request_timeout_secs`).
+pub const ROUTES: &[(&str, bool, bool)] = &[
+    (paths::SESSIONS, true, false),
+    (paths::CURRENT_SESSION, true, false),
+    (paths::ME, true, false),
+    (paths::DEVICES, true, false),
+    (paths::VERIFICATIONS, true, false),
+    (paths::DEVICE, true, false),
+    (paths::CABINETS, true, false),
+    (paths::CABINET, true, false),
+    (paths::DOCUMENTS, true, false),
+    (paths::DOCUMENT, true, false),
+    (paths::DOCUMENT_CONTENT, false, true),
+    (paths::DOCUMENT_VERSIONS, true, false),
+    (paths::DOCUMENT_VERSION, true, false),
+    (paths::DOCUMENT_VERSION_CONTENT, false, true),
+    (paths::PASSTHROUGH, true, false),
+    (paths::UI, true, false),
+    (paths::UI_FILES, true, false),
+    (paths::HEALTHZ, false, false),
+    (paths::READYZ, false, false),
+    (paths::METRICS, false, false),
+    (paths::OPENAPI, false, false),
 ];
 
 /// The API routes, with their state.
@@ -104,6 +118,13 @@ pub fn routes(state: AppState) -> Router {
         .route(paths::CABINET, get(documents::cabinets::get))
         .route(paths::DOCUMENTS, get(documents::list))
         .route(paths::DOCUMENT, get(documents::document::get))
+        .route(paths::DOCUMENT_CONTENT, get(documents::content::get))
+        .route(paths::DOCUMENT_VERSIONS, get(documents::versions::list))
+        .route(paths::DOCUMENT_VERSION, get(documents::versions::get))
+        .route(
+            paths::DOCUMENT_VERSION_CONTENT,
+            get(documents::versions::content),
+        )
         .route(
             paths::PASSTHROUGH,
             get(passthrough::call_get).post(passthrough::call_post),

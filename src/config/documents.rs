@@ -102,6 +102,19 @@ pub struct DocumentsConfig {
     /// CLOSELIST calls waiting to be sent, in all; beyond it a list is left for LOGOFF
     /// (counted as `dropped`).
     pub close_queue: usize,
+    /// Content transfers (downloads) in flight in all; beyond it 503 with `Retry-After`.
+    pub max_concurrent_transfers: usize,
+    /// Content transfers one session may have in flight; beyond it 429 with
+    /// `Retry-After`.
+    pub max_transfers_per_session: usize,
+    /// Seconds a transfer may go without a body frame from the upstream before both
+    /// sides are aborted.
+    pub transfer_idle_timeout_secs: u64,
+    /// Seconds a transfer may take in all, headers and body (it replaces
+    /// `server.request_timeout_secs` on the content routes).
+    pub transfer_max_secs: u64,
+    /// `Cache-Control` of content answers.
+    pub content_cache_control: String,
 }
 
 impl Default for DocumentsConfig {
@@ -117,6 +130,11 @@ impl Default for DocumentsConfig {
             sort_keys: SortKeys::default(),
             cabinets_ttl_secs: 60,
             close_queue: 1024,
+            max_concurrent_transfers: 64,
+            max_transfers_per_session: 4,
+            transfer_idle_timeout_secs: 30,
+            transfer_max_secs: 3600,
+            content_cache_control: "private, no-store".to_owned(),
         }
     }
 }
@@ -153,6 +171,35 @@ impl DocumentsConfig {
         }
         if self.close_queue == 0 {
             return invalid("documents.close_queue", "must be above 0");
+        }
+        if !(1..=100_000).contains(&self.max_concurrent_transfers) {
+            return invalid(
+                "documents.max_concurrent_transfers",
+                "must be between 1 and 100000",
+            );
+        }
+        if !(1..=self.max_concurrent_transfers).contains(&self.max_transfers_per_session) {
+            return invalid(
+                "documents.max_transfers_per_session",
+                "must be between 1 and documents.max_concurrent_transfers",
+            );
+        }
+        if !(1..=3600).contains(&self.transfer_idle_timeout_secs) {
+            return invalid(
+                "documents.transfer_idle_timeout_secs",
+                "must be between 1 and 3600",
+            );
+        }
+        if !(1..=86_400).contains(&self.transfer_max_secs) {
+            return invalid("documents.transfer_max_secs", "must be between 1 and 86400");
+        }
+        if http::HeaderValue::from_str(&self.content_cache_control).is_err()
+            || self.content_cache_control.trim().is_empty()
+        {
+            return invalid(
+                "documents.content_cache_control",
+                "must be a non-empty header value",
+            );
         }
         let keys = &self.sort_keys;
         for (name, key) in [
@@ -210,6 +257,26 @@ mod tests {
             (
                 "documents.sort_keys.size",
                 Box::new(|c| c.sort_keys.size = 0),
+            ),
+            (
+                "documents.max_concurrent_transfers",
+                Box::new(|c| c.max_concurrent_transfers = 0),
+            ),
+            (
+                "documents.max_transfers_per_session",
+                Box::new(|c| c.max_transfers_per_session = 65),
+            ),
+            (
+                "documents.transfer_idle_timeout_secs",
+                Box::new(|c| c.transfer_idle_timeout_secs = 0),
+            ),
+            (
+                "documents.transfer_max_secs",
+                Box::new(|c| c.transfer_max_secs = 0),
+            ),
+            (
+                "documents.content_cache_control",
+                Box::new(|c| c.content_cache_control = "a\nb".into()),
             ),
         ];
         for (key, change) in cases {

@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod ids;
 pub mod representation;
 pub mod session;
+pub mod transfers;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -19,6 +20,7 @@ pub use closer::Closer;
 pub use cursor::{Cursor, CursorError, CursorKey, Search};
 pub use ids::DocId;
 pub use session::{Limits, ListKind, Page, PageKey, SessionDocs};
+pub use transfers::Transfers;
 
 use crate::session::{TokenHash, TokenHashState};
 use crate::upstream::documents::Cabinet;
@@ -35,6 +37,8 @@ pub struct Documents {
     open: Arc<AtomicI64>,
     /// Whether the upstream counts `skip` from 0, as learned (`documents.skip_base`).
     zero_based: Arc<AtomicBool>,
+    /// Content transfers in flight.
+    transfers: Transfers,
 }
 
 impl Documents {
@@ -74,7 +78,21 @@ impl Documents {
             limits,
             open: Arc::new(AtomicI64::new(0)),
             zero_based: Arc::new(AtomicBool::new(false)),
+            transfers: Transfers::new(64, 4),
         }
+    }
+
+    /// These bounds on content transfers instead of the defaults (64 in all, 4 per
+    /// session).
+    #[must_use]
+    pub fn with_transfers(mut self, transfers: Transfers) -> Self {
+        self.transfers = transfers;
+        self
+    }
+
+    /// The content transfers in flight.
+    pub fn transfers(&self) -> &Transfers {
+        &self.transfers
     }
 
     /// Whether the upstream counts `skip` from 0 (else the first line, 1-based).

@@ -40,6 +40,9 @@ pub enum ListKind {
     Search([u8; 32]),
     /// A targeted search that found one document.
     Lookup,
+    /// A document's version list (VERLIST), by the document's fingerprint: a newer one
+    /// replaces it.
+    Versions([u8; 32]),
 }
 
 /// Where a document was last seen: its list, record and line, and the row.
@@ -133,7 +136,7 @@ impl SessionDocs {
                 known.last_used = Instant::now();
                 return out;
             }
-            if let ListKind::Search(_) = kind {
+            if let ListKind::Search(_) | ListKind::Versions(_) = kind {
                 if let Some(at) = lists.iter().position(|e| e.kind == kind) {
                     out.push(lists.remove(at).list_id);
                 }
@@ -189,6 +192,12 @@ impl SessionDocs {
     /// Rows seen longer ago than `max_age` are not answered (the caller finds the
     /// document afresh).
     pub fn row(&self, id: &str, max_age: Duration) -> Option<Arc<DocumentRow>> {
+        self.locate(id, max_age).map(|(_, row)| row)
+    }
+
+    /// As [`Self::row`], with the list the row is in (for commands on the row:
+    /// DOWNLOAD, VERLIST).
+    pub fn locate(&self, id: &str, max_age: Duration) -> Option<(Arc<str>, Arc<DocumentRow>)> {
         let locator = self.locators.get(id)?;
         if locator.seen_at.elapsed() > max_age {
             return None;
@@ -204,7 +213,7 @@ impl SessionDocs {
             self.locators.invalidate(id);
             return None;
         }
-        Some(locator.row)
+        Some((locator.list_id, locator.row))
     }
 
     /// The page `key`, loaded by `load` unless an identical load is in flight, whose
@@ -267,7 +276,7 @@ impl SessionDocs {
             lists.retain(|e| {
                 let ttl = match e.kind {
                     ListKind::Search(_) => self.limits.search_ttl,
-                    ListKind::Lookup => self.limits.locator_ttl,
+                    ListKind::Lookup | ListKind::Versions(_) => self.limits.locator_ttl,
                 };
                 let keep = now.duration_since(e.last_used) < ttl;
                 if !keep {

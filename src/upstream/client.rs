@@ -29,6 +29,9 @@ pub const UPSTREAM_ERRORS: &str = "wdgate_upstream_errors_total";
 /// Answers that were not UTF-8 and were read in `upstream.charset_fallback`, by command.
 pub const CHARSET_FALLBACK: &str = "wdgate_upstream_charset_fallback_total";
 
+/// The most one upstream connection buffers while reading (headers and body frames).
+const UPSTREAM_READ_BUFFER: usize = 64 * 1024;
+
 /// One upstream call: a command, its query parameters and (for POST) its form body.
 #[derive(Debug, Clone)]
 pub struct Call<'a> {
@@ -168,9 +171,11 @@ pub enum BuildError {
 /// The pooled client, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Client {
-    http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    pub(super) http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
     endpoint: Arc<str>,
-    timeout: Duration,
+    /// `upstream.url` without a trailing `/`: where same-origin file paths are sent.
+    pub(super) origin: Arc<str>,
+    pub(super) timeout: Duration,
     /// Budgets of the commands that take longer than `timeout`, by upper-case name.
     command_timeouts: Arc<BTreeMap<String, Duration>>,
     /// Codes read as "success, nothing found".
@@ -179,7 +184,7 @@ pub struct Client {
     fallback: Option<&'static encoding_rs::Encoding>,
     max_response_bytes: usize,
     in_flight: Arc<Semaphore>,
-    breaker: Arc<CircuitBreaker>,
+    pub(super) breaker: Arc<CircuitBreaker>,
     retries: u32,
     retry_base: Duration,
 }
@@ -200,10 +205,13 @@ impl Client {
         let http = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(config.pool_idle_timeout_secs))
             .pool_max_idle_per_host(config.pool_max_idle)
+            // The read buffer bounds what one streamed file body holds in memory.
+            .http1_max_buf_size(UPSTREAM_READ_BUFFER)
             .build(https);
         Ok(Self {
             http,
             endpoint: format!("{}{}", url.trim_end_matches('/'), config.cgi_path).into(),
+            origin: url.trim_end_matches('/').into(),
             timeout: Duration::from_millis(config.timeout_ms),
             command_timeouts: Arc::new(
                 config
@@ -454,8 +462,9 @@ fn outcome_label(outcome: &Result<Bytes, Error>) -> &'static str {
 }
 
 /// Frees the half-open slot if a probe call is dropped before its verdict.
-struct ProbeGuard<'a> {
-    breaker: Option<&'a CircuitBreaker>,
+pub(super) struct ProbeGuard<'a> {
+    /// The breaker whose probe this is, until its verdict is given.
+    pub(super) breaker: Option<&'a CircuitBreaker>,
 }
 
 impl Drop for ProbeGuard<'_> {
@@ -478,7 +487,7 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 }
 
 /// The error and its causes on one line. hyper's errors name no URL, so no SID.
-fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -11,6 +11,7 @@ use super::cgi::Params;
 use super::client::{Call, Client, Error};
 use super::envelope::{Envelope, ShapeError};
 use super::fields::{command, param, template};
+use super::files::WdsidsPath;
 use super::sid::Sid;
 
 /// What `"<undefined>"` stands for in a row: a null value.
@@ -305,6 +306,126 @@ impl Client {
             .with(param::HTML_ON_FAIL, template::CLOSE_LIST);
         self.call(&get(command::CLOSELIST, query)).await.map(drop)
     }
+}
+
+/// What DOWNLOAD answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Download {
+    /// The copy is ready at `path` (holding the SID: never log it); `name` is
+    /// `FileNme` read with JavaScript `unescape` rules (T12), when sent.
+    Ready {
+        /// Where the copy is.
+        path: WdsidsPath,
+        /// The file's long name.
+        name: Option<String>,
+    },
+    /// The template could not reread the row (`…=WDAPI_ReReadRecord(…)` or
+    /// `0=wd_List_Offset(…)`, T9): the row's place is no longer right.
+    Reread,
+}
+
+/// The row to download: its list and its place in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowPlace<'a> {
+    /// `wd_List_ID`.
+    pub list_id: &'a str,
+    /// `RN`.
+    pub rn: u32,
+    /// `LN`, sent as `wd_List_Offset`.
+    pub ln: u32,
+}
+
+impl Client {
+    /// DOWNLOAD: has the server copy a row's file (a document or a version row) for
+    /// this session and answers where. Never sends `FavCatInput` (it would add the file
+    /// to a favorites category). An answer without a usable `fileLoc` is a failure
+    /// whatever its `ErrorCount` says (T9).
+    pub async fn download(&self, sid: &Sid, row: RowPlace<'_>) -> Result<Download, Error> {
+        let query = Params::new()
+            .with(param::SID, sid.expose())
+            .with(param::HTML, template::DOWNLOAD)
+            .with(param::LIST_REC_NUM, row.rn.to_string())
+            .with(param::LIST_ID, row.list_id)
+            .with(param::LIST_OFFSET, row.ln.to_string());
+        let envelope = self.call(&get(command::DOWNLOAD, query)).await?;
+        download_of(&envelope.data)
+    }
+
+    /// VERLIST: opens a new list of the versions of the row `rn` of list `list_id`,
+    /// sorted by version (newest first), and answers up to `take` of its rows.
+    pub async fn list_versions(
+        &self,
+        sid: &Sid,
+        list_template: &str,
+        row: RowPlace<'_>,
+        sort: SortBy,
+        window: Window,
+    ) -> Result<DocumentPage, Error> {
+        let query = paged(sid, list_template, sort, window)
+            .with(param::LIST_ID, row.list_id)
+            .with(param::LIST_REC_NUM, row.rn.to_string());
+        page_of(&self.call(&get(command::VERLIST, query)).await?)
+    }
+}
+
+/// DOWNLOAD's `data`: a checked `fileLoc`, a reread failure, or a bad answer.
+fn download_of(data: &Value) -> Result<Download, Error> {
+    let text = |key| data.get(key).and_then(Value::as_str).map(str::trim);
+    match text("fileLoc").filter(|t| !t.is_empty()) {
+        Some(path) => WdsidsPath::parse(path)
+            .map(|path| Download::Ready {
+                path,
+                name: text("FileNme")
+                    .map(js_unescape)
+                    .filter(|n| !n.trim().is_empty()),
+            })
+            .ok_or(Error::Shape(ShapeError::WrongShape(
+                "DOWNLOAD answered a file location that is not a same-origin WDSIDS path",
+            ))),
+        None => match text("message") {
+            Some(m) if m.contains("WDAPI_ReReadRecord") || m.contains("wd_List_Offset") => {
+                Ok(Download::Reread)
+            }
+            _ => Err(Error::Shape(ShapeError::WrongShape(
+                "DOWNLOAD answered no file location",
+            ))),
+        },
+    }
+}
+
+/// JavaScript `unescape`: `%uXXXX` is a UTF-16 unit, `%XX` a Latin-1 character, and
+/// anything else stays as it is (T12).
+fn js_unescape(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let hex = |from: usize, len: usize| {
+        bytes
+            .get(from..from + len)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u16::from_str_radix(h, 16).ok())
+    };
+    let mut units: Vec<u16> = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if bytes.get(i + 1) == Some(&b'u') {
+                if let Some(unit) = hex(i + 2, 4) {
+                    units.push(unit);
+                    i += 6;
+                    continue;
+                }
+            } else if let Some(byte) = hex(i + 1, 2) {
+                units.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        // Copy one character as it is.
+        let ch = text[i..].chars().next().unwrap_or('\u{fffd}');
+        let mut buf = [0u16; 2];
+        units.extend_from_slice(ch.encode_utf16(&mut buf));
+        i += ch.len_utf8();
+    }
+    String::from_utf16_lossy(&units)
 }
 
 fn get(command: &str, query: Params) -> Call<'_> {

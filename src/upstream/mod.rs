@@ -9,6 +9,7 @@ pub mod client;
 pub mod documents;
 pub mod envelope;
 pub mod fields;
+pub mod files;
 pub mod passthrough;
 pub mod sid;
 pub mod status;

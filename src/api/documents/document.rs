@@ -113,7 +113,7 @@ pub async fn get(
 }
 
 /// The targeted search; the list is kept (a lookup) when it found the document.
-async fn lookup(
+pub(super) async fn lookup(
     state: &AppState,
     sid: &Sid,
     docs: &SessionDocs,
@@ -172,7 +172,7 @@ async fn lookup(
 
 /// Whether `If-None-Match` names `tag` (or is `*`); weak comparison, as RFC 9110 says
 /// for `If-None-Match`.
-fn matches(headers: &HeaderMap, tag: &str) -> bool {
+pub(super) fn matches(headers: &HeaderMap, tag: &str) -> bool {
     let bare = tag.trim_start_matches("W/");
     headers
         .get_all(header::IF_NONE_MATCH)
@@ -183,6 +183,6 @@ fn matches(headers: &HeaderMap, tag: &str) -> bool {
         .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == bare)
 }
 
-fn no_such_document() -> ApiError {
+pub(super) fn no_such_document() -> ApiError {
     ApiError::NotFound("no such document".to_owned())
 }

@@ -3,8 +3,10 @@
 //! call Worldox (through the session's lists) → translate to an allow-listed view.
 
 pub mod cabinets;
+pub mod content;
 pub mod document;
 pub mod search;
+pub mod versions;
 pub mod view;
 
 use axum::extract::{RawQuery, State};

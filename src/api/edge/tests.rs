@@ -14,6 +14,7 @@ fn settings() -> EdgeSettings {
     EdgeSettings {
         body_limit_bytes: 1024,
         request_timeout: Duration::from_secs(1),
+        stream_timeout: Duration::from_secs(60),
         body_read_timeout: Duration::from_secs(1),
         max_concurrent_requests: 1,
         max_concurrent_requests_per_ip: 1,
@@ -135,6 +136,47 @@ async fn beyond_the_limit_api_requests_are_shed_and_probes_are_not() {
     assert_eq!(first.status(), 200);
     let again = service.oneshot(get("/me")).await.expect("infallible");
     assert_eq!(again.status(), 200, "the slot is given back");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_streaming_route_has_the_transfer_budget_and_does_not_shed() {
+    let slow = tower::service_fn(|_: Request<Body>| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok::<Response, Infallible>(Response::default())
+    });
+    let service = edge(slow);
+    let content = "/documents/doc_5_00014410/content";
+    // Past the request timeout (1 s) but within the transfer budget (60 s).
+    let first = tokio::spawn(service.clone().oneshot(get(content)));
+    tokio::task::yield_now().await;
+    // The only slot among requests in flight is free: streams do not take one.
+    let other = tokio::spawn(service.clone().oneshot(get("/me")));
+    let streamed = first.await.expect("join").expect("infallible");
+    assert_eq!(streamed.status(), 200, "the transfer budget applies");
+    let other = other.await.expect("join").expect("infallible");
+    assert_eq!(
+        other.status(),
+        504,
+        "a JSON route keeps the request timeout"
+    );
+    let hangs = tower::service_fn(|_: Request<Body>| async {
+        std::future::pending::<()>().await;
+        Ok::<Response, Infallible>(Response::default())
+    });
+    let response = edge(hangs)
+        .oneshot(get("/documents/doc_5_00014410/versions/2/content"))
+        .await
+        .expect("infallible");
+    assert_eq!(problem(response).await, (504, "request_timeout".to_owned()));
+    let table = table();
+    for path in [content, "/documents/doc_5_1/versions/2/content"] {
+        let route = table.find(path);
+        assert!(route.streams && !route.sheds, "{path}");
+    }
+    for path in ["/documents/doc_5_1", "/documents/doc_5_1/versions"] {
+        let route = table.find(path);
+        assert!(!route.streams && route.sheds, "{path}");
+    }
 }
 
 #[test]

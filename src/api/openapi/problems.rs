@@ -151,6 +151,24 @@ problem_sets! {
         (404, "not_found"),
         (404, "upstream_error"),
     ]];
+    /// `GET|HEAD /documents/{id}/content` and a version's: 429 for the session's share
+    /// of transfers, 503 when every transfer place is taken, 409 when the row's list
+    /// stays stale, 416 for a range the file cannot satisfy, 502 when the copy is gone
+    /// twice.
+    GetDocumentContent = [ALWAYS, SHED, AUTH, UPSTREAM, EXPIRED, &[
+        (404, "not_found"),
+        (404, "upstream_error"),
+        (409, "upstream_error"),
+        (416, "range_not_satisfiable"),
+        (429, "too_many_requests"),
+    ]];
+    /// `GET /documents/{id}/versions` and `…/versions/{n}`: 409 when the document's
+    /// list stays stale.
+    GetDocumentVersions = [ALWAYS, SHED, AUTH, UPSTREAM, EXPIRED, &[
+        (404, "not_found"),
+        (404, "upstream_error"),
+        (409, "upstream_error"),
+    ]];
     /// `GET /wd/{command}`.
     PassthroughGet = [ALWAYS, SHED, AUTH, UPSTREAM, EXPIRED, PASSTHROUGH];
     /// `POST /wd/{command}`.

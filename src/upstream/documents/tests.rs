@@ -86,3 +86,45 @@ fn cabinets_drop_unused_fields_and_read_number_flags() {
     assert_eq!((c.fields[0].number, c.fields[0].max_length), (1, 5));
     assert!(c.fields[0].required);
 }
+
+#[test]
+fn download_needs_a_same_origin_file_location_whatever_error_count_says() {
+    let ready = download_of(
+        &json!({"fileLoc": "/cgi-bin/WDSIDS/S%243D/OPEN/005/a.pdf", "FileNme": "a.pdf"}),
+    );
+    assert!(
+        matches!(ready, Ok(Download::Ready { path, name }) if path.expose() == "/cgi-bin/WDSIDS/S%243D/OPEN/005/a.pdf" && name.as_deref() == Some("a.pdf"))
+    );
+    assert_eq!(
+        download_of(&json!({"message": "0=wd_List_Offset(3)"})).ok(),
+        Some(Download::Reread)
+    );
+    assert_eq!(
+        download_of(&json!({"message": "8275=WDAPI_ReReadRecord(9)"})).ok(),
+        Some(Download::Reread)
+    );
+    for bad in [
+        json!({"fileLoc": ""}),
+        json!({}),
+        json!(""),
+        json!({"fileLoc": "https://evil.example/cgi-bin/WDSIDS/x"}),
+        json!({"fileLoc": "/cgi-bin/WDSIDS/x/../../wdwebcgi.exe"}),
+        json!({"message": "something else"}),
+    ] {
+        assert!(
+            matches!(download_of(&bad), Err(Error::Shape(_))),
+            "{bad} passed"
+        );
+    }
+}
+
+#[test]
+fn file_names_are_read_with_javascript_unescape_rules() {
+    assert_eq!(
+        js_unescape("R%E9sum%E9%20%u2013%20M%FCller%20%2800014711x51615%29.PDF"),
+        "Résumé – Müller (00014711x51615).PDF"
+    );
+    assert_eq!(js_unescape("100%"), "100%");
+    assert_eq!(js_unescape("%zz%u12"), "%zz%u12");
+    assert_eq!(js_unescape("%uD83D%uDE00"), "\u{1F600}");
+}

@@ -1,0 +1,586 @@
+//! `GET|HEAD /documents/{id}/content` over real sockets against the simulator: the
+//! DOWNLOAD + file GET streamed end to end (bounded memory, backpressure, a reset
+//! upstream breaks the client's body), ranges, 304, RFC 6266 names, limits, and no
+//! trace of the SID-bearing file path anywhere a client or the log can see.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Gateway, Sim, client, wait_until};
+use serde_json::json;
+
+const MIB: u64 = 1024 * 1024;
+const LARGE: &str = "/documents/doc_14_00014999/content";
+const PDF: &str = "/documents/doc_6_00014711/content";
+
+/// Line `n` (from 0) of the large document, as `src/sim/content.rs` documents it.
+fn line(n: u64) -> Vec<u8> {
+    let digits = format!("{n:015}");
+    format!("large v1        {digits}|{digits}|{digits}\n").into_bytes()
+}
+
+/// The gateway's resident memory in KiB.
+fn rss_kib(gw: &Gateway) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", gw.pid())).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// A client without a total timeout, for the long transfers.
+fn streaming_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .expect("client")
+}
+
+async fn setup(env: &[(&str, &str)]) -> (Sim, Gateway, String) {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), env);
+    let token = gw.login("demo", "demo").await;
+    (sim, gw, token)
+}
+
+/// Fails if `text` holds anything of the per-session copy's path or the internal
+/// file locations.
+fn assert_no_file_path(what: &str, text: &str) {
+    for needle in [
+        "WDSIDS",
+        "/OPEN/",
+        "fileLoc",
+        "FileZMS",
+        "\\WORLDOX",
+        "\\\\fs01",
+        "%24",
+    ] {
+        assert!(!text.contains(needle), "{what} holds {needle:?}: {text}");
+    }
+}
+
+fn headers_text(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {}\n", String::from_utf8_lossy(v.as_bytes())))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_document_streams_with_safe_headers_and_an_rfc6266_name() {
+    let (sim, gw, token) = setup(&[]).await;
+    let r = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let headers = r.headers().clone();
+    let body = r.bytes().await.expect("body");
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert_eq!(h("content-type"), "application/pdf");
+    assert_eq!(h("content-length"), body.len().to_string());
+    assert!(!body.is_empty());
+    assert_eq!(h("x-content-type-options"), "nosniff");
+    assert!(
+        h("content-security-policy").starts_with("sandbox"),
+        "{headers:?}"
+    );
+    assert_eq!(h("cache-control"), "private, no-store");
+    assert_eq!(h("accept-ranges"), "bytes");
+    assert!(h("etag").starts_with("\"c-00014711-v"), "{headers:?}");
+    assert!(h("last-modified").ends_with("GMT"), "{headers:?}");
+    assert_eq!(
+        h("content-disposition"),
+        "attachment; filename=\"R_sum_ _ M_ller (00014711x51615).PDF\"; \
+         filename*=UTF-8''R%C3%A9sum%C3%A9%20%E2%80%93%20M%C3%BCller%20%2800014711x51615%29.PDF"
+    );
+    assert_no_file_path("the headers", &headers_text(&headers));
+    assert_no_file_path("the body", &String::from_utf8_lossy(&body));
+    // The gateway asked for the copy without FavCatInput, with the row's place.
+    let sent = sim
+        .admin(reqwest::Method::GET, "requests?command=DOWNLOAD", None)
+        .await;
+    let params = sent["DOWNLOAD"][0]
+        .as_array()
+        .expect("one DOWNLOAD")
+        .clone();
+    let names: Vec<&str> = params.iter().filter_map(|p| p[0].as_str()).collect();
+    assert!(!names.contains(&"FavCatInput"), "{names:?}");
+    for wanted in ["wd_List_ID", "wd_List_RecNum", "wd_List_Offset"] {
+        assert!(names.contains(&wanted), "{wanted} missing: {names:?}");
+    }
+    let offset = params
+        .iter()
+        .find(|p| p[0] == "wd_List_Offset")
+        .expect("offset");
+    assert_ne!(offset[1], "0");
+    // HEAD: the same headers, no body.
+    let head = client()
+        .head(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        head.headers()["content-length"].to_str().ok(),
+        Some(body.len().to_string().as_str())
+    );
+    assert!(head.bytes().await.expect("body").is_empty());
+    assert_no_file_path("the log", &gw.log());
+}
+
+#[tokio::test]
+async fn ranges_304_and_416_follow_the_content_etag() {
+    let (sim, gw, token) = setup(&[]).await;
+    let whole = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    let etag = whole.headers()["etag"].to_str().expect("etag").to_owned();
+    let whole = whole.bytes().await.expect("body");
+    let len = whole.len();
+    let downloads = sim.calls("DOWNLOAD").await;
+    // 304 without preparing a copy.
+    let not_modified = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(not_modified.status(), 304);
+    assert_eq!(
+        not_modified.headers()["etag"].to_str().ok(),
+        Some(etag.as_str())
+    );
+    assert_eq!(
+        sim.calls("DOWNLOAD").await,
+        downloads,
+        "a 304 needs no copy"
+    );
+    // A range, with and without a matching If-Range.
+    let ranged = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .header("range", "bytes=10-19")
+        .header("if-range", &etag)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(ranged.status(), 206);
+    assert_eq!(
+        ranged.headers()["content-range"].to_str().ok(),
+        Some(format!("bytes 10-19/{len}").as_str())
+    );
+    assert_eq!(ranged.bytes().await.expect("body"), whole.slice(10..20));
+    let stale = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .header("range", "bytes=10-19")
+        .header("if-range", "\"c-00014711-v9-1\"")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(stale.status(), 200, "a stale If-Range gets the whole file");
+    assert_eq!(stale.bytes().await.expect("body"), whole);
+    // Several ranges: multipart/byteranges passed through.
+    let multi = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .header("range", "bytes=0-1,5-9")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(multi.status(), 206);
+    assert!(
+        multi.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("multipart/byteranges")
+    );
+    // Beyond the end: 416 as a problem with the length.
+    let beyond = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .header("range", format!("bytes={}-", len + 10))
+        .send()
+        .await
+        .expect("send");
+    let beyond = common::Reply::read(beyond).await;
+    beyond.assert_problem(416, "range_not_satisfiable");
+    assert_eq!(beyond.header("content-range"), format!("bytes */{len}"));
+    assert_no_file_path("the log", &gw.log());
+}
+
+#[tokio::test]
+async fn a_range_of_the_large_document_is_the_generated_lines() {
+    let (_sim, gw, token) = setup(&[]).await;
+    let start = 150 * MIB + 64 * 7;
+    let end = start + 4 * MIB;
+    let r = streaming_client()
+        .get(gw.url(LARGE))
+        .bearer_auth(&token)
+        .header("range", format!("bytes={start}-{}", end - 1))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-range"].to_str().ok(),
+        Some(format!("bytes {start}-{}/{}", end - 1, 200 * MIB).as_str())
+    );
+    assert_eq!(r.headers()["content-type"].to_str().ok(), Some("text/csv"));
+    let body = r.bytes().await.expect("body");
+    assert_eq!(body.len() as u64, end - start);
+    for (i, got) in body.chunks(64).enumerate() {
+        assert_eq!(got, line(start / 64 + i as u64).as_slice(), "line {i}");
+    }
+}
+
+#[tokio::test]
+async fn the_whole_large_document_streams_in_bounded_memory() {
+    let (_sim, gw, token) = setup(&[]).await;
+    // Warm up: a first small transfer, so pools and buffers exist before measuring.
+    let warm = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    warm.bytes().await.expect("body");
+    let before = rss_kib(&gw);
+    let mut r = streaming_client()
+        .get(gw.url(LARGE))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-length"].to_str().ok(),
+        Some((200 * MIB).to_string().as_str())
+    );
+    let mut received = 0u64;
+    let mut peak = before;
+    let mut next = 0u64;
+    let mut pending = Vec::with_capacity(128 * 1024);
+    while let Some(chunk) = r.chunk().await.expect("chunk") {
+        received += chunk.len() as u64;
+        pending.extend_from_slice(&chunk);
+        let whole = pending.len() / 64 * 64;
+        if next % 65_536 == 0 || received == 200 * MIB {
+            peak = peak.max(rss_kib(&gw));
+        }
+        for got in pending[..whole].chunks(64) {
+            if next % 4096 == 0 {
+                assert_eq!(got, line(next).as_slice(), "line {next}");
+            }
+            next += 1;
+        }
+        pending.drain(..whole);
+    }
+    assert_eq!(received, 200 * MIB);
+    let growth = peak.saturating_sub(before);
+    println!("gateway RSS before {before} KiB, peak {peak} KiB, growth {growth} KiB over 200 MiB");
+    assert!(growth < 16 * 1024, "RSS grew by {growth} KiB");
+}
+
+#[tokio::test]
+async fn a_slow_reader_slows_the_upstream_read() {
+    let (_sim, gw, token) = setup(&[]).await;
+    let mut r = streaming_client()
+        .get(gw.url(LARGE))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let mut received = 0u64;
+    while received < MIB {
+        received += r.chunk().await.expect("chunk").expect("more").len() as u64;
+    }
+    let before = rss_kib(&gw);
+    // The client stops reading. Without backpressure the gateway would pull the
+    // simulator's 200 MiB into memory within this window; watch that it does not.
+    let watch = Instant::now();
+    let mut peak = before;
+    while watch.elapsed() < Duration::from_secs(3) {
+        peak = peak.max(rss_kib(&gw));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let growth = peak.saturating_sub(before);
+    println!("gateway RSS growth while the client paused: {growth} KiB");
+    assert!(growth < 16 * 1024, "the gateway buffered: +{growth} KiB");
+    // And the transfer goes on when the client reads again.
+    let mut more = 0u64;
+    while more < 8 * MIB {
+        more += r.chunk().await.expect("chunk").expect("more").len() as u64;
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_reset_mid_body_breaks_the_clients_body() {
+    let (sim, gw, token) = setup(&[]).await;
+    sim.set_faults(json!({"reset_mid_body_ratio": 1.0})).await;
+    let r = streaming_client()
+        .get(gw.url(LARGE))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let read = r.bytes().await;
+    assert!(read.is_err(), "a broken transfer must not read as complete");
+    gw.wait_for_log("a content transfer broke off").await;
+    let metrics = client()
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    let text = metrics.text().await.expect("text");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("wdgate_document_transfers_total")
+                && l.contains("outcome=\"aborted\"")),
+        "{text}"
+    );
+    assert_no_file_path("the log", &gw.log());
+}
+
+#[tokio::test]
+async fn a_vanished_copy_is_prepared_again_once_then_502() {
+    let (sim, gw, token) = setup(&[]).await;
+    sim.set_faults(json!({"download_copy_missing_ratio": 1.0}))
+        .await;
+    let before = sim.calls("DOWNLOAD").await;
+    let r = common::Reply::read(
+        client()
+            .get(gw.url(PDF))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(r.status, 502, "{}", r.text);
+    assert_eq!(
+        sim.calls("DOWNLOAD").await - before,
+        2,
+        "one DOWNLOAD again"
+    );
+    assert_no_file_path("the problem", &r.text);
+    assert_no_file_path("the headers", &headers_text(&r.headers));
+    assert_no_file_path("the log", &gw.log());
+}
+
+#[tokio::test]
+async fn transfers_beyond_the_session_share_are_429_with_retry_after() {
+    let (_sim, gw, token) = setup(&[("WDGATE_DOCUMENTS_MAX_TRANSFERS_PER_SESSION", "1")]).await;
+    let mut held = streaming_client()
+        .get(gw.url(LARGE))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(held.status(), 200);
+    held.chunk().await.expect("chunk");
+    let second = common::Reply::read(
+        client()
+            .get(gw.url(PDF))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    second.assert_problem(429, "too_many_requests");
+    assert_eq!(second.header("retry-after"), "1");
+    drop(held);
+    // The place comes back when the transfer ends.
+    wait_until(|| async {
+        client()
+            .get(gw.url(PDF))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_or_malformed_documents_are_404() {
+    let (_sim, gw, token) = setup(&[]).await;
+    for path in [
+        "/documents/doc_5_99999999/content",
+        "/documents/nonsense/content",
+        "/documents/doc_5_..%2F..%2Fx/content",
+    ] {
+        let r = gw.get(path, Some(&token)).await;
+        r.assert_problem(404, "not_found");
+    }
+    let anonymous = gw.get(PDF, None).await;
+    assert_eq!(anonymous.status, 401);
+}
+
+#[tokio::test]
+async fn a_stale_list_is_found_again_and_the_download_goes_on() {
+    let (sim, gw, token) = setup(&[]).await;
+    // The locator's list goes stale: the document is found again and downloaded.
+    let first = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(first.status(), 200);
+    let whole = first.bytes().await.expect("body");
+    sim.admin(reqwest::Method::POST, "invalidate-lists", None)
+        .await;
+    let finds = sim.calls("FINDFILES").await;
+    let again = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.bytes().await.expect("body"), whole);
+    assert!(sim.calls("FINDFILES").await > finds, "found again");
+    assert_no_file_path("the log", &gw.log());
+}
+
+#[tokio::test]
+async fn eight_concurrent_large_downloads_stay_in_bounded_memory() {
+    let (_sim, gw, token) = setup(&[("WDGATE_DOCUMENTS_MAX_TRANSFERS_PER_SESSION", "8")]).await;
+    let warm = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    warm.bytes().await.expect("body");
+    let before = rss_kib(&gw);
+    let started = Instant::now();
+    let downloads: Vec<_> = (0..8)
+        .map(|_| {
+            let url = gw.url(LARGE);
+            let token = token.clone();
+            tokio::spawn(async move {
+                let mut r = streaming_client()
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("send");
+                assert_eq!(r.status(), 200);
+                let mut received = 0u64;
+                while let Some(chunk) = r.chunk().await.expect("chunk") {
+                    received += chunk.len() as u64;
+                }
+                received
+            })
+        })
+        .collect();
+    let mut peak = before;
+    let mut done = Vec::new();
+    for download in downloads {
+        while !download.is_finished() {
+            peak = peak.max(rss_kib(&gw));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        done.push(download.await.expect("join"));
+    }
+    let elapsed = started.elapsed();
+    assert!(done.iter().all(|&n| n == 200 * MIB), "{done:?}");
+    let growth = peak.saturating_sub(before);
+    println!(
+        "8 × 200 MiB at once: gateway RSS before {before} KiB, peak {peak} KiB, growth {growth} KiB, {:.0} MiB/s in all",
+        1600.0 / elapsed.as_secs_f64()
+    );
+    assert!(growth < 16 * 1024, "RSS grew by {growth} KiB");
+}
+
+#[tokio::test]
+async fn over_http2_a_reset_mid_body_resets_the_stream() {
+    let (sim, gw, token) = setup(&[]).await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .expect("client");
+    let whole = h2
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(whole.version(), reqwest::Version::HTTP_2);
+    assert_eq!(whole.status(), 200);
+    assert!(!whole.bytes().await.expect("a whole body").is_empty());
+    sim.set_faults(json!({"reset_mid_body_ratio": 1.0})).await;
+    let broken = h2
+        .get(gw.url(LARGE))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(broken.status(), 200);
+    assert!(
+        broken.bytes().await.is_err(),
+        "the HTTP/2 stream must be reset"
+    );
+}
+
+#[tokio::test]
+async fn odd_range_headers_never_break_the_answer() {
+    let (_sim, gw, token) = setup(&[]).await;
+    let whole = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    let whole = whole.bytes().await.expect("body");
+    for range in [
+        "bytes=abc",
+        "items=0-1",
+        "bytes=5-1",
+        "bytes=99999999999999999999999-",
+        "bytes=0-99999999999999999999999",
+        "bytes=-0",
+        "bytes=,,,,",
+        "bytes=0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0,0-0",
+    ] {
+        let r = client()
+            .get(gw.url(PDF))
+            .bearer_auth(&token)
+            .header("range", range)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        let headers = headers_text(r.headers());
+        let body = r.bytes().await.expect("a whole body");
+        assert!(matches!(status, 200 | 206 | 416), "{range}: {status}");
+        if status == 200 {
+            assert_eq!(body, whole, "{range}");
+        }
+        assert_no_file_path("the headers", &headers);
+        assert_no_file_path("the body", &String::from_utf8_lossy(&body));
+    }
+    assert_no_file_path("the log", &gw.log());
+}
