@@ -73,7 +73,10 @@ async fn versions_are_listed_with_links_and_each_one_downloads() {
         head.headers()["content-length"].to_str().ok(),
         Some(old.len().to_string().as_str())
     );
-    assert_eq!(head.headers()["etag"].to_str().ok(), Some(old_etag.as_str()));
+    assert_eq!(
+        head.headers()["etag"].to_str().ok(),
+        Some(old_etag.as_str())
+    );
     let now = client()
         .get(gw.url(&format!("{DOC}/content")))
         .bearer_auth(&token)

@@ -155,7 +155,9 @@ problem_sets! {
     /// of transfers, 503 when every transfer place is taken, 409 when the row's list
     /// stays stale, 416 for a range the file cannot satisfy, 502 when the copy is gone
     /// twice.
-    GetDocumentContent = [ALWAYS, SHED, AUTH, UPSTREAM, EXPIRED, &[
+    GetDocumentContent = [ALWAYS, AUTH, UPSTREAM, EXPIRED, &[
+        // Not shed like the JSON routes: the transfer limits bound them instead.
+        (503, "overloaded"),
         (404, "not_found"),
         (404, "upstream_error"),
         (409, "upstream_error"),
