@@ -52,14 +52,14 @@ pub enum Target {
         ContentHeaders,
     ),
     responses(
-        (status = 200, description = "The file's bytes, streamed.", content_type = "application/octet-stream", body = Vec<u8>, headers(
+        (status = 200, description = "The file's bytes, streamed, with the media type its extension names.", content_type = "*/*", body = Vec<u8>, headers(
             ("etag" = String, description = "Strong content ETag `\"c-{doc_number}-v{version}-{updated}\"`"),
             ("last-modified" = String, description = "The document's update time"),
             ("content-length" = u64, description = "The file's length, when the file server sent it"),
             ("accept-ranges" = String, description = "`bytes` when ranges are served"),
             ("content-disposition" = String, description = "RFC 6266 `attachment` with an ASCII `filename` and a UTF-8 `filename*`"),
         )),
-        (status = 206, description = "The range asked for (`multipart/byteranges` for several).", content_type = "application/octet-stream", body = Vec<u8>, headers(
+        (status = 206, description = "The range asked for (`multipart/byteranges` for several).", content_type = "*/*", body = Vec<u8>, headers(
             ("content-range" = String, description = "The range sent, of the whole length"),
             ("etag" = String, description = "The content ETag"),
             ("content-disposition" = String, description = "As for 200"),
