@@ -179,41 +179,13 @@ fn reread_failure(list_id: &str, error: &WdError) -> Vec<u8> {
         ("LID", ""),
     ];
     placeholders.extend(FIELD_PLACEHOLDERS);
+    placeholders.extend(RECORD_TAIL_PLACEHOLDERS);
     placeholders.extend([
-        ("ACC", "%:wACCESSED%"),
-        ("CRTD", "%:wCREATED%"),
-        ("PathMap", "%:PATHMAP%"),
-        ("CBID", "%:wGROUP%"),
-        ("CBNM", "%:GROUP%"),
-        ("LOC", "%:PATH%"),
-        ("EXT", "%:EXT%"),
-        ("OW", "%:OWNERINIT%"),
-        ("FF", "%:FAVORITE%"),
-        ("GT", "%:EXT%"),
-        ("Name", "%:LONGNAME%"),
-        ("szRC", "%:szRC%"),
-        ("CHKOUT_TO_PREF", "%:CHKOUT_TO_PREF%"),
-        ("CHKOUT_TO_NAME", "%:CHKOUT_TO_NAME%"),
-        ("CHKOUT_ON_PREF", "%:CHKOUT_ON_PREF%"),
-        ("CHKOUT_ON_DATE", "%:CHKOUT_ON_DATE%"),
-        ("CHKOUT_TO_LINE", "%:CHKOUT_TO_LINE%"),
         ("PSL", "%:SHARED_LINK%"),
         ("PSU", "%:SHARED_USER%"),
         ("PSD", "%:SHARED_DATE%"),
     ]);
-    let row: Vec<(&'static str, String)> = placeholders
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                k,
-                if k == "LID" {
-                    list_id.to_owned()
-                } else {
-                    v.to_owned()
-                },
-            )
-        })
-        .collect();
+    let row = with_list_id(placeholders, list_id);
     let body = to_body(RereadBody {
         errorStatus: RereadStatus {
             List_ID: list_id.to_owned(),
@@ -236,6 +208,40 @@ fn reread_failure(list_id: &str, error: &WdError) -> Vec<u8> {
 }
 
 /// The field placeholders of a failed list row, fields 1 to 7.
+/// The placeholders a failed record row ends with after its field codes (serve.md and
+/// verlist.md agree on these).
+pub(crate) const RECORD_TAIL_PLACEHOLDERS: [(&str, &str); 17] = [
+    ("ACC", "%:wACCESSED%"),
+    ("CRTD", "%:wCREATED%"),
+    ("PathMap", "%:PATHMAP%"),
+    ("CBID", "%:wGROUP%"),
+    ("CBNM", "%:GROUP%"),
+    ("LOC", "%:PATH%"),
+    ("EXT", "%:EXT%"),
+    ("OW", "%:OWNERINIT%"),
+    ("FF", "%:FAVORITE%"),
+    ("GT", "%:EXT%"),
+    ("Name", "%:LONGNAME%"),
+    ("szRC", "%:szRC%"),
+    ("CHKOUT_TO_PREF", "%:CHKOUT_TO_PREF%"),
+    ("CHKOUT_TO_NAME", "%:CHKOUT_TO_NAME%"),
+    ("CHKOUT_ON_PREF", "%:CHKOUT_ON_PREF%"),
+    ("CHKOUT_ON_DATE", "%:CHKOUT_ON_DATE%"),
+    ("CHKOUT_TO_LINE", "%:CHKOUT_TO_LINE%"),
+];
+
+/// A failed row's placeholders as values, its `LID` filled with the list's id (the one
+/// key the templates fill even on failure).
+pub(crate) fn with_list_id(
+    placeholders: Vec<(&'static str, &'static str)>,
+    list_id: &str,
+) -> Vec<(&'static str, String)> {
+    placeholders
+        .into_iter()
+        .map(|(k, v)| (k, if k == "LID" { list_id } else { v }.to_owned()))
+        .collect()
+}
+
 pub(crate) const FIELD_PLACEHOLDERS: [(&str, &str); 21] = [
     ("F1C", "%:FIELD1%"),
     ("F1D", "%:FIELD1DESC%"),

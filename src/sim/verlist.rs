@@ -11,7 +11,7 @@ use super::doclists::{self, DocList, Sort, sort_key};
 use super::envelope::{ErrorFields, ErrorList, WdError, error_count, to_body};
 use super::findfiles::{lines_wanted, number};
 use super::rows::{self, Ordered, Place, Style};
-use super::serve::{FIELD_PLACEHOLDERS, bare_cats};
+use super::serve::{FIELD_PLACEHOLDERS, RECORD_TAIL_PLACEHOLDERS, bare_cats, with_list_id};
 use super::state::State;
 use crate::upstream::fields::{msg, param, rc};
 
@@ -152,38 +152,8 @@ fn failure_for(list_id: &str, error: &WdError) -> Vec<u8> {
         ("LID", ""),
     ];
     placeholders.extend(FIELD_PLACEHOLDERS);
-    placeholders.extend([
-        ("ACC", "%:wACCESSED%"),
-        ("CRTD", "%:wCREATED%"),
-        ("PathMap", "%:PATHMAP%"),
-        ("CBID", "%:wGROUP%"),
-        ("CBNM", "%:GROUP%"),
-        ("LOC", "%:PATH%"),
-        ("EXT", "%:EXT%"),
-        ("OW", "%:OWNERINIT%"),
-        ("FF", "%:FAVORITE%"),
-        ("GT", "%:EXT%"),
-        ("Name", "%:LONGNAME%"),
-        ("szRC", "%:szRC%"),
-        ("CHKOUT_TO_PREF", "%:CHKOUT_TO_PREF%"),
-        ("CHKOUT_TO_NAME", "%:CHKOUT_TO_NAME%"),
-        ("CHKOUT_ON_PREF", "%:CHKOUT_ON_PREF%"),
-        ("CHKOUT_ON_DATE", "%:CHKOUT_ON_DATE%"),
-        ("CHKOUT_TO_LINE", "%:CHKOUT_TO_LINE%"),
-    ]);
-    let row: Vec<(&'static str, String)> = placeholders
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                k,
-                if k == "LID" {
-                    list_id.to_owned()
-                } else {
-                    v.to_owned()
-                },
-            )
-        })
-        .collect();
+    placeholders.extend(RECORD_TAIL_PLACEHOLDERS);
+    let row = with_list_id(placeholders, list_id);
     bare_cats(&to_body(Body {
         errorStatus: Status {
             List_ID: list_id.to_owned(),
