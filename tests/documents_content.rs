@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Gateway, Sim, client, wait_until};
+use common::{Gateway, Reply, Sim, client, wait_until};
 use serde_json::json;
 
 const MIB: u64 = 1024 * 1024;
@@ -461,6 +461,47 @@ async fn a_stale_list_is_found_again_and_the_download_goes_on() {
     assert_eq!(again.status(), 200);
     assert_eq!(again.bytes().await.expect("body"), whole);
     assert!(sim.calls("FINDFILES").await > finds, "found again");
+    assert_no_file_path("the log", &gw.log());
+}
+
+#[tokio::test]
+async fn a_list_that_stays_stale_is_409_after_one_retry() {
+    let (sim, gw, token) = setup(&[]).await;
+    let first = client()
+        .get(gw.url(PDF))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(first.status(), 200);
+    first.bytes().await.expect("body");
+    // Every document list is now stale the moment it is issued: the re-found row's
+    // list fails as the first did, and the gateway gives up after one retry.
+    sim.set_faults(serde_json::json!({"stale_doc_lists": true}))
+        .await;
+    let (downloads, finds) = (sim.calls("DOWNLOAD").await, sim.calls("FINDFILES").await);
+    let r = Reply::read(
+        client()
+            .get(gw.url(PDF))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    r.assert_problem(409, "upstream_error");
+    assert_eq!(
+        r.json["upstream"]["rctx"], "WDRC_LISTID_INVALID",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        sim.calls("DOWNLOAD").await - downloads,
+        2,
+        "one retry, no more"
+    );
+    assert_eq!(sim.calls("FINDFILES").await - finds, 1, "found again once");
+    assert_no_file_path("the answer", &r.text);
     assert_no_file_path("the log", &gw.log());
 }
 

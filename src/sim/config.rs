@@ -66,6 +66,10 @@ pub struct Faults {
     /// Every List_ID is stale the moment it is issued, so every 2FSET edit or delete
     /// fails with `WDRC_LISTID_INVALID`.
     pub stale_lists: bool,
+    /// Every document List_ID (FINDFILES, VERLIST) is stale the moment it is issued, so
+    /// every SORTFILES, SERVE, DOWNLOAD or VERLIST on one fails with
+    /// `WDRC_LISTID_INVALID`.
+    pub stale_doc_lists: bool,
     /// A download copy is gone when its file is fetched (an IIS 404), as when the
     /// server cleaned it up between DOWNLOAD and the GET.
     pub download_copy_missing_ratio: f64,
@@ -92,6 +96,7 @@ impl Default for Faults {
             hang_ratio: 0.0,
             drop_ratio: 0.0,
             stale_lists: false,
+            stale_doc_lists: false,
             download_copy_missing_ratio: 0.0,
             slow_body_bytes_per_sec: 0,
             reset_mid_body_ratio: 0.0,

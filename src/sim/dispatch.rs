@@ -86,6 +86,7 @@ pub(crate) async fn cgi(State(sim): State<Simulator>, request: Request) -> Respo
 
 /// Runs one command against the state.
 fn run(state: &mut SimState, name: &str, call: &Call<'_>) -> Vec<u8> {
+    state.doc_lists.always_stale = state.faults.stale_doc_lists;
     match name {
         command::LOGON => logon::logon(state, call),
         command::LOGOFF => logon::logoff(state, call),

@@ -134,6 +134,8 @@ pub(crate) struct DocLists {
     by_sid: HashMap<String, VecDeque<String>>,
     /// Lists a SID may hold; beyond it the oldest is evicted.
     cap: usize,
+    /// The `stale_doc_lists` fault: every list is stale the moment it is issued.
+    pub(crate) always_stale: bool,
 }
 
 impl DocLists {
@@ -143,6 +145,7 @@ impl DocLists {
             lists: HashMap::new(),
             by_sid: HashMap::new(),
             cap: cap.max(1),
+            always_stale: false,
         }
     }
 
@@ -178,7 +181,7 @@ impl DocLists {
             return Err(WdError::new(rc::LISTID_UNDEFINED, msg::LISTID_UNDEFINED));
         }
         match self.lists.get_mut(id.trim()) {
-            Some(list) if list.sid == sid => Ok(list),
+            Some(list) if list.sid == sid && !self.always_stale => Ok(list),
             _ => Err(WdError::new(rc::LISTID_INVALID, msg::LISTID_INVALID)),
         }
     }
@@ -207,7 +210,7 @@ impl DocLists {
             return Err(WdError::new(rc::LISTID_UNDEFINED, msg::LISTID_UNDEFINED));
         }
         match self.lists.get(id.trim()) {
-            Some(list) if list.sid == sid => Ok(list),
+            Some(list) if list.sid == sid && !self.always_stale => Ok(list),
             _ => Err(WdError::new(rc::LISTID_INVALID, msg::LISTID_INVALID)),
         }
     }
