@@ -69,15 +69,20 @@ fn headers_text(headers: &reqwest::header::HeaderMap) -> String {
         .collect()
 }
 
+/// `GET path` with `token`, the answer unread.
+async fn get_content(gw: &Gateway, token: &str, path: &str) -> reqwest::Response {
+    client()
+        .get(gw.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("send")
+}
+
 #[tokio::test]
 async fn a_document_streams_with_safe_headers_and_an_rfc6266_name() {
     let (sim, gw, token) = setup(&[]).await;
-    let r = client()
-        .get(gw.url(PDF))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+    let r = get_content(&gw, &token, PDF).await;
     assert_eq!(r.status(), 200);
     let headers = r.headers().clone();
     let body = r.bytes().await.expect("body");
@@ -144,12 +149,7 @@ async fn a_document_streams_with_safe_headers_and_an_rfc6266_name() {
 #[tokio::test]
 async fn ranges_304_and_416_follow_the_content_etag() {
     let (sim, gw, token) = setup(&[]).await;
-    let whole = client()
-        .get(gw.url(PDF))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+    let whole = get_content(&gw, &token, PDF).await;
     let etag = whole.headers()["etag"].to_str().expect("etag").to_owned();
     let whole = whole.bytes().await.expect("body");
     let len = whole.len();
@@ -255,12 +255,7 @@ async fn a_range_of_the_large_document_is_the_generated_lines() {
 async fn the_whole_large_document_streams_in_bounded_memory() {
     let (_sim, gw, token) = setup(&[]).await;
     // Warm up: a first small transfer, so pools and buffers exist before measuring.
-    let warm = client()
-        .get(gw.url(PDF))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+    let warm = get_content(&gw, &token, PDF).await;
     warm.bytes().await.expect("body");
     let before = rss_kib(&gw);
     let mut r = streaming_client()
@@ -367,15 +362,7 @@ async fn a_vanished_copy_is_prepared_again_once_then_502() {
     sim.set_faults(json!({"download_copy_missing_ratio": 1.0}))
         .await;
     let before = sim.calls("DOWNLOAD").await;
-    let r = common::Reply::read(
-        client()
-            .get(gw.url(PDF))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let r = common::Reply::read(get_content(&gw, &token, PDF).await).await;
     assert_eq!(r.status, 502, "{}", r.text);
     assert_eq!(
         sim.calls("DOWNLOAD").await - before,
@@ -398,15 +385,7 @@ async fn transfers_beyond_the_session_share_are_429_with_retry_after() {
         .expect("send");
     assert_eq!(held.status(), 200);
     held.chunk().await.expect("chunk");
-    let second = common::Reply::read(
-        client()
-            .get(gw.url(PDF))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let second = common::Reply::read(get_content(&gw, &token, PDF).await).await;
     second.assert_problem(429, "too_many_requests");
     assert_eq!(second.header("retry-after"), "1");
     drop(held);
@@ -441,23 +420,13 @@ async fn unknown_or_malformed_documents_are_404() {
 async fn a_stale_list_is_found_again_and_the_download_goes_on() {
     let (sim, gw, token) = setup(&[]).await;
     // The locator's list goes stale: the document is found again and downloaded.
-    let first = client()
-        .get(gw.url(PDF))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+    let first = get_content(&gw, &token, PDF).await;
     assert_eq!(first.status(), 200);
     let whole = first.bytes().await.expect("body");
     sim.admin(reqwest::Method::POST, "invalidate-lists", None)
         .await;
     let finds = sim.calls("FINDFILES").await;
-    let again = client()
-        .get(gw.url(PDF))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+    let again = get_content(&gw, &token, PDF).await;
     assert_eq!(again.status(), 200);
     assert_eq!(again.bytes().await.expect("body"), whole);
     assert!(sim.calls("FINDFILES").await > finds, "found again");
@@ -467,12 +436,7 @@ async fn a_stale_list_is_found_again_and_the_download_goes_on() {
 #[tokio::test]
 async fn a_list_that_stays_stale_is_409_after_one_retry() {
     let (sim, gw, token) = setup(&[]).await;
-    let first = client()
-        .get(gw.url(PDF))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+    let first = get_content(&gw, &token, PDF).await;
     assert_eq!(first.status(), 200);
     first.bytes().await.expect("body");
     // Every document list is now stale the moment it is issued: the re-found row's
@@ -480,15 +444,7 @@ async fn a_list_that_stays_stale_is_409_after_one_retry() {
     sim.set_faults(serde_json::json!({"stale_doc_lists": true}))
         .await;
     let (downloads, finds) = (sim.calls("DOWNLOAD").await, sim.calls("FINDFILES").await);
-    let r = Reply::read(
-        client()
-            .get(gw.url(PDF))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let r = Reply::read(get_content(&gw, &token, PDF).await).await;
     r.assert_problem(409, "upstream_error");
     assert_eq!(
         r.json["upstream"]["rctx"], "WDRC_LISTID_INVALID",
@@ -508,12 +464,7 @@ async fn a_list_that_stays_stale_is_409_after_one_retry() {
 #[tokio::test]
 async fn eight_concurrent_large_downloads_stay_in_bounded_memory() {
     let (_sim, gw, token) = setup(&[("WDGATE_DOCUMENTS_MAX_TRANSFERS_PER_SESSION", "8")]).await;
-    let warm = client()
-        .get(gw.url(PDF))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+    let warm = get_content(&gw, &token, PDF).await;
     warm.bytes().await.expect("body");
     let before = rss_kib(&gw);
     let started = Instant::now();
@@ -589,12 +540,7 @@ async fn over_http2_a_reset_mid_body_resets_the_stream() {
 #[tokio::test]
 async fn odd_range_headers_never_break_the_answer() {
     let (_sim, gw, token) = setup(&[]).await;
-    let whole = client()
-        .get(gw.url(PDF))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+    let whole = get_content(&gw, &token, PDF).await;
     let whole = whole.bytes().await.expect("body");
     for range in [
         "bytes=abc",
