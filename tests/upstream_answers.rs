@@ -51,6 +51,25 @@ async fn an_answer_in_windows_1252_is_decoded_not_refused() {
     );
 }
 
+/// A FINDFILES success with one record stored as UTF-8 and one in Windows-1252, as
+/// Worldox keeps each description in the bytes it was saved in.
+const MIXED_ANSWER: &[u8] = b"{\"root\":{\"errorStatus\":{\"List_ID\":\"x2304DA2\",\"ErrorCount\":\"\",\"Error\":\"\"},\"data\":[{\"LN\":\"1\",\"RN\":\"1\",\"XN\":\"R\xc3\xa9sum\xc3\xa9 \xe2\x80\x93 M\xc3\xbcller\",\"FN\":\"00014711.pdf\"},{\"LN\":\"2\",\"RN\":\"2\",\"XN\":\"Correo electr\xf3nico\",\"FN\":\"00014805.txt\"}]}}";
+
+#[tokio::test]
+async fn an_answer_mixing_utf8_and_windows_1252_keeps_both_readable() {
+    let sim = Sim::start().await;
+    let (front, _) = front(&sim.url(), "FINDFILES", Misbehave::Answer(MIXED_ANSWER)).await;
+    let gw = Gateway::start(&front, &[]);
+    let token = gw.login("demo", "demo").await;
+    let r = wd_get(&gw, &token, "FINDFILES").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json["root"]["data"][0]["XN"],
+        "R\u{e9}sum\u{e9} \u{2013} M\u{fc}ller"
+    );
+    assert_eq!(r.json["root"]["data"][1]["XN"], "Correo electr\u{f3}nico");
+}
+
 #[tokio::test]
 async fn without_a_fallback_such_an_answer_is_502() {
     let sim = Sim::start().await;

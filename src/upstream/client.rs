@@ -357,8 +357,8 @@ impl Client {
             .unwrap_or(self.timeout)
     }
 
-    /// The body as UTF-8: as sent when it is, else decoded from the fallback charset
-    /// (counted), so the JSON parser sees text either way. Without a fallback it is
+    /// The body as UTF-8: as sent when it is, else its invalid bytes decoded from the
+    /// fallback charset (counted), so the JSON parser sees text either way. Without a fallback it is
     /// left as it is, and the parser refuses it.
     fn to_utf8(&self, call: &Call<'_>, body: Bytes) -> Bytes {
         let Some(encoding) = self.fallback else {
@@ -367,14 +367,14 @@ impl Client {
         if std::str::from_utf8(&body).is_ok() {
             return body;
         }
-        let (text, _, _) = encoding.decode(&body);
+        let text = decode_mixed(&body, encoding);
         metrics::counter!(CHARSET_FALLBACK, "command" => call.command.to_owned()).increment(1);
         tracing::debug!(
             command = call.command,
             charset = encoding.name(),
             "the answer was not UTF-8; decoded from the fallback charset"
         );
-        Bytes::from(text.into_owned())
+        Bytes::from(text)
     }
 
     /// Sends a call and returns the raw body of a 200 answer.
@@ -475,6 +475,21 @@ impl Drop for ProbeGuard<'_> {
     }
 }
 
+/// `body` as text: its UTF-8 runs as they are, and only the bytes that are not UTF-8
+/// read in `encoding`. Worldox stores text as it was typed, so one answer can mix a
+/// record saved as UTF-8 (`Résumé`) with one saved in the ANSI code page
+/// (`electr\xF3nico`); decoding the whole answer in the fallback would garble the first.
+fn decode_mixed(body: &[u8], encoding: &'static encoding_rs::Encoding) -> String {
+    let mut text = String::with_capacity(body.len() + body.len() / 8);
+    for chunk in body.utf8_chunks() {
+        text.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            text.push_str(&encoding.decode_without_bom_handling(chunk.invalid()).0);
+        }
+    }
+    text
+}
+
 /// `base · 2^(attempt-1)`, scaled by a random factor in `[0, 1]` (full jitter).
 fn backoff(base: Duration, attempt: u32) -> Duration {
     let ceiling = base.saturating_mul(1 << attempt.saturating_sub(1).min(10));
@@ -539,4 +554,32 @@ fn tls_config(config: &UpstreamConfig) -> Result<rustls::ClientConfig, BuildErro
     let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key_file)
         .map_err(|e| file_error(key_file, e.to_string()))?;
     Ok(builder.with_client_auth_cert(chain, key)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_mixed;
+
+    #[test]
+    fn only_the_bytes_that_are_not_utf8_are_read_in_the_fallback() {
+        // One record saved as UTF-8, one in Windows-1252 (`ó` is byte 0xF3).
+        let bytes = [
+            "{\"a\":\"R\u{e9}sum\u{e9} \u{2013} M\u{fc}ller\",\"b\":\"".as_bytes(),
+            b"electr\xf3nico\"}",
+        ]
+        .concat();
+        assert_eq!(
+            decode_mixed(&bytes, encoding_rs::WINDOWS_1252),
+            "{\"a\":\"R\u{e9}sum\u{e9} \u{2013} M\u{fc}ller\",\"b\":\"electr\u{f3}nico\"}"
+        );
+    }
+
+    #[test]
+    fn a_body_in_windows_1252_alone_reads_as_before() {
+        let bytes = b"men\xfa Kepl\xe9w \x96 \x80";
+        assert_eq!(
+            decode_mixed(bytes, encoding_rs::WINDOWS_1252),
+            "men\u{fa} Kepl\u{e9}w \u{2013} \u{20ac}"
+        );
+    }
 }
