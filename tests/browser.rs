@@ -79,13 +79,14 @@ async fn preflights_are_answered_for_allowed_origins_only() {
         "",
         "a foreign origin gets no CORS grant"
     );
-    // Actual responses carry the grant and expose the request id.
+    // Actual responses carry the grant and expose the request id, and the headers a
+    // page reads from a download (its name) and a list (its links).
     let r = send(gw, Method::GET, "/healthz", &[("origin", APP)], None).await;
     assert_eq!(r.header("access-control-allow-origin"), APP);
-    assert!(
-        r.header("access-control-expose-headers")
-            .contains("x-request-id")
-    );
+    let exposed = r.header("access-control-expose-headers");
+    for name in ["x-request-id", "content-disposition", "etag", "link"] {
+        assert!(exposed.contains(name), "{name} is not exposed: {exposed}");
+    }
 }
 
 #[tokio::test]

@@ -35,6 +35,12 @@ pub fn cors_layer(config: &BrowserConfig) -> Option<CorsLayer> {
             ])
             .expose_headers([
                 request_id,
+                header::CONTENT_DISPOSITION,
+                header::CONTENT_LOCATION,
+                header::CONTENT_RANGE,
+                header::ETAG,
+                header::LAST_MODIFIED,
+                header::LINK,
                 header::LOCATION,
                 header::RETRY_AFTER,
                 header::WWW_AUTHENTICATE,

@@ -241,6 +241,18 @@ impl DocumentView {
             }),
             links: vec![
                 link("self", &href, "GET", "This document"),
+                link(
+                    "content",
+                    &format!("{href}/content"),
+                    "GET",
+                    "Download the current version",
+                ),
+                link(
+                    "versions",
+                    &format!("{href}/versions"),
+                    "GET",
+                    "All versions",
+                ),
                 link("cabinet", &cabinet_href, "GET", "The cabinet"),
                 link("list", DOCUMENTS, "GET", "Search documents"),
             ],
