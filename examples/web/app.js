@@ -1,10 +1,16 @@
-// The wdgate self-service page: sign in, manage your two-factor devices, sign out.
+// The wdgate self-service page: sign in, manage your two-factor devices, find and
+// download documents, sign out.
 //
 // Plain JavaScript, no build step. It talks to the gateway in cookie mode: the session
 // lives in an HttpOnly cookie the gateway sets at sign-in, so this script never keeps a
 // token. The gateway is this page's own origin, or the one named by `?api=` when the
 // page is served elsewhere (the gateway must then list this page's origin in
 // browser.cors_origins). `?redact=false` starts with full addresses shown.
+//
+// Server text (device names, document descriptions) only ever reaches the page through
+// textContent and attributes, never as markup. The Documents view follows the answers'
+// `_links`: paging is the list's `next`/`prev`, a document's profile, versions and bytes
+// are its `self`, `versions` and `content` links.
 "use strict";
 
 const params = new URLSearchParams(window.location.search);
@@ -13,6 +19,9 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   devices: [],
+  cabinetsLoaded: false,
+  page: null, // the last GET /documents answer
+  document: null, // the profile in the details pane
   showFull: params.get("redact") === "false",
   pending: null, // {verification_id, address, name} between "Send code" and "Add device"
 };
@@ -33,18 +42,23 @@ function apiBase(raw) {
 class ApiError extends Error {
   constructor(status, problem) {
     super((problem && (problem.detail || problem.title)) || `The gateway answered ${status}.`);
+    this.title = problem && problem.detail ? problem.title : undefined;
     this.status = status;
     this.code = problem && problem.code;
     this.requestId = problem && problem.request_id;
   }
 }
 
-/** One API call with the session cookie; resolves to the JSON body (null for 204). */
-async function api(method, path, body) {
+/**
+ * One request with the session cookie. `path` is a gateway path (`/me`, or an href
+ * from `_links`); resolves to the Response, throwing an ApiError with the problem's
+ * fields for anything but 2xx.
+ */
+async function send(method, path, { body, accept = "application/json" } = {}) {
   const init = {
     method,
     credentials: "include",
-    headers: { accept: "application/json" },
+    headers: { accept },
     cache: "no-store",
   };
   if (body !== undefined) {
@@ -60,10 +74,25 @@ async function api(method, path, body) {
       detail: `Cannot reach the gateway at ${API || window.location.origin}.`,
     });
   }
+  if (!response.ok) {
+    const type = response.headers.get("content-type") || "";
+    const problem = type.includes("json") ? await response.json().catch(() => null) : null;
+    throw new ApiError(response.status, problem);
+  }
+  return response;
+}
+
+/** One API call with the session cookie; resolves to the JSON body (null for 204). */
+async function api(method, path, body) {
+  const response = await send(method, path, { body });
   const type = response.headers.get("content-type") || "";
-  const data = type.includes("json") ? await response.json().catch(() => null) : null;
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
+  return type.includes("json") ? response.json().catch(() => null) : null;
+}
+
+/** The href of the link with relation `rel` in a resource's `_links`, if any. */
+function linkOf(resource, rel) {
+  const found = ((resource && resource._links) || []).find((l) => l.rel === rel);
+  return found ? found.href : null;
 }
 
 // --- messages -------------------------------------------------------------------
@@ -75,6 +104,8 @@ function say(text) {
 
 function fail(error) {
   $("status").textContent = "";
+  $("error-title").textContent = error.title || "";
+  $("error-title").hidden = !error.title;
   $("error-text").textContent = error.message;
   const meta = [];
   if (error.code) meta.push(`code ${error.code}`);
@@ -104,6 +135,8 @@ async function run(button, action) {
 function showLogin() {
   state.devices = [];
   state.pending = null;
+  resetDocuments();
+  selectTab("devices", false);
   $("account").hidden = true;
   $("login").hidden = false;
   $("login-form").reset();
@@ -304,6 +337,296 @@ $("verify-cancel").addEventListener("click", () => {
   resetAdd();
   say("No device added.");
 });
+
+// --- views: tabs ----------------------------------------------------------------
+
+const TABS = ["devices", "documents"];
+
+/** Shows one view; `focus` moves the keyboard focus to its tab. */
+function selectTab(name, focus) {
+  for (const tab of TABS) {
+    const selected = tab === name;
+    const button = $(`tab-${tab}`);
+    button.setAttribute("aria-selected", String(selected));
+    button.tabIndex = selected ? 0 : -1;
+    $(`view-${tab}`).hidden = !selected;
+    if (selected && focus) button.focus();
+  }
+  if (name === "documents" && !state.cabinetsLoaded) {
+    run(null, loadCabinets);
+  }
+}
+
+for (const tab of TABS) {
+  $(`tab-${tab}`).addEventListener("click", () => selectTab(tab, false));
+  $(`tab-${tab}`).addEventListener("keydown", (event) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    const next = TABS[(TABS.indexOf(tab) + step + TABS.length) % TABS.length];
+    selectTab(next, true);
+  });
+}
+
+// --- documents ------------------------------------------------------------------
+
+const STATUS_TEXT = {
+  available: "Available",
+  checked_out_to_me: "Checked out to you",
+  checked_out_to_other: "Checked out",
+  read_only: "Read-only",
+  unavailable: "Unavailable",
+};
+
+/** `2020-02-18T04:26:40Z` as `2020-02-18 04:26 UTC` (the same on every machine). */
+function showTime(iso) {
+  if (!iso) return "";
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
+  return m ? `${m[1]} ${m[2]} UTC` : iso;
+}
+
+function statusText(doc) {
+  return STATUS_TEXT[doc.status] || "Unknown";
+}
+
+function resetDocuments() {
+  state.cabinetsLoaded = false;
+  state.page = null;
+  state.document = null;
+  $("search-form").reset();
+  const picker = $("search-cabinet");
+  picker.replaceChildren(picker.options[0]);
+  $("results").hidden = true;
+  $("results-body").replaceChildren();
+  $("details").hidden = true;
+  $("details-title").textContent = "";
+  $("details-profile").replaceChildren();
+  $("versions-body").replaceChildren();
+}
+
+async function loadCabinets() {
+  const body = await api("GET", "/cabinets");
+  const picker = $("search-cabinet");
+  const chosen = picker.value;
+  picker.replaceChildren(picker.options[0]);
+  for (const cabinet of body.cabinets) {
+    const option = document.createElement("option");
+    option.value = String(cabinet.id);
+    option.textContent = cabinet.name;
+    picker.append(option);
+  }
+  picker.value = chosen;
+  state.cabinetsLoaded = true;
+}
+
+/** Fetches a page of results (a search, or a list's `next`/`prev` href) and shows it. */
+async function loadResults(href) {
+  $("results").setAttribute("aria-busy", "true");
+  $("page-prev").disabled = true;
+  $("page-next").disabled = true;
+  try {
+    const page = await api("GET", href);
+    state.page = page;
+    renderResults();
+    const docs = page.documents.length;
+    if (docs === 0) say("No documents match.");
+    else {
+      say(
+        `Showing documents ${page.offset + 1}–${page.offset + docs} of ${page.total}.` +
+          (page.restarted ? " The search was run again, so rows may have moved." : ""),
+      );
+    }
+  } finally {
+    $("results").removeAttribute("aria-busy");
+    // After a failure the pager offers the last page's links again.
+    $("page-prev").disabled = !linkOf(state.page, "prev");
+    $("page-next").disabled = !linkOf(state.page, "next");
+  }
+}
+
+function renderResults() {
+  const page = state.page;
+  const body = $("results-body");
+  body.replaceChildren();
+  for (const doc of page.documents) {
+    const row = $("result-template").content.firstElementChild.cloneNode(true);
+    row.dataset.documentId = doc.id;
+    const open = row.querySelector(".doc-open");
+    open.textContent = doc.description || doc.file_name || doc.doc_number;
+    open.setAttribute("aria-label", `Open ${open.textContent} (${doc.doc_number})`);
+    open.addEventListener("click", () => run(open, () => openDocument(linkOf(doc, "self"))));
+    row.querySelector(".doc-number").textContent = doc.doc_number;
+    row.querySelector(".doc-cabinet").textContent = (doc.cabinet && doc.cabinet.name) || "";
+    const updated = row.querySelector(".doc-updated");
+    updated.textContent = (doc.updated_at || "").slice(0, 10);
+    if (doc.updated_at) {
+      updated.dateTime = doc.updated_at;
+      updated.title = showTime(doc.updated_at);
+    }
+    row.querySelector(".doc-size").textContent = doc.size_text || "";
+    const badge = row.querySelector(".badge");
+    badge.textContent = statusText(doc);
+    const out = doc.status === "checked_out_to_me" || doc.status === "checked_out_to_other";
+    badge.classList.toggle("out", out);
+    if (out && doc.checked_out_by) badge.title = `Checked out by ${doc.checked_out_by}`;
+    body.append(row);
+  }
+  const docs = page.documents.length;
+  $("results-empty").hidden = docs > 0;
+  $("results-table").hidden = docs === 0;
+  $("results-range").textContent =
+    docs === 0 ? "" : `${page.offset + 1}–${page.offset + docs} of ${page.total}`;
+  $("page-prev").disabled = !linkOf(page, "prev");
+  $("page-next").disabled = !linkOf(page, "next");
+  $("results").hidden = false;
+}
+
+/** Opens a document's profile (its `self` href) and its versions in the details pane. */
+async function openDocument(href) {
+  const doc = await api("GET", href);
+  const versionsHref = linkOf(doc, "versions");
+  const versions = versionsHref ? (await api("GET", versionsHref)).versions : [];
+  state.document = doc;
+  renderDetails(doc, versions);
+  $("details").hidden = false;
+  $("details-title").focus();
+  say(`Opened ${doc.description || doc.doc_number}.`);
+}
+
+function renderDetails(doc, versions) {
+  const title = doc.description || doc.file_name || doc.doc_number;
+  $("details-title").textContent = title;
+  const current = versions.find((v) => v.current);
+  const rows = [
+    ["Number", doc.doc_number],
+    ["File name", doc.file_name],
+    ["Name", doc.name],
+    ["Cabinet", doc.cabinet && doc.cabinet.name],
+    ["Location", doc.location],
+    ["Version", doc.version ?? (current ? current.n : null)],
+    ["Status", statusText(doc)],
+    ["Checked out by", doc.checked_out_by],
+    ["Size", doc.size_text],
+    ["Updated", showTime(doc.updated_at)],
+    ["Created", doc.created_on],
+    ["Last opened", doc.accessed_on],
+    ["Last opened by", doc.last_accessed_by],
+    ["Comments", doc.comments],
+  ];
+  for (const field of doc.fields || []) {
+    const value = [field.code, field.description].filter(Boolean);
+    rows.push([field.name || `Field ${field.number}`, [...new Set(value)].join(" · ")]);
+  }
+  const profile = $("details-profile");
+  profile.replaceChildren();
+  for (const [name, value] of rows) {
+    if (value === null || value === undefined || value === "") continue;
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    dd.textContent = String(value);
+    dd.dataset.field = name;
+    profile.append(dt, dd);
+  }
+
+  const download = $("details-download");
+  const content = linkOf(doc, "content");
+  download.textContent = "Download";
+  download.setAttribute("aria-label", `Download ${title}`);
+  download.hidden = !content;
+  download.onclick = () => run(download, () => downloadFrom(content, doc.file_name));
+
+  const list = $("versions-body");
+  list.replaceChildren();
+  for (const version of versions) {
+    const row = $("version-template").content.firstElementChild.cloneNode(true);
+    row.querySelector(".version-n").textContent = version.current
+      ? `${version.n} (current)`
+      : String(version.n);
+    row.querySelector(".version-name").textContent = version.name || "";
+    const updated = row.querySelector(".version-updated");
+    updated.textContent = showTime(version.updated_at);
+    if (version.updated_at) updated.dateTime = version.updated_at;
+    row.querySelector(".version-size").textContent = version.size_text || "";
+    const button = row.querySelector(".version-download");
+    const href = linkOf(version, "content");
+    button.setAttribute("aria-label", `Download version ${version.n}`);
+    button.hidden = !href;
+    button.addEventListener("click", () => run(button, () => downloadFrom(href, version.name)));
+    list.append(row);
+  }
+  $("versions-empty").hidden = versions.length > 0;
+}
+
+/**
+ * The file name a Content-Disposition header gives (RFC 6266): `filename*` (RFC 8187,
+ * UTF-8 percent-encoded) when present and readable, else `filename`.
+ */
+function dispositionName(header) {
+  if (!header) return null;
+  const extended = /filename\*\s*=\s*([^;]+)/i.exec(header);
+  if (extended) {
+    const m = /^\s*([\w!#$%&+^`{}~-]+)'[^']*'(.*?)\s*$/.exec(extended[1]);
+    if (m && m[1].toLowerCase() === "utf-8") {
+      try {
+        return decodeURIComponent(m[2]);
+      } catch {
+        // a malformed escape: fall back to the plain name
+      }
+    }
+  }
+  const plain = /filename\s*=\s*("(?:[^"\\]|\\.)*"|[^;]+)/i.exec(header);
+  if (!plain) return null;
+  const value = plain[1].trim();
+  return value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, "$1") : value;
+}
+
+/** A name that is safe to offer as a download: no path, no control characters. */
+function safeName(name, fallback) {
+  const base = String(name || "").split(/[/\\]/).pop().replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  return base && base !== "." && base !== ".." ? base : fallback;
+}
+
+/** Downloads a `content` href with the session and saves it under the server's name. */
+async function downloadFrom(href, fallbackName) {
+  say("Downloading…");
+  const response = await send("GET", href, { accept: "*/*" });
+  const name = safeName(
+    dispositionName(response.headers.get("content-disposition")),
+    safeName(fallbackName, "download"),
+  );
+  const blob = await response.blob();
+  const url = URL.createObjectURL(blob);
+  const anchor = document.createElement("a");
+  anchor.href = url;
+  anchor.download = name;
+  anchor.hidden = true;
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+  // The browser has taken the bytes once the click's download started.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  say(`Downloaded ${name} (${blob.size.toLocaleString("en-US")} bytes).`);
+}
+
+$("search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const query = new URLSearchParams();
+  const q = $("search-q").value.trim();
+  if (q) query.set("q", q);
+  if ($("search-cabinet").value) query.set("cabinet", $("search-cabinet").value);
+  query.set("limit", $("search-limit").value);
+  $("details").hidden = true;
+  run(event.submitter, () => loadResults(`/documents?${query}`));
+});
+
+// The pager's buttons follow the links of the page on show, so `run` leaves them be.
+for (const rel of ["next", "prev"]) {
+  $(`page-${rel}`).addEventListener("click", () => {
+    const href = linkOf(state.page, rel);
+    if (href) run(null, () => loadResults(href));
+  });
+}
 
 // --- start ----------------------------------------------------------------------
 

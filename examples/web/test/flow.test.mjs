@@ -16,6 +16,15 @@
 // A third test checks that the gateway's own copy of the page, whatever `?api=` names,
 // sends nothing to another origin (its Content-Security-Policy blocks it).
 //
+// The Documents view has a walk of its own, in the same two modes: a refused query
+// shows the problem's title and detail; a search five at a time pages forward twice and
+// back once by the answers' `next`/`prev` links (each request is checked to be the link
+// of the page before), every page matching what the API gives a bearer client; the
+// seeds whose descriptions hold `<`, `&`, quotes, a backslash and non-ASCII render as
+// text; a checked-out document shows who has it; the three-version document 00014410
+// shows its versions, and the document and its version 1 download with the name from
+// Content-Disposition and exactly the API's bytes, as does the non-ASCII-named résumé.
+//
 // Environment: WDGATE_BIN (default target/debug/wdgate), CHROMIUM_BIN (default
 // /usr/bin/chromium), SCREENSHOT_DIR (default ./screenshots).
 //
@@ -278,6 +287,265 @@ async function walk(browser, { pageUrl, gateway, sim, screenshot, t }) {
   }
 }
 
+// --- the documents walk --------------------------------------------------------
+
+/** A bearer-token client of the same gateway: what the API itself answers. */
+async function apiClient(gateway) {
+  const login = await fetch(`${gateway}/sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "demo", password: "demo" }),
+  });
+  assert.equal(login.status, 201);
+  const { token } = await login.json();
+  const get = (path) => fetch(`${gateway}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  return {
+    async json(path) {
+      const res = await get(path);
+      assert.equal(res.status, 200, `GET ${path}`);
+      return res.json();
+    },
+    async bytes(path) {
+      const res = await get(path);
+      assert.equal(res.status, 200, `GET ${path}`);
+      return { disposition: res.headers.get("content-disposition"), body: Buffer.from(await res.arrayBuffer()) };
+    },
+    async logout() {
+      await fetch(`${gateway}/sessions/current`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+    },
+  };
+}
+
+/** The href of `rel` in `_links`. */
+function href(resource, rel) {
+  const link = resource._links.find((l) => l.rel === rel);
+  assert.ok(link, `no ${rel} link in ${JSON.stringify(resource._links)}`);
+  return link.href;
+}
+
+/** The descriptions in the result table, in order. */
+async function resultDescriptions(page) {
+  return page.locator("#results-body .doc-open").allTextContents();
+}
+
+/** A result row, by the document number it shows. */
+function resultRow(page, docNumber) {
+  return page.locator("#results-body tr").filter({ has: page.locator(".doc-number", { hasText: docNumber }) });
+}
+
+/** The profile value shown for `name` in the details pane. */
+async function profileValue(page, name) {
+  return page.locator(`#details-profile dd[data-field="${name}"]`).textContent();
+}
+
+/**
+ * Clicks `locator` and returns the JSON answer of the `GET /documents…` it caused,
+ * with the request's path and query.
+ */
+async function searchBy(page, locator) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === "/documents" && r.request().method() === "GET"),
+    locator.click(),
+  ]);
+  const url = new URL(response.url());
+  return { path: url.pathname + url.search, status: response.status(), body: await response.json() };
+}
+
+/** Clicks a download button; resolves to the name the browser saves under and the bytes. */
+async function downloaded(page, button) {
+  const [download] = await Promise.all([page.waitForEvent("download"), button.click()]);
+  const path = await download.path();
+  return { name: download.suggestedFilename(), body: readFileSync(path) };
+}
+
+/** The Documents view, end to end; the bearer client says what each answer should be. */
+async function walkDocuments(browser, { pageUrl, gateway, screenshot, t }) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 1000 }, acceptDownloads: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  const problems = [];
+  const requested = [];
+  const refused = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
+      problems.push(`console: ${msg.text()}`);
+    }
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("request", (req) => requested.push(req.url()));
+  page.on("response", (res) => {
+    if (res.status() >= 400) {
+      refused.push(`${res.request().method()} ${new URL(res.url()).pathname} ${res.status()}`);
+    }
+  });
+  const api = await apiClient(gateway);
+  try {
+    await page.goto(pageUrl);
+    await page.getByLabel("User name").fill("demo");
+    await page.getByLabel("Password").fill("demo");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await announced(page, "Signed in as Demo User.");
+
+    // The Documents tab; its cabinet picker comes from GET /cabinets.
+    const tab = page.getByRole("tab", { name: "Documents" });
+    await tab.click();
+    assert.equal(await tab.getAttribute("aria-selected"), "true");
+    assert.equal(await page.getByRole("tabpanel", { name: "Two-factor devices" }).count(), 0, "devices hidden");
+    const cabinets = (await api.json("/cabinets")).cabinets.map((c) => c.name);
+    await page.locator("#search-cabinet option", { hasText: cabinets.at(-1) }).waitFor({ state: "attached" });
+    assert.deepEqual(await page.locator("#search-cabinet option").allTextContents(), ["All cabinets", ...cabinets]);
+
+    // A query the gateway refuses: the problem's title and detail are shown.
+    await page.getByLabel("Search text").fill("?D Excel");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    const alert = page.getByRole("alert");
+    await alert.filter({ hasText: "q: must not contain ?, | or control characters" }).waitFor();
+    assert.equal(await page.locator("#error-title").textContent(), "Unprocessable Entity");
+    assert.match(await alert.textContent(), /code validation_failed/);
+
+    // Every document, five a page: forward twice, back once, each by the answer's links.
+    await page.getByLabel("Search text").fill("");
+    await page.getByLabel("Per page").selectOption("5");
+    let shown = await searchBy(page, page.getByRole("button", { name: "Search", exact: true }));
+    assert.equal(shown.path, "/documents?limit=5");
+    const first = await api.json("/documents?limit=5");
+    const total = first.total;
+    assert.ok(total > 10, `the demo has ${total} documents: three pages of five`);
+    await announced(page, `Showing documents 1–5 of ${total}.`);
+    assert.equal(await alert.isVisible(), false, "the error is cleared");
+    assert.deepEqual(await resultDescriptions(page), first.documents.map((d) => d.description));
+    assert.equal(await page.getByRole("button", { name: "Previous page" }).isDisabled(), true);
+
+    const pages = [first];
+    for (const n of [2, 3]) {
+      const before = shown.body;
+      shown = await searchBy(page, page.getByRole("button", { name: "Next page" }));
+      assert.equal(shown.path, href(before, "next"), "Next follows the answer's next link");
+      pages.push(await api.json(href(pages.at(-1), "next")));
+      const from = 5 * (n - 1) + 1;
+      await announced(page, `Showing documents ${from}–${Math.min(from + 4, total)} of ${total}.`);
+      assert.deepEqual(await resultDescriptions(page), pages.at(-1).documents.map((d) => d.description));
+    }
+    assert.equal(await page.getByRole("button", { name: "Next page" }).isDisabled(), true, "the last page");
+
+    // Odd characters on the last page render as text: no markup, no entity decoding.
+    const resume = pages[2].documents.find((d) => d.doc_number === "00014711");
+    assert.equal(resume.description, "Résumé – Müller", "the API's own description");
+    assert.equal(await resultRow(page, "00014711").locator(".doc-open").textContent(), "Résumé – Müller");
+
+    const before = shown.body;
+    shown = await searchBy(page, page.getByRole("button", { name: "Previous page" }));
+    assert.equal(shown.path, href(before, "prev"), "Previous follows the answer's prev link");
+    await announced(page, `Showing documents 6–10 of ${total}.`);
+    assert.deepEqual(await resultDescriptions(page), pages[1].documents.map((d) => d.description));
+
+    const memo = 'Memo "Q4" C:\\temp & <draft> 100% + #7';
+    const memoOpen = resultRow(page, "00014603").locator(".doc-open");
+    assert.equal(await memoOpen.textContent(), memo);
+    assert.equal(await page.locator("#results-body draft").count(), 0, "no <draft> element");
+    assert.match(await memoOpen.innerHTML(), /&lt;draft&gt; 100% \+ #7$/);
+    assert.match(await memoOpen.innerHTML(), /C:\\temp &amp; /);
+
+    // A document checked out to someone else: the marker, and who, in the details.
+    const outRow = resultRow(page, "00014502");
+    assert.equal(await outRow.locator(".badge").textContent(), "Checked out");
+    assert.equal(await outRow.locator(".badge").getAttribute("title"), "Checked out by QC User1 (QC1)");
+    await outRow.getByRole("button", { name: /^Open Deposition outline/ }).click();
+    await announced(page, "Opened Deposition outline.");
+    assert.equal(await profileValue(page, "Checked out by"), "QC User1 (QC1)");
+    assert.equal(await profileValue(page, "Status"), "Checked out");
+
+    await memoOpen.click();
+    await announced(page, `Opened ${memo}.`);
+    assert.equal(await page.locator("#details-title").textContent(), memo);
+    assert.equal(await page.locator("#details h2 draft").count(), 0);
+
+    // The three-version document, on the same page: its details and versions.
+    await page.getByRole("button", { name: "Open Settlement agreement (00014410)" }).click();
+    await announced(page, "Opened Settlement agreement.");
+    const id = "doc_5_00014410";
+    const versions = (await api.json(`/documents/${id}/versions`)).versions;
+    assert.deepEqual(versions.map((v) => v.n), [3, 2, 1]);
+    assert.deepEqual(
+      await page.locator("#versions-body .version-n").allTextContents(),
+      ["3 (current)", "2", "1"],
+    );
+    assert.deepEqual(
+      await page.locator("#versions-body .version-name").allTextContents(),
+      versions.map((v) => v.name),
+    );
+    assert.equal(await profileValue(page, "Version"), "3");
+    assert.equal(await profileValue(page, "Comments"), (await api.json(`/documents/${id}`)).comments);
+    assert.equal(await profileValue(page, "Cabinet"), "Litigation");
+
+    // Download the document and its version 1: the name is Content-Disposition's, the
+    // bytes are the API's.
+    const current = await downloaded(page, page.getByRole("button", { name: "Download Settlement agreement" }));
+    const currentApi = await api.bytes(`/documents/${id}/content`);
+    assert.equal(current.name, "Settlement agreement (00014410-3x51615).DOCX");
+    assert.match(currentApi.disposition, /filename\*=UTF-8''Settlement%20agreement%20%2800014410-3x51615%29\.DOCX/);
+    assert.equal(current.body.length, currentApi.body.length);
+    assert.ok(current.body.equals(currentApi.body), "the document's bytes");
+    await announced(page, `Downloaded ${current.name} (${current.body.length.toLocaleString("en-US")} bytes).`);
+
+    const v1 = await downloaded(page, page.getByRole("button", { name: "Download version 1" }));
+    const v1Api = await api.bytes(href(versions[2], "content"));
+    assert.equal(v1.name, versions[2].name);
+    assert.equal(v1.body.length, v1Api.body.length);
+    assert.ok(v1.body.equals(v1Api.body), "version 1's bytes");
+    assert.notEqual(v1.body.length, current.body.length, "version 1 is not the current file");
+    await announced(page, `Downloaded ${v1.name} (`);
+    mkdirSync(dirname(screenshot), { recursive: true });
+    await page.screenshot({ path: screenshot, fullPage: true });
+    t.diagnostic(`screenshot: ${screenshot}`);
+
+    // A search in one cabinet: the picker's cabinet id and the text go in the query.
+    await page.getByLabel("Search text").fill("agreement");
+    await page.getByLabel("Cabinet").selectOption({ label: "Litigation" });
+    shown = await searchBy(page, page.getByRole("button", { name: "Search", exact: true }));
+    assert.equal(shown.path, "/documents?q=agreement&cabinet=5&limit=5");
+    await announced(page, "Showing documents 1–1 of 1.");
+    assert.equal(await page.locator("#details").isVisible(), false, "a new search closes the details");
+    assert.deepEqual(await resultDescriptions(page), ["Settlement agreement"]);
+    assert.equal(await page.getByRole("button", { name: "Next page" }).isDisabled(), true, "one page");
+
+    // A non-ASCII file name comes through RFC 6266's filename*.
+    await page.getByLabel("Search text").fill("Résumé");
+    await page.getByLabel("Cabinet").selectOption({ label: "All cabinets" });
+    shown = await searchBy(page, page.getByRole("button", { name: "Search", exact: true }));
+    assert.equal(shown.path, `/documents?q=${encodeURIComponent("Résumé")}&limit=5`);
+    await page.getByRole("button", { name: "Open Résumé – Müller (00014711)" }).click();
+    await announced(page, "Opened Résumé – Müller.");
+    const cv = await downloaded(page, page.getByRole("button", { name: "Download Résumé – Müller" }));
+    const cvApi = await api.bytes("/documents/doc_6_00014711/content");
+    assert.equal(cv.name, "Résumé – Müller (00014711x51615).PDF");
+    assert.ok(cv.body.equals(cvApi.body), "the résumé's bytes");
+
+    // Sign out: the documents are gone from the page with the session.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await announced(page, "Signed out.");
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assert.equal(await page.locator("#results-body tr").count(), 0, "no results left in the page");
+    assert.equal(await page.locator("#details-profile dd").count(), 0, "no profile left in the page");
+    const after = await page.evaluate(
+      async (base) => (await fetch(`${base}/documents?limit=1`, { credentials: "include" })).status,
+      gateway,
+    );
+    assert.equal(after, 401, "GET /documents from the browser after sign-out");
+
+    assert.deepEqual(problems, [], "no console errors, CSP violations or page errors");
+    assert.deepEqual(
+      refused,
+      ["GET /me 401", "GET /documents 422", "GET /documents 401"],
+      "the only refused calls: not signed in yet, the refused query, after sign-out",
+    );
+    assert.ok(!requested.some((u) => u.includes("/_sim/")), "the page never calls the simulator");
+  } finally {
+    await api.logout();
+    await context.close();
+  }
+}
+
 // --- the tests -------------------------------------------------------------------
 
 describe("the self-service page in Chromium", { timeout: 180_000 }, () => {
@@ -370,6 +638,50 @@ describe("the self-service page in Chromium", { timeout: 180_000 }, () => {
         gateway: gw.url,
         sim: gw.sim,
         screenshot: join(SHOTS, "flow-same-origin.png"),
+        t,
+      });
+    } catch (error) {
+      error.message += `\n--- wdgate log ---\n${gw.log.slice(-40).join("\n")}`;
+      throw error;
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("documents, cross-origin: search, paging, details, versions, downloads", async (t) => {
+    const site = await startStaticServer();
+    const gw = await startGateway({
+      env: {
+        WDGATE_BROWSER_COOKIE_ENABLED: "true",
+        WDGATE_BROWSER_CORS_ORIGINS: site.url,
+      },
+    });
+    try {
+      await walkDocuments(browser, {
+        pageUrl: `${site.url}/?api=${encodeURIComponent(gw.url)}`,
+        gateway: gw.url,
+        screenshot: join(SHOTS, "documents.png"),
+        t,
+      });
+    } catch (error) {
+      error.message += `\n--- wdgate log ---\n${gw.log.slice(-40).join("\n")}`;
+      throw error;
+    } finally {
+      await gw.stop();
+      await site.stop();
+    }
+  });
+
+  test("documents, same-origin: the page served by wdgate serve --ui", async (t) => {
+    const gw = await startGateway({
+      args: ["--ui", WEB],
+      env: { WDGATE_BROWSER_COOKIE_ENABLED: "true" },
+    });
+    try {
+      await walkDocuments(browser, {
+        pageUrl: `${gw.url}/ui/`,
+        gateway: gw.url,
+        screenshot: join(SHOTS, "documents-same-origin.png"),
         t,
       });
     } catch (error) {
