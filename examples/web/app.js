@@ -595,7 +595,17 @@ async function downloadFrom(href, fallbackName) {
     dispositionName(response.headers.get("content-disposition")),
     safeName(fallbackName, "download"),
   );
-  const blob = await response.blob();
+  let blob;
+  try {
+    blob = await response.blob();
+  } catch {
+    // The connection broke mid-file (the gateway aborts rather than end a short body):
+    // nothing is saved, so no truncated file can pass for the document.
+    throw new ApiError(0, {
+      title: "Download failed",
+      detail: `The connection broke before all of ${name} arrived; nothing was saved.`,
+    });
+  }
   const url = URL.createObjectURL(blob);
   const anchor = document.createElement("a");
   anchor.href = url;

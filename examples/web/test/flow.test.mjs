@@ -305,6 +305,11 @@ async function apiClient(gateway) {
       assert.equal(res.status, 200, `GET ${path}`);
       return res.json();
     },
+    async problem(path) {
+      const res = await get(path);
+      assert.ok(res.status >= 400, `GET ${path} answered ${res.status}`);
+      return { status: res.status, ...(await res.json()) };
+    },
     async bytes(path) {
       const res = await get(path);
       assert.equal(res.status, 200, `GET ${path}`);
@@ -351,6 +356,17 @@ async function searchBy(page, locator) {
   return { path: url.pathname + url.search, status: response.status(), body: await response.json() };
 }
 
+/** Replaces some of the simulator's faults (the others keep their values). */
+async function simFaults(sim, changes) {
+  const current = await (await fetch(`${sim}/_sim/faults`)).json();
+  const res = await fetch(`${sim}/_sim/faults`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...current, ...changes }),
+  });
+  assert.equal(res.status, 204, await res.text());
+}
+
 /** Clicks a download button; resolves to the name the browser saves under and the bytes. */
 async function downloaded(page, button) {
   const [download] = await Promise.all([page.waitForEvent("download"), button.click()]);
@@ -359,7 +375,7 @@ async function downloaded(page, button) {
 }
 
 /** The Documents view, end to end; the bearer client says what each answer should be. */
-async function walkDocuments(browser, { pageUrl, gateway, screenshot, t }) {
+async function walkDocuments(browser, { pageUrl, gateway, sim, screenshot, t }) {
   const context = await browser.newContext({ viewport: { width: 900, height: 1000 }, acceptDownloads: true });
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT_MS);
@@ -378,6 +394,8 @@ async function walkDocuments(browser, { pageUrl, gateway, screenshot, t }) {
       refused.push(`${res.request().method()} ${new URL(res.url()).pathname} ${res.status()}`);
     }
   });
+  const saved = [];
+  page.on("download", (download) => saved.push(download.suggestedFilename()));
   const api = await apiClient(gateway);
   try {
     await page.goto(pageUrl);
@@ -496,8 +514,31 @@ async function walkDocuments(browser, { pageUrl, gateway, screenshot, t }) {
     assert.notEqual(v1.body.length, current.body.length, "version 1 is not the current file");
     await announced(page, `Downloaded ${v1.name} (`);
     mkdirSync(dirname(screenshot), { recursive: true });
-    await page.screenshot({ path: screenshot, fullPage: true });
+    // The gateway's port changes every run; masked, the committed picture stays put.
+    await page.screenshot({
+      path: screenshot,
+      fullPage: true,
+      mask: [page.locator("#api-base")],
+      maskColor: "#2a3a5c",
+    });
     t.diagnostic(`screenshot: ${screenshot}`);
+
+    // The file copy vanishes upstream: the page shows the gateway's problem, saves nothing.
+    assert.equal(saved.length, 2);
+    await simFaults(sim, { download_copy_missing_ratio: 1 });
+    const gone = await api.problem(`/documents/${id}/content`);
+    await page.getByRole("button", { name: "Download Settlement agreement" }).click();
+    await alert.filter({ hasText: gone.detail }).waitFor();
+    assert.equal(await page.locator("#error-title").textContent(), gone.title);
+    assert.match(await alert.textContent(), new RegExp(`code ${gone.code}`));
+
+    // The connection breaks mid-file: an error, and no truncated file saved.
+    await simFaults(sim, { download_copy_missing_ratio: 0, reset_mid_body_ratio: 1 });
+    await page.getByRole("button", { name: "Download version 2" }).click();
+    await alert.filter({ hasText: "The connection broke before all of" }).waitFor();
+    assert.equal(await page.locator("#error-title").textContent(), "Download failed");
+    await simFaults(sim, { reset_mid_body_ratio: 0 });
+    assert.deepEqual(saved, [current.name, v1.name], "nothing saved from the failed downloads");
 
     // A search in one cabinet: the picker's cabinet id and the text go in the query.
     await page.getByLabel("Search text").fill("agreement");
@@ -536,8 +577,13 @@ async function walkDocuments(browser, { pageUrl, gateway, screenshot, t }) {
     assert.deepEqual(problems, [], "no console errors, CSP violations or page errors");
     assert.deepEqual(
       refused,
-      ["GET /me 401", "GET /documents 422", "GET /documents 401"],
-      "the only refused calls: not signed in yet, the refused query, after sign-out",
+      [
+        "GET /me 401",
+        "GET /documents 422",
+        `GET /documents/doc_5_00014410/content ${gone.status}`,
+        "GET /documents 401",
+      ],
+      "the only refused calls: not signed in yet, the refused query, the vanished copy, after sign-out",
     );
     assert.ok(!requested.some((u) => u.includes("/_sim/")), "the page never calls the simulator");
   } finally {
@@ -660,6 +706,7 @@ describe("the self-service page in Chromium", { timeout: 180_000 }, () => {
       await walkDocuments(browser, {
         pageUrl: `${site.url}/?api=${encodeURIComponent(gw.url)}`,
         gateway: gw.url,
+        sim: gw.sim,
         screenshot: join(SHOTS, "documents.png"),
         t,
       });
@@ -681,6 +728,7 @@ describe("the self-service page in Chromium", { timeout: 180_000 }, () => {
       await walkDocuments(browser, {
         pageUrl: `${gw.url}/ui/`,
         gateway: gw.url,
+        sim: gw.sim,
         screenshot: join(SHOTS, "documents-same-origin.png"),
         t,
       });
