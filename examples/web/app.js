@@ -22,6 +22,9 @@ const state = {
   cabinetsLoaded: false,
   page: null, // the last GET /documents answer
   document: null, // the profile in the details pane
+  // Bumped by each search, page turn, open and sign-out: an answer that arrives after a
+  // newer request (or after sign-out) is dropped instead of shown.
+  generation: { cabinets: 0, results: 0, details: 0 },
   showFull: params.get("redact") === "false",
   pending: null, // {verification_id, address, name} between "Send code" and "Add device"
 };
@@ -55,6 +58,10 @@ class ApiError extends Error {
  * fields for anything but 2xx.
  */
 async function send(method, path, { body, accept = "application/json" } = {}) {
+  // Only the gateway's own paths: a link naming another origin is not followed.
+  if (typeof path !== "string" || !path.startsWith("/") || path.startsWith("//")) {
+    throw new ApiError(0, { title: "Refused link", detail: "The gateway named a link this page does not follow." });
+  }
   const init = {
     method,
     credentials: "include",
@@ -390,6 +397,9 @@ function statusText(doc) {
 }
 
 function resetDocuments() {
+  state.generation.cabinets += 1;
+  state.generation.results += 1;
+  state.generation.details += 1;
   state.cabinetsLoaded = false;
   state.page = null;
   state.document = null;
@@ -405,7 +415,9 @@ function resetDocuments() {
 }
 
 async function loadCabinets() {
+  const generation = state.generation.cabinets;
   const body = await api("GET", "/cabinets");
+  if (generation !== state.generation.cabinets) return;
   const picker = $("search-cabinet");
   const chosen = picker.value;
   picker.replaceChildren(picker.options[0]);
@@ -421,11 +433,13 @@ async function loadCabinets() {
 
 /** Fetches a page of results (a search, or a list's `next`/`prev` href) and shows it. */
 async function loadResults(href) {
+  const generation = ++state.generation.results;
   $("results").setAttribute("aria-busy", "true");
   $("page-prev").disabled = true;
   $("page-next").disabled = true;
   try {
     const page = await api("GET", href);
+    if (generation !== state.generation.results) return;
     state.page = page;
     renderResults();
     const docs = page.documents.length;
@@ -437,10 +451,12 @@ async function loadResults(href) {
       );
     }
   } finally {
-    $("results").removeAttribute("aria-busy");
-    // After a failure the pager offers the last page's links again.
-    $("page-prev").disabled = !linkOf(state.page, "prev");
-    $("page-next").disabled = !linkOf(state.page, "next");
+    if (generation === state.generation.results) {
+      $("results").removeAttribute("aria-busy");
+      // After a failure the pager offers the last page's links again.
+      $("page-prev").disabled = !linkOf(state.page, "prev");
+      $("page-next").disabled = !linkOf(state.page, "next");
+    }
   }
 }
 
@@ -483,9 +499,11 @@ function renderResults() {
 
 /** Opens a document's profile (its `self` href) and its versions in the details pane. */
 async function openDocument(href) {
+  const generation = ++state.generation.details;
   const doc = await api("GET", href);
   const versionsHref = linkOf(doc, "versions");
   const versions = versionsHref ? (await api("GET", versionsHref)).versions : [];
+  if (generation !== state.generation.details) return;
   state.document = doc;
   renderDetails(doc, versions);
   $("details").hidden = false;
@@ -626,6 +644,7 @@ $("search-form").addEventListener("submit", (event) => {
   if (q) query.set("q", q);
   if ($("search-cabinet").value) query.set("cabinet", $("search-cabinet").value);
   query.set("limit", $("search-limit").value);
+  state.generation.details += 1; // an open still under way is not shown
   $("details").hidden = true;
   run(event.submitter, () => loadResults(`/documents?${query}`));
 });
