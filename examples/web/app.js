@@ -21,7 +21,6 @@ const state = {
   devices: [],
   cabinetsLoaded: false,
   page: null, // the last GET /documents answer
-  document: null, // the profile in the details pane
   // Bumped by each search, page turn, open and sign-out: an answer that arrives after a
   // newer request (or after sign-out) is dropped instead of shown.
   generation: { cabinets: 0, results: 0, details: 0 },
@@ -388,7 +387,7 @@ const STATUS_TEXT = {
 /** `2020-02-18T04:26:40Z` as `2020-02-18 04:26 UTC` (the same on every machine). */
 function showTime(iso) {
   if (!iso) return "";
-  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?Z$/.exec(iso);
   return m ? `${m[1]} ${m[2]} UTC` : iso;
 }
 
@@ -402,7 +401,6 @@ function resetDocuments() {
   state.generation.details += 1;
   state.cabinetsLoaded = false;
   state.page = null;
-  state.document = null;
   $("search-form").reset();
   const picker = $("search-cabinet");
   picker.replaceChildren(picker.options[0]);
@@ -504,7 +502,6 @@ async function openDocument(href) {
   const versionsHref = linkOf(doc, "versions");
   const versions = versionsHref ? (await api("GET", versionsHref)).versions : [];
   if (generation !== state.generation.details) return;
-  state.document = doc;
   renderDetails(doc, versions);
   $("details").hidden = false;
   $("details-title").focus();
