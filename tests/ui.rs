@@ -35,8 +35,8 @@ async fn raw_get(gw: &Gateway, path: &str) -> (u16, String) {
 async fn the_page_is_served_without_a_session() {
     let gw = gateway_with_ui();
     for (path, content_type, needle) in [
-        ("/ui/index.html", "text/html", "<title>Self-service · wdgate"),
-        ("/ui/", "text/html", "<title>Self-service · wdgate"),
+        ("/ui/index.html", "text/html", "<title>Self-service"),
+        ("/ui/", "text/html", "<title>Self-service"),
         ("/ui/app.js", "text/javascript", "credentials: \"include\""),
         ("/ui/style.css", "text/css", ".device"),
     ] {
