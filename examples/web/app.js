@@ -21,8 +21,8 @@ const state = {
   devices: [],
   cabinetsLoaded: false,
   page: null, // the last GET /documents answer
-  // Bumped by each search, page turn, open and sign-out: an answer that arrives after a
-  // newer request (or after sign-out) is dropped instead of shown.
+  // Bumped by each request of a kind and by sign-out (see `begin`): an answer that
+  // arrives after a newer request, or after sign-out, is dropped instead of shown.
   generation: { cabinets: 0, results: 0, details: 0 },
   showFull: params.get("redact") === "false",
   pending: null, // {verification_id, address, name} between "Send code" and "Add device"
@@ -396,9 +396,7 @@ function statusText(doc) {
 }
 
 function resetDocuments() {
-  state.generation.cabinets += 1;
-  state.generation.results += 1;
-  state.generation.details += 1;
+  for (const kind of Object.keys(state.generation)) begin(kind); // sign-out: all stale
   state.cabinetsLoaded = false;
   state.page = null;
   $("search-form").reset();
@@ -412,50 +410,71 @@ function resetDocuments() {
   $("versions-body").replaceChildren();
 }
 
-async function loadCabinets() {
-  const generation = state.generation.cabinets;
-  const body = await api("GET", "/cabinets");
-  if (generation !== state.generation.cabinets) return;
-  const picker = $("search-cabinet");
-  const chosen = picker.value;
-  picker.replaceChildren(picker.options[0]);
-  for (const cabinet of body.cabinets) {
-    const option = document.createElement("option");
-    option.value = String(cabinet.id);
-    option.textContent = cabinet.name;
-    picker.append(option);
+/**
+ * Starts a request of one kind (`cabinets`, `results`, `details`); the answer is
+ * `stale()` once a newer request of that kind, or a sign-out, has started.
+ */
+function begin(kind) {
+  const generation = ++state.generation[kind];
+  return () => generation !== state.generation[kind];
+}
+
+/** Runs `work(stale)`; once stale, its answer was not shown and its failure is not news. */
+async function latest(kind, work) {
+  const stale = begin(kind);
+  try {
+    await work(stale);
+  } catch (error) {
+    if (!stale()) throw error;
   }
-  picker.value = chosen;
-  state.cabinetsLoaded = true;
+}
+
+function loadCabinets() {
+  return latest("cabinets", async (stale) => {
+    const body = await api("GET", "/cabinets");
+    if (stale()) return;
+    const picker = $("search-cabinet");
+    const chosen = picker.value;
+    picker.replaceChildren(picker.options[0]);
+    for (const cabinet of body.cabinets) {
+      const option = document.createElement("option");
+      option.value = String(cabinet.id);
+      option.textContent = cabinet.name;
+      picker.append(option);
+    }
+    picker.value = chosen;
+    state.cabinetsLoaded = true;
+  });
 }
 
 /** Fetches a page of results (a search, or a list's `next`/`prev` href) and shows it. */
-async function loadResults(href) {
-  const generation = ++state.generation.results;
-  $("results").setAttribute("aria-busy", "true");
-  $("page-prev").disabled = true;
-  $("page-next").disabled = true;
-  try {
-    const page = await api("GET", href);
-    if (generation !== state.generation.results) return;
-    state.page = page;
-    renderResults();
-    const docs = page.documents.length;
-    if (docs === 0) say("No documents match.");
-    else {
-      say(
-        `Showing documents ${page.offset + 1}–${page.offset + docs} of ${page.total}.` +
-          (page.restarted ? " The search was run again, so rows may have moved." : ""),
-      );
+function loadResults(href) {
+  return latest("results", async (stale) => {
+    $("results").setAttribute("aria-busy", "true");
+    $("page-prev").disabled = true;
+    $("page-next").disabled = true;
+    try {
+      const page = await api("GET", href);
+      if (stale()) return;
+      state.page = page;
+      renderResults();
+      const docs = page.documents.length;
+      if (docs === 0) say("No documents match.");
+      else {
+        say(
+          `Showing documents ${page.offset + 1}–${page.offset + docs} of ${page.total}.` +
+            (page.restarted ? " The search was run again, so rows may have moved." : ""),
+        );
+      }
+    } finally {
+      if (!stale()) {
+        $("results").removeAttribute("aria-busy");
+        // After a failure the pager offers the last page's links again.
+        $("page-prev").disabled = !linkOf(state.page, "prev");
+        $("page-next").disabled = !linkOf(state.page, "next");
+      }
     }
-  } finally {
-    if (generation === state.generation.results) {
-      $("results").removeAttribute("aria-busy");
-      // After a failure the pager offers the last page's links again.
-      $("page-prev").disabled = !linkOf(state.page, "prev");
-      $("page-next").disabled = !linkOf(state.page, "next");
-    }
-  }
+  });
 }
 
 function renderResults() {
@@ -496,16 +515,18 @@ function renderResults() {
 }
 
 /** Opens a document's profile (its `self` href) and its versions in the details pane. */
-async function openDocument(href) {
-  const generation = ++state.generation.details;
-  const doc = await api("GET", href);
-  const versionsHref = linkOf(doc, "versions");
-  const versions = versionsHref ? (await api("GET", versionsHref)).versions : [];
-  if (generation !== state.generation.details) return;
-  renderDetails(doc, versions);
-  $("details").hidden = false;
-  $("details-title").focus();
-  say(`Opened ${doc.description || doc.doc_number}.`);
+function openDocument(href) {
+  return latest("details", async (stale) => {
+    const doc = await api("GET", href);
+    if (stale()) return;
+    const versionsHref = linkOf(doc, "versions");
+    const versions = versionsHref ? (await api("GET", versionsHref)).versions : [];
+    if (stale()) return;
+    renderDetails(doc, versions);
+    $("details").hidden = false;
+    $("details-title").focus();
+    say(`Opened ${doc.description || doc.doc_number}.`);
+  });
 }
 
 function renderDetails(doc, versions) {
@@ -641,7 +662,7 @@ $("search-form").addEventListener("submit", (event) => {
   if (q) query.set("q", q);
   if ($("search-cabinet").value) query.set("cabinet", $("search-cabinet").value);
   query.set("limit", $("search-limit").value);
-  state.generation.details += 1; // an open still under way is not shown
+  begin("details"); // an open still under way is not shown
   $("details").hidden = true;
   run(event.submitter, () => loadResults(`/documents?${query}`));
 });

@@ -592,6 +592,88 @@ async function walkDocuments(browser, { pageUrl, gateway, sim, screenshot, t }) 
   }
 }
 
+/**
+ * Holds the page's requests to `pathname` until `release()`: `arrived` resolves when
+ * one is held. The request then goes on to the gateway as it is.
+ */
+async function hold(page, pathname) {
+  let arrive;
+  let release;
+  const arrived = new Promise((resolveArrived) => (arrive = resolveArrived));
+  const released = new Promise((resolveReleased) => (release = resolveReleased));
+  const match = (url) => url.pathname === pathname;
+  await page.route(match, async (route) => {
+    arrive();
+    await released;
+    await route.continue();
+  });
+  return { arrived, release, off: () => page.unroute(match) };
+}
+
+/**
+ * Answers that arrive late: an open overtaken by another open, and one overtaken by
+ * sign-out. Each late answer's own button says when the page has finished with it
+ * (`run` enables it again), so no wait is a guess.
+ */
+async function lateAnswers(browser, { pageUrl }) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  const problems = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
+      problems.push(`console: ${msg.text()}`);
+    }
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  try {
+    await page.goto(pageUrl);
+    await page.getByLabel("User name").fill("demo");
+    await page.getByLabel("Password").fill("demo");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await announced(page, "Signed in as Demo User.");
+    await page.getByRole("tab", { name: "Documents" }).click();
+    await page.getByLabel("Per page").selectOption("5");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await announced(page, "Showing documents 1–5 of");
+
+    // Open A, whose answer is held; open B; then A's answer arrives: B stays.
+    const first = await hold(page, "/documents/doc_3_00016801");
+    const openFirst = page.getByRole("button", { name: "Open Articles of incorporation (00016801)" });
+    const firstButton = await openFirst.elementHandle();
+    await openFirst.click();
+    await first.arrived;
+    await page.getByRole("button", { name: "Open Quarterly budget (00016710)" }).click();
+    await announced(page, "Opened Quarterly budget.");
+    first.release();
+    await page.waitForFunction((button) => !button.disabled, firstButton);
+    assert.equal(await page.locator("#details-title").textContent(), "Quarterly budget");
+    assert.equal(await page.getByRole("status").textContent(), "Opened Quarterly budget.");
+    await first.off();
+
+    // Open C, held; sign out; then C's answer (a 401 by now) arrives: nothing shows.
+    const third = await hold(page, "/documents/doc_14_00016702");
+    const openThird = page.getByRole("button", { name: "Open Smith & Jones: 50% + fees #2 (00016702)" });
+    const thirdButton = await openThird.elementHandle();
+    await openThird.click();
+    await third.arrived;
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await announced(page, "Signed out.");
+    third.release();
+    await page.waitForFunction((button) => !button.disabled, thirdButton);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assert.equal(await page.getByRole("alert").isVisible(), false, "no error from the late answer");
+    assert.equal(await page.getByRole("status").textContent(), "Signed out.");
+    assert.equal(await page.locator("#details-profile dd").count(), 0);
+    assert.equal(await page.locator("#results-body tr").count(), 0);
+    assert.equal(await page.locator("#account").isVisible(), false);
+    await third.off();
+    assert.deepEqual(problems, [], "no console errors or page errors");
+  } finally {
+    await context.close();
+  }
+}
+
 // --- the tests -------------------------------------------------------------------
 
 describe("the self-service page in Chromium", { timeout: 180_000 }, () => {
@@ -732,6 +814,21 @@ describe("the self-service page in Chromium", { timeout: 180_000 }, () => {
         screenshot: join(SHOTS, "documents-same-origin.png"),
         t,
       });
+    } catch (error) {
+      error.message += `\n--- wdgate log ---\n${gw.log.slice(-40).join("\n")}`;
+      throw error;
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("documents: a late answer never replaces a newer one, nor outlives sign-out", async () => {
+    const gw = await startGateway({
+      args: ["--ui", WEB],
+      env: { WDGATE_BROWSER_COOKIE_ENABLED: "true" },
+    });
+    try {
+      await lateAnswers(browser, { pageUrl: `${gw.url}/ui/` });
     } catch (error) {
       error.message += `\n--- wdgate log ---\n${gw.log.slice(-40).join("\n")}`;
       throw error;
