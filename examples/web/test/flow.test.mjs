@@ -19,11 +19,15 @@
 // The Documents view has a walk of its own, in the same two modes: a refused query
 // shows the problem's title and detail; a search five at a time pages forward twice and
 // back once by the answers' `next`/`prev` links (each request is checked to be the link
-// of the page before), every page matching what the API gives a bearer client; the
+// of the page before), every page matching what the API gives a bearer client, the
+// last one after every Worldox list went stale (the page says the search ran again); the
 // seeds whose descriptions hold `<`, `&`, quotes, a backslash and non-ASCII render as
 // text; a checked-out document shows who has it; the three-version document 00014410
 // shows its versions, and the document and its version 1 download with the name from
-// Content-Disposition and exactly the API's bytes, as does the non-ASCII-named résumé.
+// Content-Disposition and exactly the API's bytes, as does the non-ASCII-named résumé;
+// a file copy that vanished upstream shows the gateway's problem, a connection reset
+// mid-file saves nothing. A last test holds answers back (playwright's page.route): an
+// open overtaken by another open, or by sign-out, shows nothing when it lands.
 //
 // Environment: WDGATE_BIN (default target/debug/wdgate), CHROMIUM_BIN (default
 // /usr/bin/chromium), SCREENSHOT_DIR (default ./screenshots).
@@ -436,12 +440,20 @@ async function walkDocuments(browser, { pageUrl, gateway, sim, screenshot, t }) 
 
     const pages = [first];
     for (const n of [2, 3]) {
+      // Before the last page every Worldox list goes stale: the cursor runs the search
+      // again at its offset, and the page says rows may have moved.
+      const restarted = n === 3;
+      if (restarted) {
+        assert.equal((await fetch(`${sim}/_sim/invalidate-lists`, { method: "POST" })).status, 204);
+      }
       const before = shown.body;
       shown = await searchBy(page, page.getByRole("button", { name: "Next page" }));
       assert.equal(shown.path, href(before, "next"), "Next follows the answer's next link");
+      assert.equal(shown.body.restarted, restarted);
       pages.push(await api.json(href(pages.at(-1), "next")));
       const from = 5 * (n - 1) + 1;
-      await announced(page, `Showing documents ${from}–${Math.min(from + 4, total)} of ${total}.`);
+      const range = `Showing documents ${from}–${Math.min(from + 4, total)} of ${total}.`;
+      await announced(page, restarted ? `${range} The search was run again, so rows may have moved.` : range);
       assert.deepEqual(await resultDescriptions(page), pages.at(-1).documents.map((d) => d.description));
     }
     assert.equal(await page.getByRole("button", { name: "Next page" }).isDisabled(), true, "the last page");
