@@ -34,7 +34,8 @@ pub struct UpstreamConfig {
     pub empty_result_codes: Vec<String>,
     /// How to read an answer that is not valid UTF-8 (some Worldox templates emit
     /// Windows-1252 bytes inside their JSON): an encoding label of the WHATWG Encoding
-    /// Standard, or `none` to refuse such answers (502).
+    /// Standard for the bytes that are not UTF-8 (the UTF-8 runs stay as they are), or
+    /// `none` to refuse such answers (502).
     pub charset_fallback: String,
     /// Longest a TCP/TLS connect may take, in milliseconds.
     pub connect_timeout_ms: u64,

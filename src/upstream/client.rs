@@ -357,9 +357,9 @@ impl Client {
             .unwrap_or(self.timeout)
     }
 
-    /// The body as UTF-8: as sent when it is, else its invalid bytes decoded from the
-    /// fallback charset (counted), so the JSON parser sees text either way. Without a fallback it is
-    /// left as it is, and the parser refuses it.
+    /// The body as UTF-8: as sent when it is, else with its invalid bytes decoded from
+    /// the fallback charset (counted), so the JSON parser sees text either way. Without
+    /// a fallback it is left as it is, and the parser refuses it.
     fn to_utf8(&self, call: &Call<'_>, body: Bytes) -> Bytes {
         let Some(encoding) = self.fallback else {
             return body;
