@@ -247,6 +247,19 @@ def status_kib(pid, key):
     return 0
 
 
+def cpu_seconds(pids):
+    """User and system CPU time the processes have used (/proc/PID/stat)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak(pid):
     """Resets VmHWM to the current RSS (Linux `clear_refs` 5)."""
     try:
@@ -263,6 +276,7 @@ def fetch(url, n, pid, header_files):
     peak_reset = all([reset_peak(p) for p in pids])
     rss = lambda: sum(status_kib(p, "VmRSS") for p in pids)
     before = rss()
+    cpu_before = cpu_seconds(pids)
     clients = []
     started = time.perf_counter()
     for i in range(n):
@@ -275,6 +289,7 @@ def fetch(url, n, pid, header_files):
         peak = max(peak, rss())
         time.sleep(0.01)
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds(pids) - cpu_before
     after = rss()
     hwm = sum(status_kib(p, "VmHWM") for p in pids) if peak_reset else 0
     statuses, total = {}, 0
@@ -288,6 +303,7 @@ def fetch(url, n, pid, header_files):
         "bytes": total,
         "seconds": round(seconds, 3),
         "mib_s": round(total / MIB / seconds, 1),
+        "cpu_s": round(cpu, 3),
         "rss_before_kib": before,
         "rss_peak_kib": max(peak, hwm),
         "rss_after_kib": after,

@@ -62,28 +62,34 @@ def render(path, env):
         f"- pinning: wdgate (`server.worker_threads = 1`) or the proxy nginx (`worker_processes 1`) on "
         f"CPU {env('BENCH_SERVER_CPU')}; the simulator, the file-server nginx and the clients on CPU "
         f"{env('BENCH_CLIENT_CPU')}",
-        f"- rounds: {env('BENCH_ROUNDS', '1')}, nginx and wdgate alternating who goes first; each figure is "
-        "the median of the rounds (memory: the largest)",
+        f"- rounds: {env('BENCH_ROUNDS', '1')}; in each, the sides (the file server direct, nginx, "
+        "nginx with 64 KiB buffers, wdgate) take turns to go first; each figure is the median of "
+        "the rounds (memory: the largest)",
         "- throughput: N concurrent `curl -o /dev/null` of the whole document, MiB/s = all bytes / the "
         "time from the first start to the last end. wdgate: `GET /documents/doc_14_00014999/content` "
         "(a DOWNLOAD call, then the file GET, streamed), one session per client; nginx: `proxy_pass` "
         "(HTTP/1.1 keep-alive upstream, `proxy_max_temp_file_size 0` so it streams through its "
         "buffers as wdgate does; once with nginx's default buffers, 8 of one page, once with "
         "16 of 64 KiB) of the file GET alone, at a path a DOWNLOAD made straight to the "
-        "simulator; the ratio is against the faster of the two",
+        "simulator",
         "- two file servers for both sides: the simulator itself, and an nginx that sends the "
         "same bytes from a file with `sendfile` and passes every CGI call (LOGON, FINDFILES, "
-        "DOWNLOAD) to the simulator, so wdgate still runs DOWNLOAD + file GET",
+        "DOWNLOAD) to the simulator, so wdgate still runs DOWNLOAD + file GET; \"direct\" is "
+        "curl straight to the file server, the ceiling: a proxy near it is limited by the file "
+        "server and the clients (one CPU), not by itself",
         "- memory: VmRSS of the server's processes (nginx: master and worker) sampled every 10 ms "
-        "and VmHWM (reset before each run), during 8 concurrent downloads, against VmRSS just before",
+        "and VmHWM (reset before each run), during 8 concurrent downloads, against VmRSS just "
+        "before; once on a fresh gateway whose first whole downloads they are, then in every round",
         f"- time to first byte: {env('BENCH_TTFB_REQUESTS')} sequential `GET` with `Range: bytes=0-0` "
         "on one keep-alive connection (after a warm-up of a tenth), from sending the request to "
         "the first byte of the answer, against the simulator",
         "",
-        "| file server | clients | nginx `proxy_pass`, default buffers | the same, 16 × 64 KiB buffers "
-        "| wdgate | wdgate / the faster nginx (rounds) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| file server | clients | the file server, direct | nginx `proxy_pass`, default buffers "
+        "| the same, 16 × 64 KiB buffers | wdgate | wdgate / nginx (rounds) | wdgate / nginx 64 KiB "
+        "(rounds) | the fastest proxy / direct |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    cpu_rows = []
     targets = []
 
     def target(name, goal, measured, ok):
@@ -95,42 +101,82 @@ def render(path, env):
 
     for up in UPSTREAMS:
         for n in sorted({r["clients"] for r in fetches}):
-            sides = {side: runs(up, n, side) for side in ("nginx", "nginx-64k", "wdgate")}
+            sides = {side: runs(up, n, side) for side in ("direct", "nginx", "nginx-64k", "wdgate")}
             if not all(sides.values()):
                 continue
             rate = {side: statistics.median(r["mib_s"] for r in rs) for side, rs in sides.items()}
-            best = max(("nginx", "nginx-64k"), key=lambda side: rate[side])
-            gw, ng = rate["wdgate"], rate[best]
-            each = sorted(x["mib_s"] / y["mib_s"] for x, y in zip(sides["wdgate"], sides[best]))
-            spread = f" ({each[0]:.2f}–{each[-1]:.2f}×)" if len(each) > 1 else ""
+            # Server CPU per GiB sent: what each proxy spends, whichever side is the limit.
+            per_gib = {
+                side: statistics.median(r["cpu_s"] * 1000 / (r["bytes"] / 2**30) for r in rs)
+                for side, rs in sides.items()
+            }
+            cpu_rows.append(
+                f"| {up} | {n} | {per_gib['nginx']:,.0f} | {per_gib['nginx-64k']:,.0f} | "
+                f"{per_gib['wdgate']:,.0f} | {per_gib['wdgate'] / min(per_gib['nginx'], per_gib['nginx-64k']):.2f}× |"
+            )
+            gw = rate["wdgate"]
             bad = sum(v for rs in sides.values() for r in rs for k, v in r["statuses"].items() if k != "200")
-            note = f", {bad} failed" if bad else ""
+
+            def ratio(peer):
+                """wdgate / `peer`: the medians' ratio and its range over the rounds (they
+                pair up in the order they ran)."""
+                each = sorted(x["mib_s"] / y["mib_s"] for x, y in zip(sides["wdgate"], sides[peer]))
+                spread = f" ({each[0]:.2f}–{each[-1]:.2f}×)" if len(each) > 1 else ""
+                return gw / rate[peer], spread
+
+            cells = []
+            for peer, name in (("nginx", "nginx `proxy_pass`"), ("nginx-64k", "nginx with 16 × 64 KiB buffers")):
+                x, spread = ratio(peer)
+                cells.append(f"{x:.2f}×{spread}")
+                target(
+                    f"download throughput, {n} client{'s' if n > 1 else ''}, {up} file server, wdgate / {name}",
+                    "≥ 0.9×",
+                    f"{x:.2f}×{spread}: {gw:,.0f} vs {rate[peer]:,.0f} MiB/s",
+                    x >= 0.9 and not bad,
+                )
+            fastest = max(gw, rate["nginx"], rate["nginx-64k"])
+            note = f" ({bad} failed)" if bad else ""
             out.append(
-                f"| {up} | {n} | {rate['nginx']:,.0f} MiB/s | {rate['nginx-64k']:,.0f} MiB/s | "
-                f"{gw:,.0f} MiB/s | {gw / ng:.2f}×{spread}{note} |"
+                f"| {up} | {n} | {rate['direct']:,.0f} MiB/s | {rate['nginx']:,.0f} MiB/s | "
+                f"{rate['nginx-64k']:,.0f} MiB/s | {gw:,.0f} MiB/s{note} | {cells[0]} | {cells[1]} | "
+                f"{fastest / rate['direct']:.2f}× |"
             )
-            target(
-                f"download throughput, {n} client{'s' if n > 1 else ''}, {up} file server, wdgate / nginx",
-                "≥ 0.9×",
-                f"{gw / ng:.2f}× ({gw:,.0f} vs {ng:,.0f} MiB/s)",
-                gw / ng >= 0.9 and not bad,
-            )
-    out += ["", "| server | file server | RSS before | peak during 8 downloads | growth |", "|---|---|---:|---:|---:|"]
+    if cpu_rows:
+        out += [
+            "",
+            "Server CPU time (user + system, /proc) per GiB sent, in ms: the cost of the hop, "
+            "whatever the limit on the rate:",
+            "",
+            "| file server | clients | nginx, default buffers | nginx, 16 × 64 KiB | wdgate | wdgate / the cheaper nginx |",
+            "|---|---:|---:|---:|---:|---:|",
+        ] + cpu_rows
+    out += [
+        "",
+        "| server | file server | RSS before | peak during 8 downloads | growth |",
+        "|---|---|---:|---:|---:|",
+    ]
+    cold = [r for r in rows if r["kind"] == "memory"]
+
+    def growth(r):
+        return (r["rss_peak_kib"] - r["rss_before_kib"]) / 1024
+
+    def rss_row(name, up, r):
+        out.append(
+            f"| {name} | {up} | {r['rss_before_kib'] / 1024:.1f} MiB | "
+            f"{r['rss_peak_kib'] / 1024:.1f} MiB | +{growth(r):.1f} MiB |"
+        )
+
+    for r in cold:
+        rss_row("wdgate, fresh: its first whole downloads", r["upstream"], r)
     for side in ("wdgate", "nginx", "nginx-64k"):
         eight = [r for r in fetches if r["side"] == side and r["clients"] == 8]
-        if not eight:
-            continue
         for up in UPSTREAMS:
             mine = [r for r in eight if r["upstream"] == up]
-            if not mine:
-                continue
-            worst = max(mine, key=lambda r: r["rss_peak_kib"] - r["rss_before_kib"])
-            growth = (worst["rss_peak_kib"] - worst["rss_before_kib"]) / 1024
-            out.append(
-                f"| {side} | {up} | {worst['rss_before_kib'] / 1024:.1f} MiB | "
-                f"{worst['rss_peak_kib'] / 1024:.1f} MiB | +{growth:.1f} MiB |"
-            )
-        worst = max(r["rss_peak_kib"] - r["rss_before_kib"] for r in eight) / 1024
+            if mine:
+                rss_row(f"{side}, the rounds' largest", up, max(mine, key=growth))
+        if not eight:
+            continue
+        worst = max(growth(r) for r in eight + (cold if side == "wdgate" else []))
         if side == "wdgate":
             target("RSS growth, 8 concurrent 200 MiB downloads", "≤ +16 MiB", f"+{worst:.1f} MiB", worst <= 16)
         else:
