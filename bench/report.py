@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Renders bench/run's measurements as one Markdown report: the machine, the method,
-every wrk run, and each target of issue 7 with its ratio and whether it was met.
+every wrk run, and each target of issue 7 with its ratio and whether it was met; the
+downloads part's section comes from report_downloads.py.
 
   report.py RESULTS.tsv OUT.md     (the rest comes from BENCH_* environment variables)
 """
@@ -10,6 +11,8 @@ import os
 import statistics
 import subprocess
 import sys
+
+import report_downloads
 
 NAMES = {
     "A": "A. auth + cached answer",
@@ -177,7 +180,11 @@ def main(results, out_path):
         calls = int(coalesce.split()[0])
         target("coalescing", "1 upstream call", coalesce, calls == 1)
 
-    text = "\n".join(out) + "\n"
+    # A run of the downloads part alone keeps the other parts' figures, and the other way
+    # round: the file stays the one place every figure comes from.
+    ran_main = bool(runs) or bool(memory) or bool(coalesce)
+    downloads = report_downloads.render(env("BENCH_DOWNLOADS", ""), env)
+    text = report_downloads.merge("\n".join(out) + "\n" if ran_main else None, downloads, out_path)
     print(text)
     with open(out_path, "w") as f:
         f.write(text)
