@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Gateway, Reply, Sim, request_code};
+use common::{Gateway, Reply, Sim, request_code, wait_until};
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -959,4 +959,30 @@ async fn odd_characters_in_the_code_and_name_reach_worldox_as_sent() {
         "SID, two templates and the three fields: {step3:?}"
     );
     assert_eq!(clear_list(&gw, &token).await[2]["name"], name);
+}
+
+#[tokio::test]
+async fn a_verified_verification_expires_like_a_pending_one() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[("WDGATE_DEVICES_VERIFICATION_TTL_SECS", "1")]);
+    let token = gw.login("demo", "demo").await;
+    let (id, code) = request_code(&gw, &sim, &token, "brief@example.com").await;
+    let r = verify(&gw, &token, &id, &code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.json["expires_in"].as_u64().expect("expires_in") <= 1);
+    let path = format!("{VERIFICATIONS}/{id}");
+    wait_until(|| async { gw.get(&path, Some(&token)).await.status == 404 }).await;
+    let sets = sim.calls("2FSET").await;
+    gw.post_json(
+        DEVICES,
+        &json!({"verification_id": id, "name": "Late"}),
+        Some(&token),
+    )
+    .await
+    .assert_problem(422, "verification_invalid");
+    verify(&gw, &token, &id, &code)
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(sim.calls("2FSET").await, sets, "nothing reached Worldox");
+    assert_eq!(clear_list(&gw, &token).await.len(), 2);
 }

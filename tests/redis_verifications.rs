@@ -238,3 +238,41 @@ async fn concurrent_creates_on_both_replicas_use_one_verified_verification_once(
     }
     assert_eq!(steps_2_and_3(&sim).await, (1, 1));
 }
+
+#[tokio::test]
+async fn the_right_code_on_both_replicas_at_once_verifies_once_and_answers_both() {
+    let Some(redis) = Redis::start() else { return };
+    let sim = Sim::start().await;
+    let (a, b) = replicas(&sim, &redis).await;
+    let token = a.login("demo", "demo").await;
+    let (id, code) = request_code(&a, &sim, &token, "both@example.com").await;
+    let path = format!("{DEVICES}/verifications/{id}");
+    let body = json!({"code": code});
+    let (ra, rb) = tokio::join!(
+        a.post_json(&path, &body, Some(&token)),
+        b.post_json(&path, &body, Some(&token))
+    );
+    for r in [&ra, &rb] {
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json["state"], "verified");
+    }
+    let (verifies, adds) = steps_2_and_3(&sim).await;
+    assert!((1..=2).contains(&verifies), "{verifies}");
+    assert_eq!(adds, 0);
+    // The late one was not a wrong code: the attempts it took were given back.
+    let got = a.get(&path, Some(&token)).await;
+    assert_eq!(got.json["state"], "verified");
+    assert!(
+        got.json["attempts_left"].as_u64().expect("attempts") >= 3,
+        "{}",
+        got.text
+    );
+    let r = a
+        .post_json(
+            DEVICES,
+            &json!({"verification_id": id, "name": "Both"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+}
