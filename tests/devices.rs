@@ -986,3 +986,73 @@ async fn a_verified_verification_expires_like_a_pending_one() {
     assert_eq!(sim.calls("2FSET").await, sets, "nothing reached Worldox");
     assert_eq!(clear_list(&gw, &token).await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_failed_address_edit_gives_the_verification_back_for_a_retry_without_step_2() {
+    let (sim, gw, token) = setup().await;
+    let device = id_of(&gw, &token, "Work email").await;
+    let (vid, code) = request_code(&gw, &sim, &token, "moved@example.com").await;
+    assert_eq!(verify(&gw, &token, &vid, &code).await.status, 200);
+    let body = json!({"address": "moved@example.com", "verification_id": vid});
+    sim.set_faults(json!({"stale_lists": true})).await;
+    let r = patch(&gw, &token, &device, body.clone()).await;
+    r.assert_problem(409, "upstream_error");
+    sim.set_faults(json!({})).await;
+    let got = gw
+        .get(&format!("{VERIFICATIONS}/{vid}"), Some(&token))
+        .await;
+    assert_eq!(got.json["state"], "verified", "{}", got.text);
+    let r = patch(&gw, &token, &device, body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(steps_2_and_3(&sim).await.0, 1, "step 2 was sent once");
+    assert_eq!(
+        clear_list(&gw, &token).await[1]["address"],
+        "moved@example.com"
+    );
+}
+
+#[tokio::test]
+async fn a_step_3_worldox_refuses_as_not_verified_uses_the_verification_up() {
+    let (sim, gw, token) = setup().await;
+    let (vid, code) = request_code(&gw, &sim, &token, "twice@example.com").await;
+    assert_eq!(verify(&gw, &token, &vid, &code).await.status, 200);
+    assert_eq!(
+        clear_list(&gw, &token).await.len(),
+        2,
+        "the listing is cached"
+    );
+    // Another client of the same Worldox session uses the upstream verification first.
+    let sessions = sim.admin(Method::GET, "sessions", None).await;
+    let sid = sessions[0]["sid"].as_str().expect("the session's SID");
+    let form = wdgate::upstream::cgi::Params::new()
+        .with("wd_SID", sid)
+        .with("wd_2FA_RecAddress", "twice@example.com")
+        .with("wd_2FA_RecContact", "Elsewhere")
+        .with("wd_2FA_RecEnabled", "1")
+        .to_form();
+    let direct: Value = common::client()
+        .post(format!("{}/cgi-bin/wdwebcgi.exe?2FSET", sim.url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("direct 2FSET")
+        .json()
+        .await
+        .expect("2FSET JSON");
+    assert_eq!(direct["root"]["errorStatus"]["ErrorCount"], "", "{direct}");
+    // The gateway's step 3 is refused: Worldox holds the address verified no more.
+    let r = gw
+        .post_json(
+            DEVICES,
+            &json!({"verification_id": vid, "name": "Twice"}),
+            Some(&token),
+        )
+        .await;
+    r.assert_problem(422, "upstream_error");
+    assert_eq!(r.json["upstream"]["rctx"], "WDRC_2FA_NOT_VERIFIED");
+    // So the verification is used up: a new code is needed, and the page can say so.
+    gw.get(&format!("{VERIFICATIONS}/{vid}"), Some(&token))
+        .await
+        .assert_problem(409, "verification_used");
+}
