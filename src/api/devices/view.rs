@@ -179,7 +179,7 @@ impl VerificationView {
         let message = match (status.stage, occasion) {
             (Stage::Pending, _) => format!(
                 "A code was sent to {sent_to}. Enter it to verify the address \
-                 ({} wrong attempts left).",
+                 ({} attempts left).",
                 status.attempts_left
             ),
             (Stage::Verified, Occasion::JustVerified) => {
@@ -209,17 +209,12 @@ impl VerificationView {
 pub fn verification_links(id: &str, stage: Stage) -> Vec<Link> {
     let href = format!("{VERIFICATIONS}/{id}");
     let next = match stage {
-        Stage::Pending => link(
-            "verify",
-            &href,
-            "POST",
-            "Enter the code that was sent ({\"code\"})",
-        ),
+        Stage::Pending => link("verify", &href, "POST", "Enter the code that was sent"),
         Stage::Verified => link(
             "insert",
             COLLECTION,
             "POST",
-            "Add the device: this verification_id and a name ({\"verification_id\", \"name\"})",
+            "Add the device with this verification_id and a name",
         ),
     };
     vec![
