@@ -129,3 +129,150 @@ async fn wrong_codes_are_counted_across_replicas() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
 }
+
+/// How many 2FSET step-2 (verify) and step-3 (add) calls the simulator saw.
+async fn steps_2_and_3(sim: &Sim) -> (usize, usize) {
+    let log = sim
+        .admin(reqwest::Method::GET, "requests?command=2FSET", None)
+        .await;
+    let calls: Vec<Vec<(String, String)>> =
+        serde_json::from_value(log["2FSET"].clone()).unwrap_or_default();
+    let has = |c: &[(String, String)], name: &str| c.iter().any(|(k, _)| k == name);
+    let verifies = calls.iter().filter(|c| has(c, "wd_2FA_WORLDOXREF")).count();
+    let adds = calls
+        .iter()
+        .filter(|c| has(c, "wd_2FA_RecAddress") && !has(c, "wd_List_ID"))
+        .count();
+    (verifies, adds)
+}
+
+#[tokio::test]
+async fn the_two_step_flow_verifies_on_one_replica_and_creates_on_the_other() {
+    let Some(redis) = Redis::start() else { return };
+    let sim = Sim::start().await;
+    let (a, b) = replicas(&sim, &redis).await;
+    let token = a.login("demo", "demo").await;
+    let (id, code) = request_code(&a, &sim, &token, "(212) 555-0147").await;
+    let path = format!("{DEVICES}/verifications/{id}");
+    // Pending on B; a typo on B costs one attempt for the fleet.
+    let got = b.get(&path, Some(&token)).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(got.json["state"], "pending");
+    assert_eq!(got.json["attempts_left"], 4);
+    assert_eq!(got.json["sent_to"], "(***) ***-**47");
+    let r = b
+        .post_json(&path, &json!({"code": wrong(&code)}), Some(&token))
+        .await;
+    r.assert_problem(422, "code_invalid");
+    assert_eq!(r.json["attempts_left"], 3);
+    // Verified on A: B sees it at once, and B's verify is idempotent.
+    let r = a
+        .post_json(&path, &json!({"code": code}), Some(&token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["state"], "verified");
+    let got = b.get(&path, Some(&token)).await;
+    assert_eq!(got.json["state"], "verified", "{}", got.text);
+    let r = b
+        .post_json(&path, &json!({"code": code}), Some(&token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        steps_2_and_3(&sim).await,
+        (2, 0),
+        "the typo and the right code"
+    );
+    // Created on B with no code: step 3 alone.
+    let r = b
+        .post_json(
+            DEVICES,
+            &json!({"verification_id": id, "name": "Desk"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(steps_2_and_3(&sim).await, (2, 1));
+    // Used on B is used on A, for every route.
+    a.post_json(
+        DEVICES,
+        &json!({"verification_id": id, "name": "Again"}),
+        Some(&token),
+    )
+    .await
+    .assert_problem(409, "verification_used");
+    a.get(&path, Some(&token))
+        .await
+        .assert_problem(409, "verification_used");
+    a.post_json(&path, &json!({"code": code}), Some(&token))
+        .await
+        .assert_problem(409, "verification_used");
+    assert_eq!(steps_2_and_3(&sim).await, (2, 1), "nothing more was sent");
+    // The state lives in the hash, in clear beside the sealed record; expiry kept.
+    let dump = redis.dump("wdgate:verification:*");
+    let (key, fields) = dump.first().expect("the verification's hash");
+    assert!(fields.iter().any(|f| f == "ver"), "{fields:?}");
+    let ttl: i64 = redis.command(&["PTTL", key]).parse().expect("PTTL");
+    assert!((1..=600_000).contains(&ttl), "{ttl}");
+}
+
+#[tokio::test]
+async fn concurrent_creates_on_both_replicas_use_one_verified_verification_once() {
+    let Some(redis) = Redis::start() else { return };
+    let sim = Sim::start().await;
+    let (a, b) = replicas(&sim, &redis).await;
+    let token = a.login("demo", "demo").await;
+    let (id, code) = request_code(&a, &sim, &token, "race@example.com").await;
+    let path = format!("{DEVICES}/verifications/{id}");
+    assert_eq!(
+        b.post_json(&path, &json!({"code": code}), Some(&token))
+            .await
+            .status,
+        200
+    );
+    let body = json!({"verification_id": id, "name": "Race"});
+    let creates = [&a, &b, &a, &b, &a, &b].map(|gw| gw.post_json(DEVICES, &body, Some(&token)));
+    let replies = futures_util::future::join_all(creates).await;
+    assert_eq!(replies.iter().filter(|r| r.status == 201).count(), 1);
+    for r in replies.iter().filter(|r| r.status != 201) {
+        r.assert_problem(409, "verification_used");
+    }
+    assert_eq!(steps_2_and_3(&sim).await, (1, 1));
+}
+
+#[tokio::test]
+async fn the_right_code_on_both_replicas_at_once_verifies_once_and_answers_both() {
+    let Some(redis) = Redis::start() else { return };
+    let sim = Sim::start().await;
+    let (a, b) = replicas(&sim, &redis).await;
+    let token = a.login("demo", "demo").await;
+    let (id, code) = request_code(&a, &sim, &token, "both@example.com").await;
+    let path = format!("{DEVICES}/verifications/{id}");
+    let body = json!({"code": code});
+    let (ra, rb) = tokio::join!(
+        a.post_json(&path, &body, Some(&token)),
+        b.post_json(&path, &body, Some(&token))
+    );
+    for r in [&ra, &rb] {
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json["state"], "verified");
+    }
+    let (verifies, adds) = steps_2_and_3(&sim).await;
+    assert!((1..=2).contains(&verifies), "{verifies}");
+    assert_eq!(adds, 0);
+    // The late one was not a wrong code: the attempts it took were given back.
+    let got = a.get(&path, Some(&token)).await;
+    assert_eq!(got.json["state"], "verified");
+    assert!(
+        got.json["attempts_left"].as_u64().expect("attempts") >= 3,
+        "{}",
+        got.text
+    );
+    let r = a
+        .post_json(
+            DEVICES,
+            &json!({"verification_id": id, "name": "Both"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+}

@@ -57,6 +57,16 @@ async fn no_secret_reaches_a_response_or_the_log() {
         .as_str()
         .expect("code")
         .to_owned();
+    // The verify step's own routes, read and posted (the create then sends step 3 alone).
+    let verification_path = format!(
+        "/me/2fa-devices/verifications/{}",
+        verification.json["verification_id"].as_str().expect("id")
+    );
+    replies.push(gw.get(&verification_path, Some(&token)).await);
+    replies.push(
+        gw.post_json(&verification_path, &json!({"code": code}), Some(&token))
+            .await,
+    );
     let body = json!({"address": "leak@example.com", "name": "Leak", "code": code,
                       "verification_id": verification.json["verification_id"]});
     replies.push(gw.post_json("/me/2fa-devices", &body, Some(&token)).await);

@@ -4,7 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use wdgate::address::{Address, mask};
-use wdgate::api::devices::input::{self, CreateRequest, PatchRequest, VerificationRequest};
+use wdgate::api::devices::input::{
+    self, CreateRequest, PatchRequest, VerificationRequest, VerifyRequest,
+};
 use wdgate::api::sessions::LoginRequest;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,9 +16,14 @@ fuzz_target!(|data: &[u8]| {
         check_address(&v.address);
     }
     if let Ok(c) = serde_json::from_slice::<CreateRequest>(data) {
-        check_address(&c.address);
+        if let Some(address) = &c.address {
+            check_address(address);
+        }
         let _ = input::name(&c.name);
-        let _ = input::code(&c.code);
+        let _ = c.code.as_deref().map(input::code);
+    }
+    if let Ok(v) = serde_json::from_slice::<VerifyRequest>(data) {
+        let _ = input::code(&v.code);
     }
     if let Ok(text) = std::str::from_utf8(data) {
         check_address(text);

@@ -37,6 +37,8 @@ pub mod paths {
     pub const DEVICES: &str = "/me/2fa-devices";
     /// `POST /me/2fa-devices/verifications`.
     pub const VERIFICATIONS: &str = "/me/2fa-devices/verifications";
+    /// `GET|POST /me/2fa-devices/verifications/{id}`.
+    pub const VERIFICATION: &str = "/me/2fa-devices/verifications/{id}";
     /// `GET|PATCH|DELETE /me/2fa-devices/{id}`.
     pub const DEVICE: &str = "/me/2fa-devices/{id}";
     /// `GET /cabinets`.
@@ -82,6 +84,7 @@ pub const ROUTES: &[(&str, bool, bool)] = &[
     (paths::ME, true, false),
     (paths::DEVICES, true, false),
     (paths::VERIFICATIONS, true, false),
+    (paths::VERIFICATION, true, false),
     (paths::DEVICE, true, false),
     (paths::CABINETS, true, false),
     (paths::CABINET, true, false),
@@ -108,6 +111,10 @@ pub fn routes(state: AppState) -> Router {
         .route(paths::ME, get(me::get))
         .route(paths::DEVICES, get(devices::list).post(devices::create))
         .route(paths::VERIFICATIONS, post(devices::start_verification))
+        .route(
+            paths::VERIFICATION,
+            get(devices::get_verification).post(devices::verify),
+        )
         .route(
             paths::DEVICE,
             get(devices::get)

@@ -6,12 +6,18 @@
 //! Redis with the Redis store ([`shared`]). Attempts are counted there atomically, so a
 //! code typed on two replicas costs the same attempts as on one. A wrong code costs an
 //! attempt, not the verification; after `devices.verification_attempts` wrong codes it
-//! is spent. A right one uses it up.
+//! is spent.
+//!
+//! A verification goes `pending` → `verified` (a right code: 2FSET step 2 done) →
+//! used (taken by the device write, 2FSET step 3 or an address edit). The write takes
+//! it atomically ([`Verifications::claim`]), so of two concurrent writes one gets it;
+//! a write that fails gives it back ([`Verifications::release`]) still verified, so
+//! the user can retry the write without a new code and without step 2 being sent again.
 
 pub mod shared;
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,7 +25,7 @@ use moka::future::Cache;
 use serde::{Deserialize, Serialize};
 
 use self::shared::SharedVerifications;
-use crate::address::Address;
+use crate::address::{Address, mask};
 use crate::session::{RedisLink, StoreError, TokenHash};
 
 /// A code sent and not yet used.
@@ -31,6 +37,8 @@ pub struct Verification {
     pub reference: String,
     /// Where the code went.
     pub address: Address,
+    /// Where the code went, masked as Worldox's `Send` showed it.
+    pub sent_to: String,
 }
 
 /// One attempt taken at a verification: what it is for, and how many remain after it.
@@ -40,6 +48,38 @@ pub struct Attempt {
     pub verification: Verification,
     /// Attempts left if this one turns out wrong.
     pub left: u32,
+}
+
+/// Where a usable verification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// A code was sent; it has not been entered right yet.
+    Pending,
+    /// Worldox accepted the code (2FSET step 2); the device write has not used it.
+    Verified,
+}
+
+impl Stage {
+    /// `pending` or `verified`, as the API shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Verified => "verified",
+        }
+    }
+}
+
+/// A usable verification, as [`Verifications::status`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The verification.
+    pub verification: Verification,
+    /// Pending or verified.
+    pub stage: Stage,
+    /// Wrong codes still allowed.
+    pub attempts_left: u32,
+    /// Time until it expires.
+    pub expires_in: Duration,
 }
 
 /// Why a verification cannot be used.
@@ -54,6 +94,12 @@ pub enum ClaimError {
     /// Every attempt was a wrong code.
     #[error("every attempt at this verification_id was a wrong code; request a new code")]
     Spent,
+    /// An attempt at a code that was already entered right (nothing to check).
+    #[error("this verification_id is already verified")]
+    Verified,
+    /// A write that needs a verified verification, given a pending one.
+    #[error("this verification_id is not verified yet: its code has not been entered")]
+    NotVerified,
     /// The store cannot answer (503).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -80,6 +126,9 @@ struct Record {
     session: String,
     reference: String,
     address: Address,
+    /// Worldox's masked `Send`; empty in records written before it was kept.
+    #[serde(default)]
+    sent_to: String,
 }
 
 impl Record {
@@ -88,18 +137,35 @@ impl Record {
             session: v.session.to_hex(),
             reference: v.reference.clone(),
             address: v.address.clone(),
+            sent_to: v.sent_to.clone(),
         }
     }
 
     /// The verification, if the record belongs to `session`.
     fn owned_by(self, session: TokenHash) -> Option<Verification> {
         let owner = TokenHash::from_hex(&self.session)?;
+        let sent_to = if self.sent_to.is_empty() {
+            mask::masked(&self.address)
+        } else {
+            self.sent_to
+        };
         (owner == session).then_some(Verification {
             session: owner,
             reference: self.reference,
             address: self.address,
+            sent_to,
         })
     }
+}
+
+/// What the store holds for one verification, whichever store it is.
+#[derive(Debug, Clone)]
+struct Held {
+    record: Record,
+    left: u32,
+    used: bool,
+    verified: bool,
+    expires_in: Duration,
 }
 
 /// A verification in the in-process store.
@@ -108,6 +174,20 @@ struct Slot {
     record: Record,
     left: u32,
     used: bool,
+    verified: bool,
+    expires: Instant,
+}
+
+impl Slot {
+    fn held(&self) -> Held {
+        Held {
+            record: self.record.clone(),
+            left: self.left,
+            used: self.used,
+            verified: self.verified,
+            expires_in: self.expires.saturating_duration_since(Instant::now()),
+        }
+    }
 }
 
 impl Verifications {
@@ -153,6 +233,8 @@ impl Verifications {
                     record,
                     left: self.attempts,
                     used: false,
+                    verified: false,
+                    expires: Instant::now() + self.ttl,
                 };
                 cache.insert(id.clone(), Arc::new(Mutex::new(slot))).await;
             }
@@ -161,28 +243,42 @@ impl Verifications {
         Ok(id)
     }
 
-    /// The pending verification `id` of `session`, without taking an attempt.
-    pub async fn peek(&self, id: &str, session: TokenHash) -> Result<Verification, ClaimError> {
-        let (record, left, used) = match &self.backend {
+    /// Where verification `id` of `session` stands, without taking an attempt: an
+    /// error if it is unknown, another session's, used or spent.
+    pub async fn status(&self, id: &str, session: TokenHash) -> Result<Status, ClaimError> {
+        let held = match &self.backend {
             Backend::Memory(cache) => {
                 let slot = cache.get(id).await.ok_or(ClaimError::Unknown)?;
                 let slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                (slot.record.clone(), slot.left, slot.used)
+                slot.held()
             }
             Backend::Redis(shared) => shared.peek(id).await?.ok_or(ClaimError::Unknown)?,
         };
-        let verification = record.owned_by(session).ok_or(ClaimError::Unknown)?;
-        match (used, left) {
-            (true, _) => Err(ClaimError::Used),
-            (false, 0) => Err(ClaimError::Spent),
-            (false, _) => Ok(verification),
-        }
+        let verification = held.record.owned_by(session).ok_or(ClaimError::Unknown)?;
+        let stage = match (held.used, held.verified, held.left) {
+            (true, _, _) => return Err(ClaimError::Used),
+            (false, true, _) => Stage::Verified,
+            (false, false, 0) => return Err(ClaimError::Spent),
+            (false, false, _) => Stage::Pending,
+        };
+        Ok(Status {
+            verification,
+            stage,
+            attempts_left: held.left,
+            expires_in: held.expires_in,
+        })
+    }
+
+    /// The usable verification `id` of `session`, without taking an attempt.
+    pub async fn peek(&self, id: &str, session: TokenHash) -> Result<Verification, ClaimError> {
+        self.status(id, session).await.map(|s| s.verification)
     }
 
     /// Takes one attempt at `id` for `session`, atomically: of concurrent attempts,
     /// no more than the attempts left get through. The caller then reports the
-    /// outcome: [`Self::succeeded`], or [`Self::refund`] when the code never reached
-    /// the upstream. A wrong code needs no report: its attempt is spent.
+    /// outcome: [`Self::verified`], or [`Self::refund`] when the code never reached
+    /// the upstream. A wrong code needs no report: its attempt is spent. A verified
+    /// verification takes no attempt ([`ClaimError::Verified`]).
     pub async fn attempt(&self, id: &str, session: TokenHash) -> Result<Attempt, ClaimError> {
         // Another session's id is refused before it can cost the owner an attempt.
         self.peek(id, session).await?;
@@ -190,10 +286,11 @@ impl Verifications {
             Backend::Memory(cache) => {
                 let slot = cache.get(id).await.ok_or(ClaimError::Unknown)?;
                 let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                match (slot.used, slot.left) {
-                    (true, _) => Err(ClaimError::Used),
-                    (false, 0) => Err(ClaimError::Spent),
-                    (false, left) => {
+                match (slot.used, slot.verified, slot.left) {
+                    (true, _, _) => Err(ClaimError::Used),
+                    (false, true, _) => Err(ClaimError::Verified),
+                    (false, false, 0) => Err(ClaimError::Spent),
+                    (false, false, left) => {
                         slot.left = left - 1;
                         Ok((slot.record.clone(), slot.left))
                     }
@@ -206,17 +303,61 @@ impl Verifications {
         Ok(Attempt { verification, left })
     }
 
-    /// The code was right: the verification is used up (kept until its TTL so a
-    /// second use gets "already used", not "unknown").
-    pub async fn succeeded(&self, id: &str) -> Result<(), ClaimError> {
+    /// The code was right (2FSET step 2 succeeded): the verification is verified,
+    /// for a device write to use.
+    pub async fn verified(&self, id: &str) -> Result<(), ClaimError> {
         match &self.backend {
             Backend::Memory(cache) => {
                 if let Some(slot) = cache.get(id).await {
-                    slot.lock().unwrap_or_else(PoisonError::into_inner).used = true;
+                    let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                    if !slot.used {
+                        slot.verified = true;
+                    }
                 }
                 Ok(())
             }
-            Backend::Redis(shared) => Ok(shared.mark_used(id).await?),
+            Backend::Redis(shared) => Ok(shared.mark_verified(id).await?),
+        }
+    }
+
+    /// Takes the verified verification `id` of `session` for a device write,
+    /// atomically: of concurrent writes, one gets it; the others get
+    /// [`ClaimError::Used`]. A pending one is [`ClaimError::NotVerified`]. After a write
+    /// that failed, [`Self::release`] gives it back.
+    pub async fn claim(&self, id: &str, session: TokenHash) -> Result<Verification, ClaimError> {
+        self.peek(id, session).await?;
+        let claimed = match &self.backend {
+            Backend::Memory(cache) => {
+                let slot = cache.get(id).await.ok_or(ClaimError::Unknown)?;
+                let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                match (slot.used, slot.verified, slot.left) {
+                    (true, _, _) => Err(ClaimError::Used),
+                    (false, false, 0) => Err(ClaimError::Spent),
+                    (false, false, _) => Err(ClaimError::NotVerified),
+                    (false, true, _) => {
+                        slot.used = true;
+                        Ok(slot.record.clone())
+                    }
+                }
+            }
+            Backend::Redis(shared) => shared.claim(id).await?,
+        };
+        claimed?.owned_by(session).ok_or(ClaimError::Unknown)
+    }
+
+    /// The write that claimed `id` failed: it is verified and usable again.
+    pub async fn release(&self, id: &str) -> Result<(), ClaimError> {
+        match &self.backend {
+            Backend::Memory(cache) => {
+                if let Some(slot) = cache.get(id).await {
+                    let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                    if slot.verified {
+                        slot.used = false;
+                    }
+                }
+                Ok(())
+            }
+            Backend::Redis(shared) => Ok(shared.release(id).await?),
         }
     }
 

@@ -20,12 +20,23 @@ pub struct VerificationRequest {
     pub address: String,
 }
 
-/// `POST /me/2fa-devices` body.
+/// `POST /me/2fa-devices/verifications/{id}` body: 2FSET step 2 alone.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerifyRequest {
+    /// The access code the user received.
+    #[schema(schema_with = fields::code)]
+    pub code: String,
+}
+
+/// `POST /me/2fa-devices` body. With `code`, the code is checked (2FSET step 2) and
+/// the device added (step 3) in one call; without, the verification must have been
+/// verified by `POST /me/2fa-devices/verifications/{id}`, and only step 3 is sent.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateRequest {
-    /// The address the code was sent to.
-    #[schema(schema_with = fields::address)]
-    pub address: String,
+    /// The address the code was sent to (default: the verification's address).
+    #[serde(default)]
+    #[schema(schema_with = fields::address_or_null)]
+    pub address: Option<String>,
     /// A description.
     #[schema(schema_with = fields::device_name)]
     pub name: String,
@@ -34,9 +45,11 @@ pub struct CreateRequest {
     pub enabled: bool,
     /// From `POST /me/2fa-devices/verifications`.
     pub verification_id: String,
-    /// The access code the user received.
-    #[schema(schema_with = fields::code)]
-    pub code: String,
+    /// The access code the user received; leave it out once the verification is
+    /// verified (ignored then: nothing is sent to Worldox again).
+    #[serde(default)]
+    #[schema(schema_with = fields::code_or_null)]
+    pub code: Option<String>,
 }
 
 /// `PATCH /me/2fa-devices/{id}` body. A new address also needs a verification.
@@ -48,12 +61,13 @@ pub struct PatchRequest {
     pub name: Option<String>,
     /// Enable or disable.
     pub enabled: Option<bool>,
-    /// New address (needs `verification_id` and `code`).
+    /// New address (needs `verification_id`, and `code` unless it is verified).
     #[schema(schema_with = fields::address_or_null)]
     pub address: Option<String>,
     /// From `POST /me/2fa-devices/verifications` for the new address.
     pub verification_id: Option<String>,
-    /// The access code sent to the new address.
+    /// The access code sent to the new address; not needed once the verification is
+    /// verified.
     #[schema(schema_with = fields::code_or_null)]
     pub code: Option<String>,
 }

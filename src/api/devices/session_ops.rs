@@ -1,6 +1,7 @@
 //! The device operations of one authenticated request: read the (cached) listing,
-//! resolve a stable id to its row, verify a code, and write with one retry when the
-//! List_ID went stale.
+//! resolve a stable id to its row, verify a code (2FSET step 2), take a verified
+//! verification for a write and settle it afterwards, and write with one retry when
+//! the List_ID went stale.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,8 +10,18 @@ use super::super::auth::CurrentSession;
 use super::super::problem::ApiError;
 use super::super::state::AppState;
 use crate::address::Address;
-use crate::devices::{ClaimError, Device, Devices};
+use crate::devices::{ClaimError, Device, Devices, Stage, Status};
 use crate::upstream;
+use crate::upstream::fields::rc;
+
+/// What [`DeviceOps::verify`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    /// Step 2 was sent and Worldox accepted the code.
+    Now,
+    /// It was verified already: nothing was sent.
+    Already,
+}
 
 /// One request's view of the caller's devices.
 #[derive(Debug)]
@@ -79,36 +90,46 @@ impl<'a> DeviceOps<'a> {
         }
     }
 
-    /// Checks `verification_id` is this session's, unused, and for `address`, without
-    /// taking an attempt.
+    /// Where `verification_id` of this session stands (422 `verification_invalid`
+    /// when unknown, 409 when used or spent), without taking an attempt.
+    pub async fn verification(&self, verification_id: &str) -> Result<Status, ApiError> {
+        self.state
+            .verifications()
+            .status(verification_id, self.current.key)
+            .await
+            .map_err(claim_error)
+    }
+
+    /// Checks `verification_id` is this session's, usable, and for `address` (when
+    /// given), without taking an attempt; its status.
     pub async fn check_verification(
         &self,
         verification_id: &str,
-        address: &Address,
-    ) -> Result<(), ApiError> {
-        let pending = self
-            .state
-            .verifications()
-            .peek(verification_id, self.current.key)
-            .await
-            .map_err(claim_error)?;
-        if pending.address.key() != address.key() {
+        address: Option<&Address>,
+    ) -> Result<Status, ApiError> {
+        let status = self.verification(verification_id).await?;
+        if address.is_some_and(|a| a.key() != status.verification.address.key()) {
             return Err(ApiError::VerificationInvalid(
                 "the verification_id was issued for another address".to_owned(),
             ));
         }
-        Ok(())
+        Ok(status)
     }
 
-    /// Takes one attempt at `verification_id` and sends its code upstream (2FSET step
-    /// 2). A right code uses the verification up; a wrong one costs the attempt (422
-    /// with the attempts left); one that never reached Worldox is given back.
-    pub async fn verify(&self, verification_id: &str, code: &str) -> Result<(), ApiError> {
+    /// 2FSET step 2 for `verification_id`, unless it is verified already (then
+    /// nothing is sent). Takes one attempt: a right code marks the verification
+    /// verified; a wrong one costs the attempt (422 with the attempts left); one that
+    /// never reached Worldox is given back.
+    pub async fn verify(&self, verification_id: &str, code: &str) -> Result<Verified, ApiError> {
         let verifications = self.state.verifications();
-        let attempt = verifications
+        let attempt = match verifications
             .attempt(verification_id, self.current.key)
             .await
-            .map_err(claim_error)?;
+        {
+            Ok(attempt) => attempt,
+            Err(ClaimError::Verified) => return Ok(Verified::Already),
+            Err(e) => return Err(claim_error(e)),
+        };
         let verified = self
             .state
             .upstream()
@@ -119,11 +140,29 @@ impl<'a> DeviceOps<'a> {
             )
             .await;
         match verified {
-            Ok(()) => verifications
-                .succeeded(verification_id)
-                .await
-                .map_err(claim_error),
+            Ok(()) => {
+                verifications
+                    .verified(verification_id)
+                    .await
+                    .map_err(claim_error)?;
+                Ok(Verified::Now)
+            }
             Err(upstream::Error::Rejected(e)) if e.is_code_invalid() => {
+                // A concurrent request (on any replica) may have verified it with the
+                // right code, using the Ref up: then this one is not wrong, only late.
+                if let Ok(Status {
+                    stage: Stage::Verified,
+                    ..
+                }) = verifications
+                    .status(verification_id, self.current.key)
+                    .await
+                {
+                    verifications
+                        .refund(verification_id)
+                        .await
+                        .map_err(claim_error)?;
+                    return Ok(Verified::Already);
+                }
                 Err(ApiError::CodeInvalid {
                     attempts_left: attempt.left,
                     error: e,
@@ -138,6 +177,55 @@ impl<'a> DeviceOps<'a> {
                 }
                 Err(self.fail(e).await)
             }
+        }
+    }
+
+    /// Takes `verification_id` (at `stage`) for a device write: first 2FSET step 2
+    /// with `code` while it is pending (a pending one without a code is 422), nothing
+    /// upstream when it is verified (a `code` is then ignored); then the atomic claim,
+    /// so of concurrent writes one gets it (the others 409 `verification_used`). After
+    /// the write, [`Self::settle`] must be called.
+    pub async fn take_verified(
+        &self,
+        verification_id: &str,
+        stage: Stage,
+        code: Option<&str>,
+    ) -> Result<(), ApiError> {
+        match (stage, code) {
+            (Stage::Verified, _) => {}
+            (Stage::Pending, Some(code)) => {
+                self.verify(verification_id, code).await?;
+            }
+            (Stage::Pending, None) => return Err(code_needed()),
+        }
+        self.state
+            .verifications()
+            .claim(verification_id, self.current.key)
+            .await
+            .map(drop)
+            .map_err(claim_error)
+    }
+
+    /// After the write that took `verification_id`: it stays used when the write went
+    /// through, or when Worldox refused it as not verified (Worldox no longer holds
+    /// the address verified: a new code is needed). After any other failure it is
+    /// given back, still verified, so the user can retry the write without a new
+    /// code and without step 2 being sent again (see the README: a retried step 3 is
+    /// guarded by the fresh listing and Worldox's own duplicate check).
+    pub async fn settle<T>(&self, verification_id: &str, outcome: &Result<T, ApiError>) {
+        let keep = match outcome {
+            Ok(_) => true,
+            Err(ApiError::Upstream {
+                error: upstream::Error::Rejected(e),
+                ..
+            }) => e.rctx == rc::TWO_FA_NOT_VERIFIED.1,
+            Err(_) => false,
+        };
+        if keep {
+            return;
+        }
+        if let Err(e) = self.state.verifications().release(verification_id).await {
+            tracing::warn!(error = %e, "a failed device write could not give its verification back");
         }
     }
 
@@ -197,11 +285,25 @@ fn no_such_device() -> ApiError {
     ApiError::NotFound("no such device".to_owned())
 }
 
+/// A pending verification given to a write without its code.
+fn code_needed() -> ApiError {
+    ApiError::Validation {
+        field: "code",
+        message: "is required while the verification is pending: enter the code with \
+                  POST /me/2fa-devices/verifications/{id} first, or send it here"
+            .to_owned(),
+    }
+}
+
 fn claim_error(e: ClaimError) -> ApiError {
     match e {
         ClaimError::Unknown => ApiError::VerificationInvalid(e.to_string()),
         ClaimError::Used => ApiError::VerificationUsed,
         ClaimError::Spent => ApiError::VerificationSpent,
+        ClaimError::NotVerified => code_needed(),
+        ClaimError::Verified => {
+            ApiError::Internal("an attempt at a verified verification escaped".to_owned())
+        }
         ClaimError::Store(e) => ApiError::StoreUnavailable(e.to_string()),
     }
 }

@@ -94,6 +94,18 @@ pub fn device_kind() -> Object {
         .build()
 }
 
+/// Where a verification stands.
+pub fn verification_state() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["pending", "verified"]))
+        .description(Some(
+            "`pending`: a code was sent and not yet entered right; `verified`: Worldox \
+             accepted it and a device write may use it.",
+        ))
+        .build()
+}
+
 /// A pattern for a string that, trimmed, has 1 to `max` characters and no control
 /// characters: first and last are neither blank nor control, the middle not control.
 fn trimmed(max: usize) -> String {

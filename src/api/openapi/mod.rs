@@ -45,6 +45,8 @@ pub const COOKIE: &str = "cookieAuth";
         devices::list,
         devices::create,
         devices::start_verification,
+        devices::get_verification,
+        devices::verify,
         devices::get,
         devices::update,
         devices::delete,

@@ -58,6 +58,13 @@ pub const EXPIRED: &[Answer] = &[(401, "session_expired")];
 pub const BAD_PARAMS: &[Answer] = &[(400, "bad_request")];
 /// A device id that names none of the caller's devices.
 pub const NO_DEVICE: &[Answer] = &[(404, "not_found")];
+/// A verification named in the path: unknown, expired or another session's is 404;
+/// used or spent is 409.
+pub const VERIFICATION_PATH: &[Answer] = &[
+    (404, "not_found"),
+    (409, "verification_used"),
+    (409, "verification_spent"),
+];
 /// A device write: the values, the verification, and Worldox's refusals.
 pub const DEVICE_WRITE: &[Answer] = &[
     (409, "device_exists"),
@@ -122,6 +129,14 @@ problem_sets! {
         (422, "validation_failed"),
         (422, "upstream_error"),
         (429, "too_many_requests"),
+    ]];
+    /// `GET /me/2fa-devices/verifications/{id}`: no upstream call.
+    GetVerification = [ALWAYS, SHED, AUTH, VERIFICATION_PATH];
+    /// `POST /me/2fa-devices/verifications/{id}`: 2FSET step 2.
+    VerifyCode = [ALWAYS, SHED, AUTH, CSRF, BODY, VERIFICATION_PATH, UPSTREAM, EXPIRED, &[
+        (422, "validation_failed"),
+        (422, "code_invalid"),
+        (422, "upstream_error"),
     ]];
     /// `POST /me/2fa-devices`.
     CreateDevice = [ALWAYS, SHED, AUTH, CSRF, BODY, DEVICE_WRITE, UPSTREAM, EXPIRED];

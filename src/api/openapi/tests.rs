@@ -22,6 +22,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/me/2fa-devices"),
     ("POST", "/me/2fa-devices"),
     ("POST", "/me/2fa-devices/verifications"),
+    ("GET", "/me/2fa-devices/verifications/{id}"),
+    ("POST", "/me/2fa-devices/verifications/{id}"),
     ("GET", "/me/2fa-devices/{id}"),
     ("PATCH", "/me/2fa-devices/{id}"),
     ("DELETE", "/me/2fa-devices/{id}"),

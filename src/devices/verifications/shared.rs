@@ -1,10 +1,12 @@
 //! Verifications in Redis, shared by every replica: ask for a code on one, type it on
-//! another. Each is a hash under `wdgate:verification:{hex of SHA-256(id)}` with the
-//! record, the attempts left and whether it was used; small Lua scripts take and give
-//! back attempts atomically, so replicas never count the same attempt twice or let one
-//! through that is not left. The key expires with the verification. The record (the
-//! upstream `Ref`, the address, the session) is sealed under the key's name; only the
-//! attempts left and the used flag, which the scripts read, are in clear.
+//! another, name the device on a third. Each is a hash under
+//! `wdgate:verification:{hex of SHA-256(id)}` with the record, the attempts left,
+//! whether the code was entered right (`ver`) and whether a device write took it
+//! (`used`); small Lua scripts take and give back attempts and claims atomically, so
+//! replicas never count the same attempt twice, let one through that is not left, or
+//! let two writes use one verification. The key expires with the verification. The
+//! record (the upstream `Ref`, the address, the session) is sealed under the key's
+//! name; only the counters and flags, which the scripts read, are in clear.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,38 +15,61 @@ use fred::types::Value;
 use fred::types::scripts::Script;
 use sha2::{Digest, Sha256};
 
-use super::ClaimError;
-use super::Record;
+use super::{ClaimError, Held, Record};
 use crate::session::redis_link::KEY_PREFIX;
 use crate::session::{RedisLink, StoreError};
 
-/// HSET the record with its attempts, unused, expiring after ARGV[3] milliseconds.
+/// HSET the record with its attempts, unverified and unused, expiring after ARGV[3]
+/// milliseconds.
 const START: &str = r"
-redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'left', ARGV[2], 'used', '0')
+redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'left', ARGV[2], 'used', '0', 'ver', '0')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 ";
 
-/// The record, the attempts left and whether it was used (nils when unknown).
+/// The record, the attempts left, used, verified, and the milliseconds to expiry
+/// (falses when unknown; `ver` is absent from hashes written before it existed).
 const PEEK: &str = r"
-return redis.call('HMGET', KEYS[1], 'rec', 'left', 'used')
+local v = redis.call('HMGET', KEYS[1], 'rec', 'left', 'used', 'ver')
+return {v[1], v[2], v[3], v[4], tostring(redis.call('PTTL', KEYS[1]))}
 ";
 
 /// Takes one attempt if one is left: `{'ok', record, left after}`, or the reason why
-/// not (`unknown`, `used`, `spent`).
+/// not (`unknown`, `used`, `verified`, `spent`).
 const TAKE: &str = r"
-local v = redis.call('HMGET', KEYS[1], 'rec', 'left', 'used')
+local v = redis.call('HMGET', KEYS[1], 'rec', 'left', 'used', 'ver')
 if not v[1] then return {'unknown'} end
 if v[3] == '1' then return {'used'} end
+if v[4] == '1' then return {'verified'} end
 local left = tonumber(v[2]) or 0
 if left <= 0 then return {'spent'} end
 redis.call('HINCRBY', KEYS[1], 'left', -1)
 return {'ok', v[1], tostring(left - 1)}
 ";
 
-/// Marks it used, keeping its expiry.
-const MARK_USED: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'used', '1') end
+/// Marks it verified (the code was right), unless a write used it; keeps its expiry.
+const MARK_VERIFIED: &str = r"
+if redis.call('HGET', KEYS[1], 'used') == '0' then redis.call('HSET', KEYS[1], 'ver', '1') end
+return 1
+";
+
+/// Takes a verified one for a write: `{'ok', record}`, or why not (`unknown`, `used`,
+/// `spent`, `pending`).
+const CLAIM: &str = r"
+local v = redis.call('HMGET', KEYS[1], 'rec', 'left', 'used', 'ver')
+if not v[1] then return {'unknown'} end
+if v[3] == '1' then return {'used'} end
+if v[4] ~= '1' then
+  if (tonumber(v[2]) or 0) <= 0 then return {'spent'} end
+  return {'pending'}
+end
+redis.call('HSET', KEYS[1], 'used', '1')
+return {'ok', v[1]}
+";
+
+/// Gives a claimed, verified one back after a failed write.
+const RELEASE: &str = r"
+if redis.call('HGET', KEYS[1], 'ver') == '1' then redis.call('HSET', KEYS[1], 'used', '0') end
 return 1
 ";
 
@@ -69,7 +94,9 @@ struct Scripts {
     start: Script,
     peek: Script,
     take: Script,
-    mark_used: Script,
+    mark_verified: Script,
+    claim: Script,
+    release: Script,
     refund: Script,
 }
 
@@ -91,7 +118,9 @@ impl SharedVerifications {
                 start: Script::from_lua(START),
                 peek: Script::from_lua(PEEK),
                 take: Script::from_lua(TAKE),
-                mark_used: Script::from_lua(MARK_USED),
+                mark_verified: Script::from_lua(MARK_VERIFIED),
+                claim: Script::from_lua(CLAIM),
+                release: Script::from_lua(RELEASE),
                 refund: Script::from_lua(REFUND),
             }),
         }
@@ -111,20 +140,30 @@ impl SharedVerifications {
             .map(drop)
     }
 
-    /// The record, the attempts left and whether it was used.
-    pub(super) async fn peek(&self, id: &str) -> Result<Option<(Record, u32, bool)>, StoreError> {
+    /// What the store holds for `id`, if anything (and its record opens).
+    pub(super) async fn peek(&self, id: &str) -> Result<Option<Held>, StoreError> {
         let reply = self
             .run("PEEK verification", &self.scripts.peek, id, Vec::new())
             .await?;
         let mut fields = reply.into_iter().map(|v| v.as_string());
-        let (Some(Some(text)), Some(left), Some(used)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
+        let (Some(Some(text)), Some(left), Some(used), Some(verified), Some(pttl)) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) else {
             return Ok(None);
         };
         let left = left.and_then(|l| l.parse().ok()).unwrap_or(0);
-        let record = self.read_record(id, &text);
-        Ok(record.map(|record| (record, left, used.as_deref() == Some("1"))))
+        let millis = pttl.and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+        Ok(self.read_record(id, &text).map(|record| Held {
+            record,
+            left,
+            used: used.as_deref() == Some("1"),
+            verified: verified.as_deref() == Some("1"),
+            expires_in: Duration::from_millis(millis),
+        }))
     }
 
     /// Takes one attempt: the record and the attempts left after it.
@@ -143,15 +182,46 @@ impl SharedVerifications {
                 record.map(|r| (r, left)).ok_or(ClaimError::Unknown)
             }
             Some("used") => Err(ClaimError::Used),
+            Some("verified") => Err(ClaimError::Verified),
             Some("spent") => Err(ClaimError::Spent),
             _ => Err(ClaimError::Unknown),
         })
     }
 
-    pub(super) async fn mark_used(&self, id: &str) -> Result<(), StoreError> {
-        self.run("USE verification", &self.scripts.mark_used, id, Vec::new())
+    pub(super) async fn mark_verified(&self, id: &str) -> Result<(), StoreError> {
+        let script = &self.scripts.mark_verified;
+        self.run("VERIFY verification", script, id, Vec::new())
             .await
             .map(drop)
+    }
+
+    /// Takes a verified verification for a write: its record.
+    pub(super) async fn claim(&self, id: &str) -> Result<Result<Record, ClaimError>, StoreError> {
+        let reply = self
+            .run("CLAIM verification", &self.scripts.claim, id, Vec::new())
+            .await?;
+        let mut fields = reply.into_iter().map(|v| v.as_string().unwrap_or_default());
+        Ok(match fields.next().as_deref() {
+            Some("ok") => fields
+                .next()
+                .and_then(|text| self.read_record(id, &text))
+                .ok_or(ClaimError::Unknown),
+            Some("used") => Err(ClaimError::Used),
+            Some("spent") => Err(ClaimError::Spent),
+            Some("pending") => Err(ClaimError::NotVerified),
+            _ => Err(ClaimError::Unknown),
+        })
+    }
+
+    pub(super) async fn release(&self, id: &str) -> Result<(), StoreError> {
+        self.run(
+            "RELEASE verification",
+            &self.scripts.release,
+            id,
+            Vec::new(),
+        )
+        .await
+        .map(drop)
     }
 
     pub(super) async fn refund(&self, id: &str, attempts: u32) -> Result<(), StoreError> {

@@ -6,6 +6,7 @@ fn verification(session: TokenHash) -> Verification {
         session,
         reference: "Worldox 5FFC-B161".to_owned(),
         address: Address::parse("a@example.com").expect("valid"),
+        sent_to: "*@*****le.***".to_owned(),
     }
 }
 
@@ -64,7 +65,8 @@ async fn a_right_code_uses_it_up_and_a_refund_gives_an_attempt_back() {
         1,
         "a refund never gives more than the attempts allowed"
     );
-    v.succeeded(&id).await.expect("used");
+    v.verified(&id).await.expect("verified");
+    v.claim(&id, mine).await.expect("claimed");
     assert!(matches!(v.attempt(&id, mine).await, Err(ClaimError::Used)));
     assert_eq!(
         v.peek(&id, session())
@@ -89,4 +91,78 @@ async fn concurrent_attempts_never_take_more_than_are_left() {
         taken += usize::from(t.await.expect("join"));
     }
     assert_eq!(taken, 5);
+}
+
+#[tokio::test]
+async fn a_verified_verification_takes_no_attempt_and_one_write_claims_it() {
+    let v = store(3);
+    let mine = session();
+    let id = v.start(&verification(mine)).await.expect("start");
+    let status = v.status(&id, mine).await.expect("status");
+    assert_eq!((status.stage, status.attempts_left), (Stage::Pending, 3));
+    assert!(status.expires_in <= Duration::from_secs(60));
+    assert!(status.expires_in > Duration::from_secs(50));
+    assert_eq!(status.verification.sent_to, "*@*****le.***");
+    assert!(matches!(
+        v.claim(&id, mine).await,
+        Err(ClaimError::NotVerified)
+    ));
+    assert_eq!(v.attempt(&id, mine).await.expect("1").left, 2);
+    v.verified(&id).await.expect("verified");
+    let status = v.status(&id, mine).await.expect("status");
+    assert_eq!((status.stage, status.attempts_left), (Stage::Verified, 2));
+    assert!(matches!(
+        v.attempt(&id, mine).await,
+        Err(ClaimError::Verified)
+    ));
+    assert!(matches!(
+        v.claim(&id, session()).await,
+        Err(ClaimError::Unknown)
+    ));
+    v.claim(&id, mine).await.expect("claimed");
+    assert!(matches!(v.claim(&id, mine).await, Err(ClaimError::Used)));
+    assert!(matches!(v.status(&id, mine).await, Err(ClaimError::Used)));
+    // A failed write gives it back, still verified; a second claim takes it again.
+    v.release(&id).await.expect("released");
+    assert_eq!(
+        v.status(&id, mine).await.expect("status").stage,
+        Stage::Verified
+    );
+    v.claim(&id, mine).await.expect("claimed again");
+}
+
+#[tokio::test]
+async fn the_last_attempt_right_is_verified_not_spent_and_release_never_revives_a_pending_one() {
+    let v = store(1);
+    let mine = session();
+    let id = v.start(&verification(mine)).await.expect("start");
+    assert_eq!(v.attempt(&id, mine).await.expect("only").left, 0);
+    v.verified(&id).await.expect("verified");
+    assert_eq!(
+        v.status(&id, mine).await.expect("status").stage,
+        Stage::Verified
+    );
+    let other = v.start(&verification(mine)).await.expect("start");
+    v.release(&other).await.expect("release");
+    assert!(matches!(
+        v.claim(&other, mine).await,
+        Err(ClaimError::NotVerified)
+    ));
+}
+
+#[tokio::test]
+async fn concurrent_claims_of_one_verified_verification_let_one_write_through() {
+    let v = store(3);
+    let mine = session();
+    let id = v.start(&verification(mine)).await.expect("start");
+    v.verified(&id).await.expect("verified");
+    let claims = (0..20).map(|_| {
+        let (v, id) = (v.clone(), id.clone());
+        tokio::spawn(async move { v.claim(&id, mine).await.is_ok() })
+    });
+    let mut won = 0;
+    for c in claims {
+        won += usize::from(c.await.expect("join"));
+    }
+    assert_eq!(won, 1);
 }

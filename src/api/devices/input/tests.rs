@@ -8,9 +8,12 @@ proptest! {
     fn request_bodies_decode_and_validate_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = serde_json::from_slice::<PatchRequest>(&bytes);
         if let Ok(c) = serde_json::from_slice::<CreateRequest>(&bytes) {
-            let _ = address("address", &c.address);
+            let _ = c.address.as_deref().map(|a| address("address", a));
             let _ = name(&c.name);
-            let _ = code(&c.code);
+            let _ = c.code.as_deref().map(code);
+        }
+        if let Ok(v) = serde_json::from_slice::<VerifyRequest>(&bytes) {
+            let _ = code(&v.code);
         }
     }
 
