@@ -374,3 +374,47 @@ async fn an_id_under_the_wrong_cabinet_is_the_document_with_its_canonical_locati
         .await
         .assert_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn an_upstream_counting_skip_from_zero_is_learned_by_a_lookup_and_its_reread() {
+    let config = wdgate::sim::SimConfig {
+        skip_base: 0,
+        ..wdgate::sim::SimConfig::default()
+    };
+    let sim = Sim::with_config(config).await;
+    let gw = Gateway::start(&sim.url(), &[ALWAYS_REREAD]);
+    let token = gw.login("demo", "demo").await;
+    // No search ran first, so the base is not known yet: a lookup asks from `skip=0`,
+    // line 1 either way, and a reread of line 1 too.
+    let path = "/documents/doc_5_00015655";
+    let first = gw.get(path, Some(&token)).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(sim.calls("FINDFILES").await, 1);
+    let again = gw.get(path, Some(&token)).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.header("etag"), first.header("etag"));
+    assert_eq!(sim.calls("SERVE").await, 1);
+    assert_eq!(sim.calls("FINDFILES").await, 1, "the reread found the row");
+    assert_eq!(serve_params(&sim, 0).await["skip"], "0");
+    // A search learns the base; a row further down its list is reread at its line.
+    let found = gw.get("/documents?q=Excel", Some(&token)).await;
+    let second = found.json["documents"][1]["id"]
+        .as_str()
+        .expect("a second row")
+        .to_owned();
+    let finds = sim.calls("FINDFILES").await;
+    let r = gw.get(&format!("/documents/{second}"), Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["id"], second.as_str());
+    assert_eq!(sim.calls("SERVE").await, 2);
+    assert_eq!(
+        sim.calls("FINDFILES").await,
+        finds,
+        "no search: the right line"
+    );
+    assert_eq!(
+        serve_params(&sim, 1).await["skip"],
+        "1",
+        "line 2, counted from 0"
+    );
+}

@@ -19,10 +19,10 @@ use super::super::auth::CurrentSession;
 use super::super::problem::ApiError;
 use super::super::state::AppState;
 use super::document::no_such_document;
-use super::search::window;
+use super::search::{self, window};
 use super::view::DOCUMENTS;
 use crate::documents::{DocId, ListKind, Located, Page, SessionDocs};
-use crate::upstream::documents::{DocumentRow, Find, RowPlace, SortBy};
+use crate::upstream::documents::{DocumentRow, Find, RowPlace, SortBy, Window};
 use crate::upstream::{self, Sid};
 
 /// Rows a lookup asks for: the DOCID search may also match descriptions.
@@ -172,13 +172,28 @@ async fn reread(
         rn: seen.rn,
         ln: seen.ln,
     };
-    let line = window(state, u64::from(seen.ln.saturating_sub(1)), 1);
     let empty = Page {
         rows: Vec::new(),
         total: 0,
         restarted: false,
     };
-    match state.upstream().reread_record(sid, place, line).await {
+    let upstream = state.upstream();
+    let mut answer = upstream
+        .reread_record(sid, place, line_window(state, seen.ln))
+        .await;
+    if answer
+        .as_ref()
+        .is_ok_and(|row| row.as_ref().is_some_and(|r| r.ln != seen.ln))
+        && seen.ln > 1
+        && search::switch_skip_base(state)
+    {
+        // The row answered is not at the line asked for: the upstream counts `skip`
+        // the other way (now learned). Once more.
+        answer = upstream
+            .reread_record(sid, place, line_window(state, seen.ln))
+            .await;
+    }
+    match answer {
         Ok(Some(row)) if same_record(seen, &row, doc, version) => {
             let row = Arc::new(row);
             docs.seat(key, &located.list_id, row.clone());
@@ -205,6 +220,16 @@ async fn reread(
             crate::metrics::document_resolve("reread", "error");
             Err(e)
         }
+    }
+}
+
+/// `skip` and `take` for line `ln` alone: `skip=0` for line 1 (the same line whichever
+/// way the upstream counts), else the line as the upstream is known to count it.
+fn line_window(state: &AppState, ln: u32) -> Window {
+    if ln <= 1 {
+        Window { skip: 0, take: 1 }
+    } else {
+        window(state, u64::from(ln - 1), 1)
     }
 }
 
@@ -260,13 +285,18 @@ async fn find(
             key: config.sort_keys.updated,
             descending: true,
         },
-        window: window(state, 0, LOOKUP_TAKE),
+        // `skip=0` is line 1 whichever way the upstream counts (T3: a 1-based one reads
+        // 0 as 1), and a lookup always wants its list from line 1.
+        window: Window {
+            skip: 0,
+            take: LOOKUP_TAKE,
+        },
     };
-    let found = match state
+    let found = state
         .upstream()
         .find_files(sid, &config.list_template, &find)
-        .await
-    {
+        .await;
+    let found = match found {
         Ok(found) => found,
         Err(e) => {
             crate::metrics::document_resolve(path, "error");
