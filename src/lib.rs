@@ -101,13 +101,14 @@ pub fn build_app_with(
         None => SubjectKey::random().map_err(|e| BuildError::Rng(e.to_string()))?,
     };
     let limiter = Limiter::new(subjects, redis.as_ref());
-    // Cursors are signed under documents.id_key, else devices.id_key (domain-separated;
-    // the Redis store requires it, so replicas agree), else a per-process key.
-    let cursors = match (&config.documents.id_key, &config.devices.id_key) {
-        (Some(key), _) | (None, Some(key)) => documents::CursorKey::from_secret(key.as_bytes()),
-        (None, None) => {
-            documents::CursorKey::random().map_err(|e| BuildError::Rng(e.to_string()))?
-        }
+    // Cursors are signed under documents.id_key, else a key derived from devices.id_key
+    // (the Redis store requires it, so replicas agree), else a per-process key.
+    let cursors = match documents::CursorKey::from_config(
+        config.documents.id_key.as_deref(),
+        config.devices.id_key.as_deref(),
+    ) {
+        Some(key) => key,
+        None => documents::CursorKey::random().map_err(|e| BuildError::Rng(e.to_string()))?,
     };
     let documents = documents::Documents::new(
         cursors,
@@ -116,6 +117,7 @@ pub fn build_app_with(
             max_open: config.documents.max_open_lists_per_session,
             search_ttl: Duration::from_secs(config.documents.search_ttl_secs),
             locator_ttl: Duration::from_secs(config.documents.locator_ttl_secs),
+            fileloc_ttl: Duration::from_secs(config.documents.fileloc_ttl_secs),
         },
         Duration::from_secs(config.documents.cabinets_ttl_secs),
         config.session.max_sessions,

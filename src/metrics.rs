@@ -226,8 +226,9 @@ pub fn listing_cache(hit: bool) {
 pub const UPSTREAM_OPEN_LISTS: &str = "wdgate_upstream_open_lists";
 /// Background CLOSELIST calls, by outcome (`closed`, `stale`, `failed`, `dropped`).
 pub const CLOSELIST_TOTAL: &str = "wdgate_closelist_total";
-/// Document id resolutions, by path (`locator`, `search`) and outcome (`found`,
-/// `not_found`, `error`).
+/// Document id resolutions, by path (`locator`: a recent row; `reread`: SERVE
+/// rereadrecord; `search`: FINDFILES in the id's cabinet; `search_all`: in every
+/// cabinet) and outcome (`found`, `not_found`, `stale`, `error`).
 pub const DOCUMENT_RESOLVE: &str = "wdgate_document_resolve_total";
 
 /// Sets the open-lists gauge.

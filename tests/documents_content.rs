@@ -423,7 +423,10 @@ async fn a_stale_list_is_found_again_and_the_download_goes_on() {
     let first = get_content(&gw, &token, PDF).await;
     assert_eq!(first.status(), 200);
     let whole = first.bytes().await.expect("body");
+    // The copy goes too, or the session's copy would answer without any list call.
     sim.admin(reqwest::Method::POST, "invalidate-lists", None)
+        .await;
+    sim.admin(reqwest::Method::POST, "expire-downloads", None)
         .await;
     let finds = sim.calls("FINDFILES").await;
     let again = get_content(&gw, &token, PDF).await;
@@ -442,6 +445,9 @@ async fn a_list_that_stays_stale_is_409_after_one_retry() {
     // Every document list is now stale the moment it is issued: the re-found row's
     // list fails as the first did, and the gateway gives up after one retry.
     sim.set_faults(serde_json::json!({"stale_doc_lists": true}))
+        .await;
+    // The session's copy is gone, so a DOWNLOAD (on the stale list) is needed.
+    sim.admin(reqwest::Method::POST, "expire-downloads", None)
         .await;
     let (downloads, finds) = (sim.calls("DOWNLOAD").await, sim.calls("FINDFILES").await);
     let r = Reply::read(get_content(&gw, &token, PDF).await).await;
@@ -569,5 +575,160 @@ async fn odd_range_headers_never_break_the_answer() {
         assert_no_file_path("the headers", &headers);
         assert_no_file_path("the body", &String::from_utf8_lossy(&body));
     }
+    assert_no_file_path("the log", &gw.log());
+}
+
+/// `GET path` with `token` and `range`, read whole.
+async fn get_range(gw: &Gateway, token: &str, path: &str, range: &str) -> (u16, bytes::Bytes) {
+    let r = client()
+        .get(gw.url(path))
+        .bearer_auth(token)
+        .header("range", range)
+        .send()
+        .await
+        .expect("send");
+    let status = r.status().as_u16();
+    (status, r.bytes().await.expect("body"))
+}
+
+#[tokio::test]
+async fn range_follow_ups_reuse_the_sessions_copy_until_it_is_gone() {
+    let (sim, gw, token) = setup(&[]).await;
+    let whole = get_content(&gw, &token, PDF).await;
+    assert_eq!(whole.status(), 200);
+    let whole = whole.bytes().await.expect("body");
+    assert_eq!(sim.calls("DOWNLOAD").await, 1);
+    for (range, from, to) in [("bytes=0-9", 0, 10), ("bytes=10-19", 10, 20)] {
+        let (status, body) = get_range(&gw, &token, PDF, range).await;
+        assert_eq!(status, 206);
+        assert_eq!(body, whole.slice(from..to));
+    }
+    assert_eq!(
+        sim.calls("DOWNLOAD").await,
+        1,
+        "range follow-ups reuse the copy"
+    );
+    assert_eq!(sim.calls("FINDFILES").await, 1, "and the locator");
+    assert_eq!(sim.calls("SERVE").await, 0, "within the reread window");
+    // The server drops its copies: the next range finds it gone, prepares it again
+    // once, and answers the range.
+    sim.admin(reqwest::Method::POST, "expire-downloads", None)
+        .await;
+    let (status, body) = get_range(&gw, &token, PDF, "bytes=20-29").await;
+    assert_eq!(status, 206);
+    assert_eq!(body, whole.slice(20..30));
+    assert_eq!(sim.calls("DOWNLOAD").await, 2);
+    let (status, _) = get_range(&gw, &token, PDF, "bytes=30-39").await;
+    assert_eq!(status, 206);
+    assert_eq!(sim.calls("DOWNLOAD").await, 2, "the new copy is kept");
+    // The copy dies with the session.
+    assert_eq!(
+        gw.delete("/sessions/current", Some(&token)).await.status,
+        204
+    );
+    let token = gw.login("demo", "demo").await;
+    let (status, body) = get_range(&gw, &token, PDF, "bytes=0-9").await;
+    assert_eq!(status, 206);
+    assert_eq!(body, whole.slice(0..10));
+    assert_eq!(sim.calls("DOWNLOAD").await, 3, "a new session, a new copy");
+    assert_no_file_path("the log", &gw.log());
+}
+
+#[tokio::test]
+async fn after_the_reread_window_content_costs_one_reread_and_no_download() {
+    let (sim, gw, token) = setup(&[("WDGATE_DOCUMENTS_REREAD_AFTER_SECS", "0")]).await;
+    let first = get_content(&gw, &token, PDF).await;
+    assert_eq!(first.status(), 200);
+    let first = first.bytes().await.expect("body");
+    let (finds, serves, downloads) = (
+        sim.calls("FINDFILES").await,
+        sim.calls("SERVE").await,
+        sim.calls("DOWNLOAD").await,
+    );
+    assert_eq!((finds, serves, downloads), (1, 0, 1), "cold: a search");
+    let again = get_content(&gw, &token, PDF).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.bytes().await.expect("body"), first);
+    assert_eq!(sim.calls("SERVE").await, 1, "one reread");
+    assert_eq!(sim.calls("FINDFILES").await, 1);
+    assert_eq!(sim.calls("DOWNLOAD").await, 1, "the session's copy");
+}
+
+#[tokio::test]
+async fn concurrent_range_requests_share_one_download() {
+    let (sim, gw, token) = setup(&[]).await;
+    // The locator first, so only the copy is missing.
+    assert_eq!(
+        gw.get("/documents/doc_6_00014711", Some(&token))
+            .await
+            .status,
+        200
+    );
+    sim.set_faults(json!({"latency_ms": 500})).await;
+    let ranges = ["bytes=0-9", "bytes=10-19", "bytes=20-29", "bytes=30-39"];
+    let all = futures_util::future::join_all(
+        ranges
+            .iter()
+            .map(|range| get_range(&gw, &token, PDF, range)),
+    )
+    .await;
+    assert!(
+        all.iter()
+            .all(|(status, body)| *status == 206 && body.len() == 10)
+    );
+    assert_eq!(sim.calls("DOWNLOAD").await, 1);
+}
+
+#[tokio::test]
+async fn version_content_is_kept_apart_from_the_current_versions() {
+    let (sim, gw, token) = setup(&[]).await;
+    let doc = "/documents/doc_5_00014410";
+    let paths = [
+        format!("{doc}/content"),
+        format!("{doc}/versions/3/content"),
+        format!("{doc}/versions/1/content"),
+    ];
+    let mut bodies = Vec::new();
+    for path in &paths {
+        let r = get_content(&gw, &token, path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        bodies.push(r.bytes().await.expect("body"));
+    }
+    assert_eq!(sim.calls("DOWNLOAD").await, 3, "one copy per key");
+    for (path, body) in paths.iter().zip(&bodies) {
+        let r = get_content(&gw, &token, path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(&r.bytes().await.expect("body"), body, "{path}");
+    }
+    assert_eq!(sim.calls("DOWNLOAD").await, 3, "each copy reused");
+    assert_eq!(bodies[0], bodies[1], "version 3 is the current file");
+    assert_ne!(bodies[0], bodies[2], "version 1 is not");
+}
+
+#[tokio::test]
+async fn a_refused_copy_is_502_and_forgotten() {
+    let (sim, gw, token) = setup(&[]).await;
+    let first = get_content(&gw, &token, PDF).await;
+    assert_eq!(first.status(), 200);
+    let whole = first.bytes().await.expect("body");
+    sim.set_faults(json!({"download_copy_forbidden": true}))
+        .await;
+    let refused = Reply::read(get_content(&gw, &token, PDF).await).await;
+    refused.assert_problem(502, "upstream_bad_answer");
+    assert_eq!(
+        sim.calls("DOWNLOAD").await,
+        1,
+        "a refused path is not prepared again"
+    );
+    assert_no_file_path("the problem", &refused.text);
+    sim.set_faults(json!({})).await;
+    let again = get_content(&gw, &token, PDF).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.bytes().await.expect("body"), whole);
+    assert_eq!(
+        sim.calls("DOWNLOAD").await,
+        2,
+        "the refused copy was forgotten"
+    );
     assert_no_file_path("the log", &gw.log());
 }

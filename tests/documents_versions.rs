@@ -105,3 +105,61 @@ async fn versions_are_listed_with_links_and_each_one_downloads() {
     common::wait_until(|| async { sim.calls("CLOSELIST").await > lists_before }).await;
     assert!(!gw.log().contains("WDSIDS"));
 }
+
+#[tokio::test]
+async fn a_stale_version_list_is_found_again_once() {
+    let (sim, gw, token) = setup().await;
+    assert_eq!(
+        gw.get(&format!("{DOC}/versions"), Some(&token))
+            .await
+            .status,
+        200
+    );
+    sim.admin(reqwest::Method::POST, "invalidate-lists", None)
+        .await;
+    let (finds, verlists) = (sim.calls("FINDFILES").await, sim.calls("VERLIST").await);
+    let again = gw.get(&format!("{DOC}/versions"), Some(&token)).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.json["versions"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        sim.calls("VERLIST").await - verlists,
+        2,
+        "stale, then again"
+    );
+    assert_eq!(sim.calls("FINDFILES").await - finds, 1, "found again once");
+}
+
+#[tokio::test]
+async fn a_moved_documents_versions_answer_under_its_canonical_id() {
+    let (sim, gw, _) = setup().await;
+    sim.admin(
+        reqwest::Method::POST,
+        "documents/00014410/move?cabinet=14",
+        None,
+    )
+    .await;
+    let token = gw.login("demo", "demo").await;
+    let moved = "/documents/doc_14_00014410";
+    let r = gw.get(&format!("{DOC}/versions"), Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("content-location"), format!("{moved}/versions"));
+    assert_eq!(r.json["_links"][1]["href"], moved);
+    assert_eq!(
+        r.json["versions"][2]["_links"][1]["href"],
+        format!("{moved}/versions/1/content")
+    );
+    let one = client()
+        .get(gw.url(&format!("{DOC}/versions/1/content")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(one.status(), 200);
+    assert_eq!(
+        one.headers()["content-location"].to_str().ok(),
+        Some(format!("{moved}/versions/1/content").as_str())
+    );
+    let canonical = gw.get(&format!("{moved}/versions/1"), Some(&token)).await;
+    assert_eq!(canonical.status, 200, "{}", canonical.text);
+    assert!(canonical.header("content-location").is_empty());
+}

@@ -74,10 +74,13 @@ impl Default for SortKeys {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DocumentsConfig {
-    /// Secret that signs search cursors (HMAC-SHA-256). Set it, the same on every
-    /// replica, for cursors that survive restarts and other replicas. Unset, the key is
-    /// derived from `devices.id_key` (domain-separated; the Redis store requires that
-    /// one), else a random key lives as long as the process.
+    /// Secret that signs search cursors (HMAC-SHA-256), at least 16 characters. Set
+    /// it, the same on every replica, for cursors that survive restarts and other
+    /// replicas. Unset, the key is derived from `devices.id_key` (HMAC-SHA-256 of that
+    /// secret under the fixed label `wdgate documents.id_key v1`, so it is not the
+    /// devices key itself), which gives every replica sharing `devices.id_key` (as a
+    /// Redis fleet must) the same cursors with no second secret; with neither, a
+    /// random key lives as long as the process.
     pub id_key: Option<String>,
     /// Seconds a document's locator (its place in a server-side list) is kept after a
     /// search or lookup showed it.
@@ -85,9 +88,15 @@ pub struct DocumentsConfig {
     /// Seconds a search's server-side list is kept open after its last page was read;
     /// then it is closed (CLOSELIST) in the background.
     pub search_ttl_secs: u64,
-    /// Seconds a row a search showed answers `GET /documents/{id}` before the document
-    /// is looked up afresh.
+    /// Seconds a row a search (or a reread) showed answers a read of the document
+    /// (`GET /documents/{id}`, its content) as it is; after that a read rereads the
+    /// row (one SERVE `rereadrecord.json`), and a row that is no longer there is found
+    /// afresh. 0: every read rereads.
     pub reread_after_secs: u64,
+    /// Seconds the per-session copy DOWNLOAD prepared (its `fileLoc`) is reused for the
+    /// same document, version and update time: range follow-ups and repeated downloads
+    /// then cost no DOWNLOAD. A copy the file server no longer has is prepared again.
+    pub fileloc_ttl_secs: u64,
     /// Server-side lists one session keeps open; beyond it the least recently used is
     /// closed and its locators dropped.
     pub max_open_lists_per_session: usize,
@@ -124,6 +133,7 @@ impl Default for DocumentsConfig {
             locator_ttl_secs: 300,
             search_ttl_secs: 300,
             reread_after_secs: 10,
+            fileloc_ttl_secs: 300,
             max_open_lists_per_session: 16,
             list_template: "/v4/filelist/fileList.json".to_owned(),
             skip_base: SkipBase::Auto,
@@ -153,6 +163,15 @@ impl DocumentsConfig {
         }
         if self.locator_ttl_secs == 0 {
             return invalid("documents.locator_ttl_secs", "must be above 0");
+        }
+        if self.reread_after_secs > self.locator_ttl_secs {
+            return invalid(
+                "documents.reread_after_secs",
+                "must be at most documents.locator_ttl_secs",
+            );
+        }
+        if !(1..=86_400).contains(&self.fileloc_ttl_secs) {
+            return invalid("documents.fileloc_ttl_secs", "must be between 1 and 86400");
         }
         if self.search_ttl_secs == 0 {
             return invalid("documents.search_ttl_secs", "must be above 0");
@@ -244,6 +263,18 @@ mod tests {
             (
                 "documents.search_ttl_secs",
                 Box::new(|c| c.search_ttl_secs = 0),
+            ),
+            (
+                "documents.reread_after_secs",
+                Box::new(|c| c.reread_after_secs = 301),
+            ),
+            (
+                "documents.fileloc_ttl_secs",
+                Box::new(|c| c.fileloc_ttl_secs = 0),
+            ),
+            (
+                "documents.fileloc_ttl_secs",
+                Box::new(|c| c.fileloc_ttl_secs = 86_401),
             ),
             (
                 "documents.max_open_lists_per_session",

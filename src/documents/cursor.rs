@@ -14,6 +14,11 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::mac::MacKey;
+
+/// The label `documents.id_key` is derived from `devices.id_key` under when unset.
+const DERIVED_LABEL: &[u8] = b"wdgate documents.id_key v1";
+
 /// The cursor format's version.
 const VERSION: u8 = 1;
 /// Bytes of the tag.
@@ -85,6 +90,24 @@ impl CursorKey {
         let mut mac = Self::mac(secret);
         mac.update(b"wdgate documents cursor key v1");
         Self(Self::mac(&mac.finalize().into_bytes()))
+    }
+
+    /// The key of the configuration: `documents.id_key` when set, else one derived
+    /// from `devices.id_key` (HMAC-SHA-256 under a fixed label, so replicas that share
+    /// only the devices key sign alike, and the derived key is not the devices key);
+    /// `None` when neither is set.
+    pub fn from_config(
+        documents_id_key: Option<&str>,
+        devices_id_key: Option<&str>,
+    ) -> Option<Self> {
+        match (documents_id_key, devices_id_key) {
+            (Some(key), _) => Some(Self::from_secret(key.as_bytes())),
+            (None, Some(devices)) => {
+                let derived = MacKey::from_secret(devices.as_bytes()).tag(DERIVED_LABEL, &[]);
+                Some(Self::from_secret(&derived))
+            }
+            (None, None) => None,
+        }
     }
 
     /// A random key: cursors then last as long as the process.
@@ -167,6 +190,31 @@ mod tests {
         assert_eq!((opened.q, opened.off), (search(), 4));
         let other = CursorKey::from_secret(b"fedcba9876543210");
         assert_eq!(other.open(&cursor), Err(CursorError::BadSignature));
+    }
+
+    #[test]
+    fn an_unset_key_is_derived_from_the_devices_key_the_same_on_every_replica() {
+        let devices = "shared-devices-key-0123";
+        let one = CursorKey::from_config(None, Some(devices)).expect("derived");
+        let two = CursorKey::from_config(None, Some(devices)).expect("derived");
+        let cursor = one.seal(&search(), 8);
+        assert_eq!(cursor, two.seal(&search(), 8), "replicas sign alike");
+        assert_eq!(two.open(&cursor).map(|c| c.off), Ok(8));
+        // The derived key is neither the devices key used as documents.id_key nor one
+        // derived from another devices key.
+        let direct = CursorKey::from_config(Some(devices), None).expect("set");
+        assert_eq!(direct.open(&cursor), Err(CursorError::BadSignature));
+        let other = CursorKey::from_config(None, Some("another-devices-key-99")).expect("derived");
+        assert_eq!(other.open(&cursor), Err(CursorError::BadSignature));
+        // documents.id_key, when set, wins over the devices key.
+        let set = CursorKey::from_config(Some("documents-own-key-42"), Some(devices)).expect("set");
+        assert_eq!(set.open(&cursor), Err(CursorError::BadSignature));
+        let set_again = CursorKey::from_config(Some("documents-own-key-42"), None).expect("set");
+        assert_eq!(
+            set_again.open(&set.seal(&search(), 1)).map(|c| c.off),
+            Ok(1)
+        );
+        assert!(CursorKey::from_config(None, None).is_none());
     }
 
     #[test]

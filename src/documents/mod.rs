@@ -19,7 +19,7 @@ use moka::notification::RemovalCause;
 pub use closer::Closer;
 pub use cursor::{Cursor, CursorError, CursorKey, Search};
 pub use ids::DocId;
-pub use session::{Limits, ListKind, Page, PageKey, SessionDocs};
+pub use session::{FileKey, FileLoc, Limits, ListKind, Located, Page, PageKey, SessionDocs};
 pub use transfers::Transfers;
 
 use crate::session::{TokenHash, TokenHashState};

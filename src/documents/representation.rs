@@ -74,14 +74,19 @@ pub fn date(unix: i64) -> Option<String> {
 /// The strong ETag of a document's profile and content state: a hash over the fields
 /// that change with an edit or a new version and the upstream `HASH`, leaving out who
 /// last accessed it and when (a download by anyone changes those).
+///
+/// Only fields every kind of row carries count, the description without search
+/// highlights: a search row (no `VER`) and the reread of the same record give the same
+/// tag, so an `If-None-Match` taken from one holds against the other. A new version
+/// still changes it, through `UPD` and `HASH`.
 pub fn etag(row: &DocumentRow) -> String {
     let mut hash = Sha256::new();
+    let description = strip_highlights(row.description.text().unwrap_or_default()).0;
     for part in [
         row.file_name.as_str(),
         &row.cabinet.to_string(),
-        row.version.text().unwrap_or_default(),
         row.updated.text().unwrap_or_default(),
-        row.description.text().unwrap_or_default(),
+        &description,
         row.comments.text().unwrap_or_default(),
         row.status_id.text().unwrap_or_default(),
         row.checked_out_by.text().unwrap_or_default(),
@@ -113,6 +118,42 @@ mod tests {
             text, "<span class='selectedTxt'>open",
             "unclosed markup stays"
         );
+    }
+
+    #[test]
+    fn a_search_row_and_the_reread_of_its_record_have_one_etag() {
+        use crate::upstream::documents::Cell;
+        let text = |t: &str| Cell::Text(t.to_owned());
+        let searched = DocumentRow {
+            ln: 1,
+            rn: 3,
+            file_name: "00015655.xlsx".into(),
+            cabinet: 5,
+            description: text("<span class='selectedTxt'>Excel</span> test."),
+            updated: text("1587490528"),
+            status_id: text("0"),
+            hash: text("x3357286E"),
+            ..DocumentRow::default()
+        };
+        let reread = DocumentRow {
+            ln: 2,
+            description: text("Excel test."),
+            version: text("1"),
+            name: text("Excel test. (00015655x51615).XLSX"),
+            accessed: text("1587492000"),
+            ..searched.clone()
+        };
+        assert_eq!(etag(&searched), etag(&reread));
+        let updated = DocumentRow {
+            updated: text("1587490529"),
+            ..reread.clone()
+        };
+        assert_ne!(etag(&reread), etag(&updated));
+        let moved = DocumentRow {
+            cabinet: 14,
+            ..reread.clone()
+        };
+        assert_ne!(etag(&reread), etag(&moved));
     }
 
     #[test]

@@ -7,6 +7,13 @@
 //! is closed when it has not been used for `documents.search_ttl_secs`, a lookup's after
 //! `documents.locator_ttl_secs`, and a search's old list when the search is run again.
 //! A List_ID never leaves this module except into an upstream call.
+//!
+//! It also keeps the session's download copies (`fileLoc`, DOCUMENTS.md §2.8 step 3):
+//! (document, version, `UPD`) → the per-session path DOWNLOAD answered, for
+//! `documents.fileloc_ttl_secs`, so range follow-ups and repeated downloads skip the
+//! DOWNLOAD (which copies the file again on the server). Concurrent misses for one
+//! key share one DOWNLOAD. The paths hold the SID: their `Debug` shows nothing, and
+//! they die with the session's state.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,6 +24,49 @@ use moka::sync::Cache;
 use super::closer::Closer;
 use crate::upstream::Sid;
 use crate::upstream::documents::DocumentRow;
+use crate::upstream::files::WdsidsPath;
+
+/// What names a download copy: the document's canonical id, the version asked for
+/// (`None`: the current one, keyed apart from the same version asked by number) and
+/// the row's `UPD`, so an update or a new version is a new key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileKey {
+    id: String,
+    version: Option<u32>,
+    updated: String,
+}
+
+impl FileKey {
+    /// The key of `version` (or the current file) of document `id` as last updated at
+    /// `updated` (the row's `UPD` text).
+    pub fn new(id: String, version: Option<u32>, updated: &str) -> Self {
+        Self {
+            id,
+            version,
+            updated: updated.to_owned(),
+        }
+    }
+}
+
+/// A download copy: where DOWNLOAD put it (holding the SID) and the name it gave.
+#[derive(Debug, Clone)]
+pub struct FileLoc {
+    /// The per-session path (never logged: its `Debug` is redacted).
+    pub path: WdsidsPath,
+    /// DOWNLOAD's `FileNme`, unescaped.
+    pub name: Option<String>,
+}
+
+/// Where a locator points and how old it is.
+#[derive(Debug, Clone)]
+pub struct Located {
+    /// The list the row is in.
+    pub list_id: Arc<str>,
+    /// The row as last seen.
+    pub row: Arc<DocumentRow>,
+    /// How long ago it was seen (or last reread).
+    pub age: Duration,
+}
 
 /// A page of a search, as the session's callers share it.
 #[derive(Debug, Clone)]
@@ -69,6 +119,8 @@ pub struct Limits {
     pub search_ttl: Duration,
     /// Life of a locator (and idle life of a lookup's list).
     pub locator_ttl: Duration,
+    /// Life of a download copy's path (`documents.fileloc_ttl_secs`).
+    pub fileloc_ttl: Duration,
 }
 
 /// One session's locators and lists.
@@ -79,6 +131,8 @@ pub struct SessionDocs {
     lists: Mutex<Vec<Entry>>,
     /// Pages being loaded, so identical concurrent searches share one upstream call.
     pages: moka::future::Cache<PageKey, Arc<Page>>,
+    /// Download copies by document, version and update time.
+    file_locs: moka::future::Cache<FileKey, FileLoc>,
     limits: Limits,
     closer: Closer,
     /// Lists open in all sessions of this replica (the gauge).
@@ -95,6 +149,10 @@ impl SessionDocs {
                 .build(),
             lists: Mutex::new(Vec::new()),
             pages: moka::future::Cache::builder().max_capacity(64).build(),
+            file_locs: moka::future::Cache::builder()
+                .max_capacity(1_000)
+                .time_to_live(limits.fileloc_ttl)
+                .build(),
             limits,
             closer,
             open,
@@ -187,21 +245,18 @@ impl SessionDocs {
         self.drop_locators(list_id);
     }
 
-    /// The row a search or lookup last showed for document `id`, if its list is
-    /// still held; using it makes the list the most recently used.
-    /// Rows seen longer ago than `max_age` are not answered (the caller finds the
-    /// document afresh).
-    pub fn row(&self, id: &str, max_age: Duration) -> Option<Arc<DocumentRow>> {
-        self.locate(id, max_age).map(|(_, row)| row)
+    /// As [`Self::locator`], for a locator seen at most `max_age` ago: the list the
+    /// row is in and the row (for commands on the row: DOWNLOAD, VERLIST).
+    pub fn locate(&self, id: &str, max_age: Duration) -> Option<(Arc<str>, Arc<DocumentRow>)> {
+        self.locator(id)
+            .filter(|l| l.age <= max_age)
+            .map(|l| (l.list_id, l.row))
     }
 
-    /// As [`Self::row`], with the list the row is in (for commands on the row:
-    /// DOWNLOAD, VERLIST).
-    pub fn locate(&self, id: &str, max_age: Duration) -> Option<(Arc<str>, Arc<DocumentRow>)> {
+    /// Where the locator of `id` points and how old it is, if its list is still held;
+    /// using it makes the list the most recently used.
+    pub fn locator(&self, id: &str) -> Option<Located> {
         let locator = self.locators.get(id)?;
-        if locator.seen_at.elapsed() > max_age {
-            return None;
-        }
         let held = self.with_lists(|lists| {
             lists
                 .iter_mut()
@@ -213,7 +268,45 @@ impl SessionDocs {
             self.locators.invalidate(id);
             return None;
         }
-        Some((locator.list_id, locator.row))
+        Some(Located {
+            age: locator.seen_at.elapsed(),
+            list_id: locator.list_id,
+            row: locator.row,
+        })
+    }
+
+    /// Seats (or re-seats) the locator of `id` on `row` of list `list_id`, seen now:
+    /// after a reread confirmed it, or under a second id (the one a moved document was
+    /// asked for by). The list must be one the session holds.
+    pub fn seat(&self, id: &str, list_id: &Arc<str>, row: Arc<DocumentRow>) {
+        let locator = Locator {
+            list_id: list_id.clone(),
+            row,
+            seen_at: Instant::now(),
+        };
+        self.locators.insert(id.to_owned(), locator);
+    }
+
+    /// Drops the locator of `id` (its row is no longer where it pointed); the list
+    /// stays.
+    pub fn unseat(&self, id: &str) {
+        self.locators.invalidate(id);
+    }
+
+    /// The download copy `key`, made by `download` unless the session holds it or an
+    /// identical DOWNLOAD is in flight, whose answer is then shared. Failures are not
+    /// kept.
+    pub async fn file_loc<E, F>(&self, key: FileKey, download: F) -> Result<FileLoc, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+        F: Future<Output = Result<FileLoc, E>>,
+    {
+        self.file_locs.try_get_with(key, download).await
+    }
+
+    /// Forgets the download copy `key` (the file server no longer serves it).
+    pub async fn evict_file_loc(&self, key: &FileKey) {
+        self.file_locs.invalidate(key).await;
     }
 
     /// The page `key`, loaded by `load` unless an identical load is in flight, whose
@@ -244,6 +337,7 @@ impl SessionDocs {
 
     /// Closes (in the background) every list the session holds: its state is going.
     pub(super) fn close_all(&self) {
+        self.file_locs.invalidate_all();
         let all = self.with_lists(|lists| lists.drain(..).map(|e| e.list_id).collect());
         self.retire(all);
         crate::metrics::open_lists(self.open.load(Ordering::Relaxed));
@@ -252,6 +346,7 @@ impl SessionDocs {
     /// Forgets every list the session holds without closing them: the session ended
     /// upstream, and its lists with it.
     pub(super) fn forget_all(&self) {
+        self.file_locs.invalidate_all();
         let gone = self.with_lists(|lists| lists.drain(..).count());
         self.open
             .fetch_sub(i64::try_from(gone).unwrap_or(0), Ordering::Relaxed);

@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::Simulator;
 use super::config::Faults;
+use super::documents::CABINETS;
 use super::state::OutboxEntry;
 use super::store::StoreSummary;
 use crate::address::Address;
@@ -96,6 +97,53 @@ pub(crate) async fn lists(State(sim): State<Simulator>) -> Json<Vec<OpenLists>> 
 /// checkout holder, favorite) and how many download copies exist; no bytes, no SIDs.
 pub(crate) async fn documents(State(sim): State<Simulator>) -> Json<StoreSummary> {
     Json(sim.with_state(|state| state.store.summary()))
+}
+
+/// `POST /_sim/documents/{docnum}/move` parameters.
+#[derive(Debug, Deserialize)]
+pub(crate) struct MoveQuery {
+    /// The cabinet (`PGID`) the document goes to.
+    cabinet: u32,
+}
+
+/// `POST /_sim/documents/{docnum}/move?cabinet=N`: the document moves to cabinet `N`
+/// (its `CBID`, `CBNM`, `LOC` and fields follow; lists that hold it show it there), as
+/// a RENAME move would. 404 for an unknown document, 422 for an unknown cabinet.
+pub(crate) async fn move_document(
+    State(sim): State<Simulator>,
+    Path(docnum): Path<String>,
+    Query(query): Query<MoveQuery>,
+) -> (StatusCode, String) {
+    if !CABINETS.iter().any(|c| c.id == query.cabinet) {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("no cabinet {}", query.cabinet),
+        );
+    }
+    sim.with_state(|state| {
+        let Some(record) = state.store.find(&docnum) else {
+            return (StatusCode::NOT_FOUND, format!("no document {docnum}"));
+        };
+        record.cabinet = query.cabinet;
+        state.document_written();
+        (StatusCode::NO_CONTENT, String::new())
+    })
+}
+
+/// `POST /_sim/documents/{docnum}/touch`: the document is saved again (its current
+/// version's `UPD` moves on, and with it its `HASH`). 404 for an unknown document.
+pub(crate) async fn touch_document(
+    State(sim): State<Simulator>,
+    Path(docnum): Path<String>,
+) -> (StatusCode, String) {
+    sim.with_state(|state| {
+        let Some(record) = state.store.find(&docnum) else {
+            return (StatusCode::NOT_FOUND, format!("no document {docnum}"));
+        };
+        record.touch(std::time::SystemTime::now());
+        state.document_written();
+        (StatusCode::NO_CONTENT, String::new())
+    })
 }
 
 /// `GET /_sim/requests` filter.

@@ -73,6 +73,9 @@ pub struct Faults {
     /// A download copy is gone when its file is fetched (an IIS 404), as when the
     /// server cleaned it up between DOWNLOAD and the GET.
     pub download_copy_missing_ratio: f64,
+    /// The file server refuses every download copy with an HTML 403, as IIS does when
+    /// the per-session path is not the caller's to read.
+    pub download_copy_forbidden: bool,
     /// File bodies trickle at this many bytes a second (0: full speed).
     pub slow_body_bytes_per_sec: u64,
     /// A file body resets the connection half-way through.
@@ -98,6 +101,7 @@ impl Default for Faults {
             stale_lists: false,
             stale_doc_lists: false,
             download_copy_missing_ratio: 0.0,
+            download_copy_forbidden: false,
             slow_body_bytes_per_sec: 0,
             reset_mid_body_ratio: 0.0,
             stale_doc_lists_after_write: false,

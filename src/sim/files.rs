@@ -10,7 +10,8 @@
 //!
 //! Bodies are streamed in chunks generated from the copy's description, after the
 //! state lock is released, so memory stays flat whatever the file's size. Faults:
-//! `download_copy_missing_ratio`, `slow_body_bytes_per_sec`, `reset_mid_body_ratio`.
+//! `download_copy_missing_ratio`, `download_copy_forbidden` (a 403),
+//! `slow_body_bytes_per_sec`, `reset_mid_body_ratio`.
 
 use std::io;
 use std::time::{Duration, SystemTime};
@@ -83,14 +84,19 @@ pub(crate) async fn serve(State(sim): State<Simulator>, request: Request) -> Res
             return None;
         }
         let copy = state.store.copy(&sid, &rest)?.clone();
+        if state.faults.download_copy_forbidden {
+            return Some(Err(()));
+        }
         if random::chance(state.faults.download_copy_missing_ratio) {
             state.store.remove_copy(&sid, &rest);
             return None;
         }
-        Some((copy, state.faults.clone()))
+        Some(Ok((copy, state.faults.clone())))
     });
-    let Some((copy, faults)) = found else {
-        return not_found();
+    let (copy, faults) = match found {
+        None => return not_found(),
+        Some(Err(())) => return forbidden(),
+        Some(Ok(found)) => found,
     };
     let pacing = Pacing {
         bytes_per_sec: faults.slow_body_bytes_per_sec,
@@ -275,6 +281,17 @@ fn body(
     });
     *response.body_mut() = Body::from_stream(stream);
     response
+}
+
+/// IIS's 403 for a path the caller may not read (the `download_copy_forbidden` fault).
+fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [(CONTENT_TYPE, "text/html"), (SERVER, IIS)],
+        "<html><head><title>403 - Forbidden: Access is denied.</title></head>\
+         <body><h2>403 - Forbidden: Access is denied.</h2></body></html>",
+    )
+        .into_response()
 }
 
 fn not_found() -> Response {

@@ -93,7 +93,7 @@ pub(crate) fn find(state: &mut State, call: &Call<'_>) -> Vec<u8> {
     let rows: Vec<usize> = records
         .iter()
         .enumerate()
-        .filter(|(_, r)| cabinets.contains(&r.seed.cabinet) && query.matches(r.seed))
+        .filter(|(_, r)| cabinets.contains(&r.cabinet) && query.matches(r.seed))
         .map(|(i, _)| i)
         .collect();
     let highlights = query.highlights().into_iter().map(str::to_owned).collect();

@@ -8,7 +8,8 @@
 //! `/cgi-bin/wdwebcgi.exe` answers HTTP 200 JSON whatever happens (unless a fault is
 //! injected); `/cgi-bin/WDSIDS/<SID>/OPEN/…` serves download copies as IIS would;
 //! `/_sim/` holds admin routes: `GET outbox[?to=]`, `GET stats`, `GET sessions`,
-//! `GET lists`, `GET documents`, `GET requests?command=`, `POST expire-sessions`,
+//! `GET lists`, `GET documents`, `POST documents/{docnum}/move?cabinet=`,
+//! `POST documents/{docnum}/touch`, `GET requests?command=`, `POST expire-sessions`,
 //! `POST expire-downloads`, `POST invalidate-lists`, `GET|PUT faults`.
 
 mod admin;
@@ -126,6 +127,11 @@ impl Simulator {
             .route("/_sim/sessions", get(admin::sessions))
             .route("/_sim/lists", get(admin::lists))
             .route("/_sim/documents", get(admin::documents))
+            .route("/_sim/documents/{docnum}/move", post(admin::move_document))
+            .route(
+                "/_sim/documents/{docnum}/touch",
+                post(admin::touch_document),
+            )
             .route("/_sim/requests", get(admin::requests))
             .route("/_sim/expire-downloads", post(admin::expire_downloads))
             .route("/cgi-bin/WDSIDS/{*path}", get(files::serve))

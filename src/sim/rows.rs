@@ -104,7 +104,7 @@ pub(crate) fn search_row(
         EXT: record.ext(),
         LN: ln.to_string(),
         RN: rn.to_string(),
-        CBID: doc.cabinet.to_string(),
+        CBID: record.cabinet.to_string(),
         FP: doc.folder,
         CRTD: doc.created.to_string(),
         ACC: record.accessed.to_string(),
@@ -170,7 +170,7 @@ pub(crate) fn rich_row(
     row.extend([
         ("ACC", record.accessed.to_string()),
         ("CRTD", doc.created.to_string()),
-        ("CBID", doc.cabinet.to_string()),
+        ("CBID", record.cabinet.to_string()),
         ("CBNM", record.cabinet().map_or("", |c| c.name).to_owned()),
         ("LOC", record.location_of(v.number)),
         ("EXT", record.ext()),

@@ -40,6 +40,9 @@ pub(crate) struct Store {
 #[derive(Debug)]
 pub(crate) struct Record {
     pub(crate) seed: &'static Document,
+    /// `CBID`: the seed's cabinet until the document is moved
+    /// (`POST /_sim/documents/{docnum}/move`).
+    pub(crate) cabinet: u32,
     /// Oldest first; the last is current.
     pub(crate) versions: Vec<Version>,
     /// `ACC`.
@@ -139,6 +142,11 @@ impl Store {
         self.copies.retain(|sid, _| live(sid));
     }
 
+    /// The record whose DOCID number is `docnum` (`00015655`).
+    pub(crate) fn find(&mut self, docnum: &str) -> Option<&mut Record> {
+        self.records.iter_mut().find(|r| r.docnum() == docnum)
+    }
+
     /// The state for `GET /_sim/documents`: records and copies, no bytes, no SIDs.
     pub(crate) fn summary(&self) -> StoreSummary {
         StoreSummary {
@@ -179,6 +187,7 @@ impl Record {
             .collect();
         Self {
             seed,
+            cabinet: seed.cabinet,
             versions,
             accessed: seed.accessed,
             owner: seed.owner.to_owned(),
@@ -186,6 +195,15 @@ impl Record {
             checked_out_to: seed
                 .checked_out_to
                 .map(|(code, name)| (code.to_owned(), name.to_owned())),
+        }
+    }
+
+    /// The document is saved again: its current version's `UPD` becomes `now` (at
+    /// least a second after the last), so its `HASH` and both ETags change.
+    pub(crate) fn touch(&mut self, now: SystemTime) {
+        let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if let Some(current) = self.versions.last_mut() {
+            current.updated = now.max(current.updated + 1);
         }
     }
 
@@ -225,7 +243,7 @@ impl Record {
 
     /// The cabinet.
     pub(crate) fn cabinet(&self) -> Option<&'static Cabinet> {
-        CABINETS.iter().find(|c| c.id == self.seed.cabinet)
+        CABINETS.iter().find(|c| c.id == self.cabinet)
     }
 
     /// `Name`, the long name of a version: the description with the characters
@@ -328,7 +346,7 @@ impl Record {
 
     fn summary(&self) -> DocumentSummary {
         DocumentSummary {
-            cabinet: self.seed.cabinet,
+            cabinet: self.cabinet,
             file_name: self.seed.file_name,
             description: self.seed.description,
             name: self.long_name(self.current().number),

@@ -364,8 +364,60 @@ impl Client {
         let query = paged(sid, list_template, sort, window)
             .with(param::LIST_ID, row.list_id)
             .with(param::LIST_REC_NUM, row.rn.to_string());
-        page_of(&self.call(&get(command::VERLIST, query)).await?)
+        page_of(&self.call_lenient(&get(command::VERLIST, query)).await?)
     }
+}
+
+impl Client {
+    /// SERVE `rereadrecord.json`: re-reads record `row.rn` of list `row.list_id` fresh
+    /// from the database and answers the row at the line `window` names (`skip` = the
+    /// row's `LN` as the upstream counts it, `take` = 1). `None` when the template says
+    /// it could not reread the record (a `WDAPI_ReReadRecord` message) or answers no
+    /// row; the caller still checks the row's `RN` and `FN`, as a stale line answers
+    /// another record's row. A stale list is `Err(Rejected(WDRC_LISTID_…))`.
+    pub async fn reread_record(
+        &self,
+        sid: &Sid,
+        row: RowPlace<'_>,
+        window: Window,
+    ) -> Result<Option<DocumentRow>, Error> {
+        let query = Params::new()
+            .with(param::SID, sid.expose())
+            .with(param::HTML, template::REREAD_RECORD)
+            .with(param::LIST_ID, row.list_id)
+            .with(param::LIST_REC_NUM, row.rn.to_string())
+            .with(param::SKIP, window.skip.to_string())
+            .with(param::TAKE, window.take.to_string());
+        let envelope = self.call_lenient(&get(command::SERVE, query)).await?;
+        reread_of(&envelope)
+    }
+
+    /// A call whose failed answer may hold bare placeholders (rereadrecord's and
+    /// VERLIST's `"CAT_ID":%CATS_JSON%`), so it is read leniently; the error it reports
+    /// is `Err(Rejected)`.
+    async fn call_lenient(&self, call: &Call<'_>) -> Result<Envelope, Error> {
+        let body = self.exchange(call).await?;
+        let value = super::passthrough::parse_lenient(&body)?;
+        let envelope = Envelope::from_value_with(value, &self.empty)?;
+        match envelope.cause() {
+            Some(error) => Err(Error::Rejected(error.clone())),
+            None => Ok(envelope),
+        }
+    }
+}
+
+/// rereadrecord's answer: its first real row, or `None` for a reread failure the
+/// template reports as a message (T9) or an answer without rows.
+fn reread_of(envelope: &Envelope) -> Result<Option<DocumentRow>, Error> {
+    if let Some(message) = envelope.data.get("message").and_then(Value::as_str) {
+        if message.contains("WDAPI_ReReadRecord") || message.contains("wd_List_Offset") {
+            return Ok(None);
+        }
+        return Err(Error::Shape(ShapeError::WrongShape(
+            "rereadrecord answered a message instead of rows",
+        )));
+    }
+    Ok(rows_of(envelope)?.find_map(DocumentRow::parse))
 }
 
 /// DOWNLOAD's `data`: a checked `fileLoc`, a reread failure, or a bad answer.

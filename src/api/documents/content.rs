@@ -1,11 +1,11 @@
-//! `GET|HEAD /documents/{id}/content` (and a version's): resolve the row → DOWNLOAD →
+//! `GET|HEAD /documents/{id}/content` (and a version's): resolve the row → the
+//! session's copy of it (DOWNLOAD on a miss, kept per document, version and `UPD`) →
 //! GET the per-session copy, its body streamed through frame by frame (never
 //! collected). The SID-bearing file path stays inside the gateway; `Range` is passed on
-//! when `If-Range` holds against our content ETag; a copy that vanished is prepared
-//! again once; a stale list is found afresh once.
+//! when `If-Range` holds against our content ETag; a copy that vanished is forgotten
+//! and prepared again once, a refused one forgotten; a stale list is found afresh once.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -16,16 +16,16 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use sha2::{Digest, Sha256};
 use tokio::time::Sleep;
 
 use super::super::auth::CurrentSession;
 use super::super::openapi::problems;
 use super::super::problem::ApiError;
 use super::super::state::AppState;
-use super::document::{lookup, matches, no_such_document};
+use super::document::{matches, no_such_document};
+use super::resolve::{self, ByLocator, Resolved};
 use crate::documents::transfers::{Permit, Refused};
-use crate::documents::{DocId, SessionDocs};
+use crate::documents::{DocId, FileKey, FileLoc, SessionDocs};
 use crate::upstream::documents::{DocumentRow, Download, RowPlace};
 use crate::upstream::files::{BodyError, IdleBody};
 use crate::upstream::{self, Sid};
@@ -58,14 +58,17 @@ pub enum Target {
             ("content-length" = u64, description = "The file's length, when the file server sent it"),
             ("accept-ranges" = String, description = "`bytes` when ranges are served"),
             ("content-disposition" = String, description = "RFC 6266 `attachment` with an ASCII `filename` and a UTF-8 `filename*`"),
+            ("content-location" = String, description = "`/documents/{canonical id}/content` when the document was asked for by an id it no longer has (it moved to another cabinet)"),
         )),
         (status = 206, description = "The range asked for (`multipart/byteranges` for several).", content_type = "*/*", body = Vec<u8>, headers(
             ("content-range" = String, description = "The range sent, of the whole length"),
             ("etag" = String, description = "The content ETag"),
             ("content-disposition" = String, description = "As for 200"),
+            ("content-location" = String, description = "As for 200"),
         )),
         (status = 304, description = "The content still has the `If-None-Match` ETag (no copy is prepared).", headers(
             ("etag" = String, description = "The current content ETag"),
+            ("content-location" = String, description = "As for 200"),
         )),
         problems::GetDocumentContent,
     ),
@@ -123,67 +126,87 @@ pub async fn serve(
                 Refused::Full => ApiError::Overloaded,
             })?;
     let docs = state.documents().session(current.key, sid).await;
-    let (mut list_id, mut row) = locate(state, current, &docs, &doc, target, false).await?;
-    let tag = content_etag(&doc, &row);
+    let mut resolved = locate(state, current, &docs, &doc, target, false).await?;
+    let tag = content_etag(&doc, &resolved.row);
+    let suffix = match target {
+        Target::Current => "/content".to_owned(),
+        Target::Version(n) => format!("/versions/{n}/content"),
+    };
     if matches(headers, &tag) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         insert(response.headers_mut(), header::ETAG, &tag);
+        resolved.content_location(&doc, &suffix, response.headers_mut());
         return Ok(response);
     }
     let config = state.documents_config();
     let idle = Duration::from_secs(config.transfer_idle_timeout_secs);
-    let forwarded = forwarded(headers, &tag, &row);
-    let mut found_again = false;
+    let forwarded = forwarded(headers, &tag, &resolved.row);
+    let version = match target {
+        Target::Current => None,
+        Target::Version(n) => Some(n),
+    };
+    // A stale answer met while resolving was the first: the next one is 409.
+    let mut found_again = resolved.stale_seen;
     let mut prepared_again = false;
     loop {
-        let place = RowPlace {
-            list_id: &list_id,
-            rn: row.rn,
-            ln: row.ln,
-        };
-        let (path, named) = match state.upstream().download(sid, place).await {
-            Ok(Download::Ready { path, name }) => (path, name),
-            Ok(Download::Reread) if !found_again => {
+        let row = resolved.row.clone();
+        let key = FileKey::new(
+            resolved.canonical.to_string(),
+            version,
+            row.updated.text().unwrap_or_default(),
+        );
+        // The session's copy of this version, else one DOWNLOAD (shared by concurrent
+        // requests for it).
+        let prepared = docs
+            .file_loc(key.clone(), prepare(state, sid, &resolved.list_id, &row))
+            .await
+            .map_err(|e| (*e).clone());
+        let loc = match prepared {
+            Ok(loc) => loc,
+            Err(Prepare::Reread) if !found_again => {
                 found_again = true;
-                docs.forget(&list_id);
-                (list_id, row) = locate(state, current, &docs, &doc, target, true).await?;
+                docs.forget(&resolved.list_id);
+                resolved = locate(state, current, &docs, &doc, target, true).await?;
                 continue;
             }
-            Ok(Download::Reread) => return Err(no_such_document()),
-            Err(upstream::Error::Rejected(e)) if is_stale(&e) && !found_again => {
+            Err(Prepare::Reread) => return Err(no_such_document()),
+            Err(Prepare::Failed(upstream::Error::Rejected(e))) if is_stale(&e) && !found_again => {
                 tracing::debug!("the row's list went stale; finding the document again");
                 found_again = true;
-                docs.forget(&list_id);
-                (list_id, row) = locate(state, current, &docs, &doc, target, true).await?;
+                docs.forget(&resolved.list_id);
+                resolved = locate(state, current, &docs, &doc, target, true).await?;
                 continue;
             }
-            Err(upstream::Error::Rejected(e)) if is_stale(&e) => {
-                docs.forget(&list_id);
+            Err(Prepare::Failed(upstream::Error::Rejected(e))) if is_stale(&e) => {
+                docs.forget(&resolved.list_id);
                 return Err(ApiError::Upstream {
                     status: StatusCode::CONFLICT,
                     error: upstream::Error::Rejected(e),
                 });
             }
-            Err(e) => return Err(Box::pin(state.upstream_failure(Some(current.key), e)).await),
+            Err(Prepare::Failed(e)) => {
+                return Err(Box::pin(state.upstream_failure(Some(current.key), e)).await);
+            }
         };
         let answer = state
             .upstream()
-            .open_path(method.clone(), &path, &forwarded, idle)
+            .open_path(method.clone(), &loc.path, &forwarded, idle)
             .await
             .map_err(|e| ApiError::Upstream {
                 status: StatusCode::BAD_GATEWAY,
                 error: e,
             })?;
-        match answer.status() {
+        let named = loc.name.as_deref();
+        let mut response = match answer.status() {
             StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
-                let name = file_name(&doc, &row, named.as_deref());
-                return Ok(stream(state, &name, &row, &tag, answer, permit, method));
+                let name = file_name(&doc, &row, named);
+                stream(state, &name, &row, &tag, answer, permit, method)
             }
             StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED
                 if method == Method::HEAD =>
             {
                 // The file server does not answer HEAD: our headers, without a length.
-                let name = file_name(&doc, &row, named.as_deref());
+                let name = file_name(&doc, &row, named);
                 let mut response = stream(state, &name, &row, &tag, answer, permit, method);
                 *response.status_mut() = StatusCode::OK;
                 let h = response.headers_mut();
@@ -194,7 +217,7 @@ pub async fn serve(
                 ] {
                     h.remove(gone);
                 }
-                return Ok(response);
+                response
             }
             StatusCode::RANGE_NOT_SATISFIABLE => {
                 let mut response = ApiError::RangeNotSatisfiable.into_response();
@@ -204,13 +227,18 @@ pub async fn serve(
                         .insert(header::CONTENT_RANGE, range.clone());
                 }
                 transfer_done("range_not_satisfiable", 0);
-                return Ok(response);
+                response
             }
             StatusCode::NOT_FOUND if !prepared_again => {
                 tracing::debug!("the prepared copy is gone; preparing it again");
+                docs.evict_file_loc(&key).await;
                 prepared_again = true;
+                continue;
             }
             status => {
+                // The copy is refused (401/403: the SID path; 404 again: gone) or the
+                // file server fails: it is not tried again from the cache.
+                docs.evict_file_loc(&key).await;
                 tracing::warn!(
                     status = status.as_u16(),
                     "the file server refused the prepared copy"
@@ -221,7 +249,37 @@ pub async fn serve(
                     error: upstream::Error::HttpStatus(status.as_u16()),
                 });
             }
-        }
+        };
+        resolved.content_location(&doc, &suffix, response.headers_mut());
+        return Ok(response);
+    }
+}
+
+/// Why no copy could be prepared.
+#[derive(Debug, Clone)]
+enum Prepare {
+    /// The template could not reread the row: its place is no longer right.
+    Reread,
+    /// DOWNLOAD failed.
+    Failed(upstream::Error),
+}
+
+/// DOWNLOAD of a row: where the copy is.
+async fn prepare(
+    state: &AppState,
+    sid: &Sid,
+    list_id: &str,
+    row: &DocumentRow,
+) -> Result<FileLoc, Prepare> {
+    let place = RowPlace {
+        list_id,
+        rn: row.rn,
+        ln: row.ln,
+    };
+    match state.upstream().download(sid, place).await {
+        Ok(Download::Ready { path, name }) => Ok(FileLoc { path, name }),
+        Ok(Download::Reread) => Err(Prepare::Reread),
+        Err(e) => Err(Prepare::Failed(e)),
     }
 }
 
@@ -230,8 +288,9 @@ fn is_stale(e: &upstream::envelope::UpstreamError) -> bool {
     e.rctx.starts_with("WDRC_LISTID_")
 }
 
-/// The row of `target` and its list: from the session's locators unless `fresh`, else
-/// found again (a targeted FINDFILES, then VERLIST for a version).
+/// The row of `target` and its list: from the session's locators (reread when not
+/// recent) unless `fresh`, else found again (a targeted search, then VERLIST for a
+/// version).
 pub(super) async fn locate(
     state: &AppState,
     current: &CurrentSession,
@@ -239,53 +298,29 @@ pub(super) async fn locate(
     doc: &DocId,
     target: Target,
     fresh: bool,
-) -> Result<(Arc<str>, Arc<DocumentRow>), ApiError> {
-    let id = doc.to_string();
-    let max_age = Duration::from_secs(state.documents_config().reread_after_secs);
-    let key = match target {
-        Target::Current => id.clone(),
-        Target::Version(n) => version_key(&id, n),
+) -> Result<Resolved, ApiError> {
+    let Target::Version(n) = target else {
+        return resolve::document(state, current, docs, doc, fresh).await;
     };
+    let key = version_key(&doc.to_string(), n);
+    let mut stale_seen = false;
     if !fresh {
-        if let Some(found) = docs.locate(&key, max_age) {
-            crate::metrics::document_resolve("locator", "found");
-            return Ok(found);
+        match resolve::by_locator(state, current, docs, doc, &key, Some(n)).await? {
+            ByLocator::Found(found) => return Ok(found),
+            ByLocator::Stale => stale_seen = true,
+            ByLocator::Missing => {}
         }
     }
-    let sid = &current.session.sid;
-    let document = match docs.locate(&id, max_age).filter(|_| !fresh) {
-        Some(found) => found,
-        None => find_document(state, current, docs, doc, sid).await?,
-    };
-    match target {
-        Target::Current => Ok(document),
-        Target::Version(_) => {
-            Box::pin(super::versions::load(state, current, docs, doc, &document)).await?;
-            docs.locate(&key, Duration::MAX)
-                .ok_or_else(|| ApiError::NotFound("no such version".to_owned()))
-        }
-    }
-}
-
-/// A targeted FINDFILES for the document; its row and list.
-async fn find_document(
-    state: &AppState,
-    current: &CurrentSession,
-    docs: &SessionDocs,
-    doc: &DocId,
-    sid: &Sid,
-) -> Result<(Arc<str>, Arc<DocumentRow>), ApiError> {
-    let id = doc.to_string();
-    let key: [u8; 32] = Sha256::digest(format!("document {id}")).into();
-    let found = docs
-        .page((key, 0, 0, false), lookup(state, sid, docs, doc))
-        .await
-        .map_err(|e| (*e).clone());
-    match found {
-        Ok(page) if page.rows.is_empty() => Err(no_such_document()),
-        Ok(_) => docs.locate(&id, Duration::MAX).ok_or_else(no_such_document),
-        Err(e) => Err(Box::pin(state.upstream_failure(Some(current.key), e)).await),
-    }
+    let document = resolve::document(state, current, docs, doc, fresh).await?;
+    Box::pin(super::versions::load(state, current, docs, doc, &document)).await?;
+    docs.locate(&key, Duration::MAX)
+        .map(|(list_id, row)| Resolved {
+            list_id,
+            row,
+            canonical: document.canonical.clone(),
+            stale_seen: stale_seen || document.stale_seen,
+        })
+        .ok_or_else(|| ApiError::NotFound("no such version".to_owned()))
 }
 
 /// The locator key of version `n` of document `id`.

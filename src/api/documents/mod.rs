@@ -5,6 +5,7 @@
 pub mod cabinets;
 pub mod content;
 pub mod document;
+pub mod resolve;
 pub mod search;
 pub mod versions;
 pub mod view;

@@ -227,7 +227,16 @@ fn skip_mismatch(state: &AppState, page: &DocumentPage, offset: u64) -> bool {
     let Some(first) = page.rows.first() else {
         return false;
     };
-    if state.documents_config().skip_base != SkipBase::Auto || u64::from(first.ln) == offset + 1 {
+    if u64::from(first.ln) == offset + 1 {
+        return false;
+    }
+    switch_skip_base(state)
+}
+
+/// With `skip_base = auto`, records that the upstream counts `skip` the other way
+/// (a row came back from another line than asked); `false` when the base is fixed.
+pub(super) fn switch_skip_base(state: &AppState) -> bool {
+    if state.documents_config().skip_base != SkipBase::Auto {
         return false;
     }
     let docs = state.documents();

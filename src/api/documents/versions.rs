@@ -20,6 +20,7 @@ use super::super::problem::ApiError;
 use super::super::state::AppState;
 use super::content::{self, ContentHeaders, Target, locate, version_key};
 use super::document::no_such_document;
+use super::resolve::Resolved;
 use super::search::window;
 use super::view::{DOCUMENTS, link};
 use crate::documents::representation::timestamp;
@@ -67,7 +68,9 @@ pub struct VersionList {
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     params(("id" = String, Path, description = "A document id (`doc_{cabinet}_{doc_number}`)")),
     responses(
-        (status = 200, description = "The document's versions, newest first.", body = VersionList),
+        (status = 200, description = "The document's versions, newest first.", body = VersionList, headers(
+            ("content-location" = String, description = "`/documents/{canonical id}/versions` when the document was asked for by an id it no longer has (it moved to another cabinet)"),
+        )),
         problems::GetDocumentVersions,
     ),
 )]
@@ -83,19 +86,22 @@ pub async fn list(
         .await;
     let document = locate(&state, &current, &docs, &doc, Target::Current, false).await?;
     let rows = load(&state, &current, &docs, &doc, &document).await?;
-    let current_n = current_version(&document.1, &rows);
-    let href = format!("{DOCUMENTS}/{doc}");
+    let current_n = current_version(&document.row, &rows);
+    let canonical = &document.canonical;
+    let href = format!("{DOCUMENTS}/{canonical}");
     let body = VersionList {
         versions: rows
             .iter()
-            .filter_map(|row| view(&doc, row, current_n))
+            .filter_map(|row| view(canonical, row, current_n))
             .collect(),
         links: vec![
             link("self", &format!("{href}/versions"), "GET", "This list"),
             link("document", &href, "GET", "The document"),
         ],
     };
-    Ok(private_json(&body, 512 + 512 * rows.len()))
+    let mut response = private_json(&body, 512 + 512 * rows.len());
+    document.content_location(&doc, "/versions", response.headers_mut());
+    Ok(response)
 }
 
 /// `GET /documents/{id}/versions/{n}`.
@@ -110,7 +116,9 @@ pub async fn list(
         ("n" = u32, Path, description = "A version number"),
     ),
     responses(
-        (status = 200, description = "The version.", body = VersionView),
+        (status = 200, description = "The version.", body = VersionView, headers(
+            ("content-location" = String, description = "`/documents/{canonical id}/versions/{n}` when the document was asked for by an id it no longer has (it moved to another cabinet)"),
+        )),
         problems::GetDocumentVersions,
     ),
 )]
@@ -127,13 +135,15 @@ pub async fn get(
         .await;
     let document = locate(&state, &current, &docs, &doc, Target::Current, false).await?;
     let rows = load(&state, &current, &docs, &doc, &document).await?;
-    let current_n = current_version(&document.1, &rows);
+    let current_n = current_version(&document.row, &rows);
     let found = rows
         .iter()
-        .filter_map(|row| view(&doc, row, current_n))
+        .filter_map(|row| view(&document.canonical, row, current_n))
         .find(|v| v.n == n)
         .ok_or_else(no_such_version)?;
-    Ok(private_json(&found, 512))
+    let mut response = private_json(&found, 512);
+    document.content_location(&doc, &format!("/versions/{n}"), response.headers_mut());
+    Ok(response)
 }
 
 /// `GET|HEAD /documents/{id}/versions/{n}/content`.
@@ -155,14 +165,17 @@ pub async fn get(
             ("content-length" = u64, description = "The file's length, when the file server sent it"),
             ("accept-ranges" = String, description = "`bytes` when ranges are served"),
             ("content-disposition" = String, description = "RFC 6266 `attachment` with an ASCII `filename` and a UTF-8 `filename*`"),
+            ("content-location" = String, description = "`/documents/{canonical id}/versions/{n}/content` when the document was asked for by an id it no longer has (it moved to another cabinet)"),
         )),
         (status = 206, description = "The range asked for.", content_type = "*/*", body = Vec<u8>, headers(
             ("content-range" = String, description = "The range sent, of the whole length"),
             ("etag" = String, description = "The content ETag"),
             ("content-disposition" = String, description = "As for 200"),
+            ("content-location" = String, description = "As for 200"),
         )),
         (status = 304, description = "The content still has the `If-None-Match` ETag.", headers(
             ("etag" = String, description = "The current content ETag"),
+            ("content-location" = String, description = "As for 200"),
         )),
         problems::GetDocumentContent,
     ),
@@ -228,11 +241,11 @@ pub(super) async fn load(
     current: &CurrentSession,
     docs: &SessionDocs,
     doc: &DocId,
-    document: &(Arc<str>, Arc<DocumentRow>),
+    document: &Resolved,
 ) -> Result<Vec<Arc<DocumentRow>>, ApiError> {
     let sid = &current.session.sid;
-    let (mut list_id, mut row) = document.clone();
-    let mut found_again = false;
+    let (mut list_id, mut row) = (document.list_id.clone(), document.row.clone());
+    let mut found_again = document.stale_seen;
     loop {
         match verlist(state, sid, &list_id, &row).await {
             Ok(page) => {
@@ -253,8 +266,9 @@ pub(super) async fn load(
                     });
                 }
                 found_again = true;
-                (list_id, row) =
+                let found =
                     Box::pin(locate(state, current, docs, doc, Target::Current, true)).await?;
+                (list_id, row) = (found.list_id, found.row);
             }
             Err(e) => return Err(Box::pin(state.upstream_failure(Some(current.key), e)).await),
         }

@@ -128,3 +128,26 @@ fn file_names_are_read_with_javascript_unescape_rules() {
     assert_eq!(js_unescape("%zz%u12"), "%zz%u12");
     assert_eq!(js_unescape("%uD83D%uDE00"), "\u{1F600}");
 }
+
+#[test]
+fn a_reread_answers_its_row_or_none_when_the_template_could_not_reread() {
+    let fresh = envelope(
+        json!({"root": {"errorStatus": {"List_ID": "x1", "List_Count": "3",
+            "ErrorCount": ""}, "data": [
+            {"XN": "Excel test.", "FN": "00015655.xlsx", "UPD": "1587490528", "SZ": "8.6 KB",
+             "VER": "1", "LN": "2", "RN": "1", "CBID": "5", "Name": "Excel test. (00015655x51615).XLSX"}
+        ]}}),
+    );
+    let row = reread_of(&fresh).expect("an answer").expect("a row");
+    assert_eq!((row.ln, row.rn, row.cabinet), (2, 1, 5));
+    assert_eq!(row.version.number::<u32>(), Some(1));
+    let placeholders = envelope(json!({"root": {"errorStatus": {"List_ID": "x1",
+        "ErrorCount": ""}, "data": [{"FN": "%:DOCID%", "LN": "%:L#%", "RN": "%:R#%"}]}}));
+    assert_eq!(reread_of(&placeholders).expect("an answer"), None);
+    let message = envelope(json!({"root": {"errorStatus": {"ErrorCount": ""},
+        "data": {"message": "8275=WDAPI_ReReadRecord(3)"}}}));
+    assert_eq!(reread_of(&message).expect("an answer"), None);
+    let other = envelope(json!({"root": {"errorStatus": {"ErrorCount": ""},
+        "data": {"message": "something else"}}}));
+    assert!(reread_of(&other).is_err());
+}
