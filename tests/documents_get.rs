@@ -32,8 +32,25 @@ async fn a_searched_document_is_read_from_its_locator_with_an_etag_and_304() {
     assert_eq!(sim.calls("FINDFILES").await, 1, "the locator answered");
     assert_eq!(
         sim.calls("SERVE").await,
-        0,
-        "within the window, without a reread"
+        1,
+        "one reread, for the fields a search row lacks"
+    );
+    assert!(listed["fields"].is_null(), "a search row has no fields");
+    assert!(listed["version"].is_null(), "nor a version");
+    assert_eq!(r.json["version"], 1, "{}", r.text);
+    let fields = r.json["fields"].as_array().expect("the profile's fields");
+    assert!(!fields.is_empty(), "{}", r.text);
+    for field in fields {
+        assert!(field["number"].as_u64().is_some_and(|n| (1..=7).contains(&n)));
+        assert!(field["name"].as_str().is_some_and(|n| !n.is_empty()), "{field}");
+        assert!(field["code"].as_str().is_some_and(|c| !c.is_empty()), "{field}");
+    }
+    let again = gw.get(&format!("/documents/{id}"), Some(&token)).await;
+    assert_eq!(again.json, r.json);
+    assert_eq!(
+        sim.calls("SERVE").await,
+        1,
+        "then within the window, without a reread"
     );
     let etag = r.header("etag").to_owned();
     assert!(etag.starts_with("\"d-") && etag.ends_with('"'), "{etag}");

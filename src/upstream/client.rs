@@ -31,10 +31,12 @@ pub const CHARSET_FALLBACK: &str = "wdgate_upstream_charset_fallback_total";
 
 /// The most one upstream connection buffers while reading (headers and body frames).
 /// hyper grows the buffer only as far as a read needs, so a CGI answer stays small; a
-/// download fills it, and at 256 KiB a transfer costs a quarter of the system calls it
-/// did at 64 KiB (`bench/run downloads`: 0.83–0.94× a tuned nginx became 0.87–1.40×,
-/// and eight concurrent 200 MiB downloads +8.4 MiB of RSS instead of +2.8).
-const UPSTREAM_READ_BUFFER: usize = 256 * 1024;
+/// download fills it. Larger buffers cost fewer system calls per transfer (256 KiB
+/// measured 0.87–1.40× a tuned nginx where 64 KiB measured 0.83–0.94×) but more memory
+/// per transfer: eight concurrent 200 MiB downloads grew a debug gateway by 28–33 MiB
+/// at 256 KiB and 16–18 MiB at 128 KiB, against 6–8 MiB at 64 KiB and the 16 MiB
+/// target (`tests/documents_content.rs`, `bench/run downloads`).
+const UPSTREAM_READ_BUFFER: usize = 64 * 1024;
 
 /// One upstream call: a command, its query parameters and (for POST) its form body.
 #[derive(Debug, Clone)]

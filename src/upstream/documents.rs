@@ -106,6 +106,62 @@ pub struct DocumentRow {
     pub favorite: Cell,
     /// `FPR`: the file's hidden-form path. Never leaves the gateway.
     pub fpr: Cell,
+    /// `F{n}C`, `F{n}D`, `F{n}N`: the profile fields with a code, in field order; `None`
+    /// when the template carries no fields at all (FINDFILES' short row, which has no
+    /// `VER` either).
+    pub fields: Option<Vec<RowField>>,
+}
+
+/// One profile field of a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowField {
+    /// The field number, 1 to 7.
+    pub number: u8,
+    /// `F{n}C`: the code.
+    pub code: String,
+    /// `F{n}D`: the code's description, when sent.
+    pub description: Option<String>,
+    /// `F{n}N`: the field's name, when sent.
+    pub name: Option<String>,
+}
+
+/// The keys of profile field n (1 to 7): code, description, name.
+const FIELD_KEYS: [(&str, &str, &str); 7] = [
+    ("F1C", "F1D", "F1N"),
+    ("F2C", "F2D", "F2N"),
+    ("F3C", "F3D", "F3N"),
+    ("F4C", "F4D", "F4N"),
+    ("F5C", "F5D", "F5N"),
+    ("F6C", "F6D", "F6N"),
+    ("F7C", "F7D", "F7N"),
+];
+
+/// The profile fields of `row`: those with a non-empty code; `None` when the row is a
+/// short one, with no `F{n}C` key and no `VER` (a rich row leaves out empty fields, T5,
+/// but always carries its version).
+fn row_fields(row: &Map<String, Value>) -> Option<Vec<RowField>> {
+    let mut carried = row.contains_key("VER");
+    let mut fields = Vec::new();
+    for (number, (code_key, description_key, name_key)) in (1..=7u8).zip(FIELD_KEYS) {
+        let code = Cell::of(row, code_key);
+        carried |= code != Cell::NotSent;
+        let Some(code) = code.text().filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        let text = |key| {
+            Cell::of(row, key)
+                .text()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
+        fields.push(RowField {
+            number,
+            code: code.to_owned(),
+            description: text(description_key),
+            name: text(name_key),
+        });
+    }
+    carried.then_some(fields)
 }
 
 impl DocumentRow {
@@ -144,6 +200,7 @@ impl DocumentRow {
             last_accessed_by: cell("OW"),
             favorite: cell("FF"),
             fpr: cell("FPR"),
+            fields: row_fields(row),
         })
     }
 }

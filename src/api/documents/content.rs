@@ -23,7 +23,7 @@ use super::super::openapi::problems;
 use super::super::problem::ApiError;
 use super::super::state::AppState;
 use super::document::{matches, no_such_document};
-use super::resolve::{self, ByLocator, Resolved};
+use super::resolve::{self, ByLocator, Need, Resolved};
 use crate::documents::transfers::{Permit, Refused};
 use crate::documents::{DocId, FileKey, FileLoc, SessionDocs};
 use crate::upstream::documents::{DocumentRow, Download, RowPlace};
@@ -288,6 +288,11 @@ fn is_stale(e: &upstream::envelope::UpstreamError) -> bool {
     e.rctx.starts_with("WDRC_LISTID_")
 }
 
+/// What content needs of a row: any recent one, or a fresh resolution.
+fn need(fresh: bool) -> Need {
+    if fresh { Need::Fresh } else { Need::Row }
+}
+
 /// The row of `target` and its list: from the session's locators (reread when not
 /// recent) unless `fresh`, else found again (a targeted search, then VERLIST for a
 /// version).
@@ -300,18 +305,18 @@ pub(super) async fn locate(
     fresh: bool,
 ) -> Result<Resolved, ApiError> {
     let Target::Version(n) = target else {
-        return resolve::document(state, current, docs, doc, fresh).await;
+        return resolve::document(state, current, docs, doc, need(fresh)).await;
     };
     let key = version_key(&doc.to_string(), n);
     let mut stale_seen = false;
     if !fresh {
-        match resolve::by_locator(state, current, docs, doc, &key, Some(n)).await? {
+        match resolve::by_locator(state, current, docs, doc, &key, Some(n), false).await? {
             ByLocator::Found(found) => return Ok(found),
             ByLocator::Stale => stale_seen = true,
             ByLocator::Missing => {}
         }
     }
-    let document = resolve::document(state, current, docs, doc, fresh).await?;
+    let document = resolve::document(state, current, docs, doc, need(fresh)).await?;
     Box::pin(super::versions::load(state, current, docs, doc, &document)).await?;
     docs.locate(&key, Duration::MAX)
         .map(|(list_id, row)| Resolved {

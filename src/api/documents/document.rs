@@ -13,7 +13,7 @@ use super::super::json::json_bytes;
 use super::super::openapi::problems;
 use super::super::problem::ApiError;
 use super::super::state::AppState;
-use super::resolve;
+use super::resolve::{self, Need};
 use super::view::DocumentView;
 use crate::documents::DocId;
 use crate::documents::representation::etag;
@@ -51,7 +51,7 @@ pub async fn get(
     let doc = DocId::parse(&id).ok_or_else(no_such_document)?;
     let sid = &current.session.sid;
     let docs = state.documents().session(current.key, sid).await;
-    let resolved = resolve::document(&state, &current, &docs, &doc, false).await?;
+    let resolved = resolve::document(&state, &current, &docs, &doc, Need::Profile).await?;
     let row = &resolved.row;
     let tag = etag(row);
     let tag_value = HeaderValue::from_str(&tag).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -77,19 +77,33 @@ impl Resolved {
     }
 }
 
+/// What a caller needs of a document's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A row as recent as `documents.reread_after_secs` allows (content, versions).
+    Row,
+    /// The whole profile: a row without its fields (a search's short row, §1.2) is
+    /// reread whatever its age.
+    Profile,
+    /// A fresh resolution: the locator is skipped and the document searched for.
+    Fresh,
+}
+
 /// The current row of document `doc`: from its locator (reread when older than the
-/// window) unless `fresh`, else found by a targeted search; 404 when nothing matches.
+/// window, or when a profile is needed and the row has no fields) unless `Fresh`, else
+/// found by a targeted search; 404 when nothing matches.
 pub async fn document(
     state: &AppState,
     current: &CurrentSession,
     docs: &SessionDocs,
     doc: &DocId,
-    fresh: bool,
+    need: Need,
 ) -> Result<Resolved, ApiError> {
     let id = doc.to_string();
+    let profile = need == Need::Profile;
     let mut stale_seen = false;
-    if !fresh {
-        match by_locator(state, current, docs, doc, &id, None).await? {
+    if need != Need::Fresh {
+        match by_locator(state, current, docs, doc, &id, None, profile).await? {
             ByLocator::Found(found) => return Ok(found),
             ByLocator::Stale => stale_seen = true,
             ByLocator::Missing => {}
@@ -101,22 +115,36 @@ pub async fn document(
         .page((key, 0, 0, false), lookup(state, sid, docs, doc))
         .await
         .map_err(|e| (*e).clone());
-    match found {
-        Ok(page) if page.rows.is_empty() => Err(no_such_document()),
+    let resolved = match found {
+        Ok(page) if page.rows.is_empty() => return Err(no_such_document()),
         Ok(_) => docs
             .locate(&id, Duration::MAX)
             .map(|(list_id, row)| Resolved {
                 stale_seen,
                 ..Resolved::new(list_id, row, doc)
             })
-            .ok_or_else(no_such_document),
-        Err(e) => Err(Box::pin(state.upstream_failure(Some(current.key), e)).await),
+            .ok_or_else(no_such_document)?,
+        Err(e) => return Err(Box::pin(state.upstream_failure(Some(current.key), e)).await),
+    };
+    if profile && resolved.row.fields.is_none() {
+        // The search's row is the short one: one reread of the row it found gives the
+        // fields and the version. Should that list be stale already, the short row
+        // answers (its fields null, as a search result's).
+        if let ByLocator::Found(full) =
+            by_locator(state, current, docs, doc, &id, None, true).await?
+        {
+            return Ok(Resolved {
+                stale_seen,
+                ..full
+            });
+        }
     }
+    Ok(resolved)
 }
 
 /// The row of locator `key` (document `doc`'s, or its version `version`'s): as seen
-/// while recent, else reread; when the reread finds it stale the locator is gone, and
-/// the caller searches.
+/// while recent (and, when `profile`, carrying its fields), else reread; when the
+/// reread finds it stale the locator is gone, and the caller searches.
 pub async fn by_locator(
     state: &AppState,
     current: &CurrentSession,
@@ -124,12 +152,13 @@ pub async fn by_locator(
     doc: &DocId,
     key: &str,
     version: Option<u32>,
+    profile: bool,
 ) -> Result<ByLocator, ApiError> {
     let Some(located) = docs.locator(key) else {
         return Ok(ByLocator::Missing);
     };
     let window = Duration::from_secs(state.documents_config().reread_after_secs);
-    if located.age < window {
+    if located.age < window && (!profile || located.row.fields.is_some()) {
         crate::metrics::document_resolve("locator", "found");
         return Ok(ByLocator::Found(Resolved::new(
             located.list_id,

@@ -38,9 +38,9 @@ pub struct DocumentView {
     pub cabinet: CabinetRef,
     /// The descriptive location, when sent.
     pub location: Option<String>,
-    /// Profile fields; null when the list template carries none (follow `self`).
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub fields: Option<Vec<serde_json::Value>>,
+    /// Profile fields with a code, in field order; null when the row came from a list
+    /// that carries none (search results: follow `self`, whose profile always has them).
+    pub fields: Option<Vec<DocumentFieldView>>,
     /// The size as Worldox displays it (`8.6 KB`).
     pub size_text: Option<String>,
     /// Last update (RFC 3339).
@@ -74,6 +74,19 @@ pub struct DocumentView {
     /// What can be done next.
     #[serde(rename = "_links")]
     pub links: Vec<Link>,
+}
+
+/// One profile field of a document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentFieldView {
+    /// The field number, 1 to 7.
+    pub number: u8,
+    /// The field's name (`Client`), when known.
+    pub name: Option<String>,
+    /// The code (`20000`).
+    pub code: String,
+    /// The code's description (`City of Mesa`), when sent.
+    pub description: Option<String>,
 }
 
 /// Where a search matched, as `[start, end)` character ranges.
@@ -223,7 +236,17 @@ impl DocumentView {
                 href: cabinet_href.clone(),
             },
             location: text(&row.location),
-            fields: None,
+            fields: row.fields.as_ref().map(|fields| {
+                fields
+                    .iter()
+                    .map(|f| DocumentFieldView {
+                        number: f.number,
+                        name: f.name.clone(),
+                        code: f.code.clone(),
+                        description: f.description.clone(),
+                    })
+                    .collect()
+            }),
             size_text: text(&row.size_text),
             updated_at: row.updated.number().and_then(timestamp),
             created_on: row.created.number().and_then(date),
