@@ -10,9 +10,12 @@
 //!
 //! Bodies are streamed in chunks generated from the copy's description, after the
 //! state lock is released, so memory stays flat whatever the file's size. Faults:
-//! `download_copy_missing_ratio`, `slow_body_bytes_per_sec`, `reset_mid_body_ratio`.
+//! `download_copy_missing_ratio`, `slow_body_bytes_per_sec`, `reset_mid_body_ratio`,
+//! `stall_mid_body_ratio`. `/_sim/stats` counts the bodies still being sent.
 
 use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use axum::body::{Body, Bytes};
@@ -27,6 +30,7 @@ use percent_encoding::percent_decode_str;
 use tokio::time::Instant;
 
 use super::Simulator;
+use super::faults;
 use super::random;
 use super::store::Copy;
 
@@ -87,14 +91,16 @@ pub(crate) async fn serve(State(sim): State<Simulator>, request: Request) -> Res
             state.store.remove_copy(&sid, &rest);
             return None;
         }
-        Some((copy, state.faults.clone()))
+        Some((copy, state.faults.clone(), Arc::clone(&state.file_bodies)))
     });
-    let Some((copy, faults)) = found else {
+    let Some((copy, faults, bodies)) = found else {
         return not_found();
     };
     let pacing = Pacing {
         bytes_per_sec: faults.slow_body_bytes_per_sec,
         reset: random::chance(faults.reset_mid_body_ratio),
+        stall: random::chance(faults.stall_mid_body_ratio),
+        bodies,
     };
     answer(&copy, request.headers(), pacing)
 }
@@ -110,12 +116,33 @@ fn split(path: &str) -> Option<(String, String)> {
 }
 
 /// How a body is sent.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Pacing {
     /// 0: as fast as the client reads.
     bytes_per_sec: u64,
     /// Reset the connection half-way.
     reset: bool,
+    /// Stop sending half-way, the connection kept open.
+    stall: bool,
+    /// The count of bodies being sent.
+    bodies: Arc<AtomicUsize>,
+}
+
+/// Counts one body as being sent while it lives.
+#[derive(Debug)]
+struct Sending(Arc<AtomicUsize>);
+
+impl Sending {
+    fn new(count: Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// One piece of a body: literal bytes or a range of the file.
@@ -229,6 +256,9 @@ fn body(
     insert(response.headers_mut(), CONTENT_LENGTH, &total.to_string());
     let blob = std::sync::Arc::clone(&copy.blob);
     let reset_at = pacing.reset.then_some(total / 2);
+    let stall_at = pacing.stall.then_some(total / 2);
+    let sending = Arc::new(Sending::new(Arc::clone(&pacing.bodies)));
+    let bytes_per_sec = pacing.bytes_per_sec;
     let chunk = if pacing.bytes_per_sec > 0 {
         usize::try_from((pacing.bytes_per_sec / 10).max(1))
             .unwrap_or(CHUNK)
@@ -239,8 +269,16 @@ fn body(
     let state = (parts, 0usize, 0u64, 0u64);
     let stream = futures_util::stream::unfold(state, move |(parts, index, within, sent)| {
         let blob = std::sync::Arc::clone(&blob);
+        // Each step holds the count, so it drops with the stream.
+        let sending = Arc::clone(&sending);
         async move {
+            let _sending = sending;
             let part = parts.get(index)?.clone();
+            if stall_at.is_some_and(|at| sent >= at) {
+                // Nothing more, and no end: only the reader giving up ends this.
+                faults::hang().await;
+                return None;
+            }
             if reset_at.is_some_and(|at| sent >= at) {
                 // Let what was sent reach the socket first, as a reset mid-body would.
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -249,7 +287,7 @@ fn body(
                 return Some((Err(error), (Vec::new(), 0, 0, sent)));
             }
             let mut room = chunk as u64;
-            if let Some(at) = reset_at {
+            if let Some(at) = reset_at.or(stall_at) {
                 room = room.min(at - sent).max(1);
             }
             let (bytes, next) = match part {
@@ -265,8 +303,8 @@ fn body(
                     }
                 }
             };
-            if pacing.bytes_per_sec > 0 {
-                let secs = bytes.len() as f64 / pacing.bytes_per_sec as f64;
+            if bytes_per_sec > 0 {
+                let secs = bytes.len() as f64 / bytes_per_sec as f64;
                 tokio::time::sleep(Duration::from_secs_f64(secs)).await;
             }
             let sent = sent + bytes.len() as u64;
