@@ -102,7 +102,7 @@ pub(crate) async fn serve(State(sim): State<Simulator>, request: Request) -> Res
         stall: random::chance(faults.stall_mid_body_ratio),
         bodies,
     };
-    answer(&copy, request.headers(), pacing)
+    answer(&copy, request.headers(), &pacing)
 }
 
 /// The raw SID and the decoded path below it (`OPEN/…`), for a path under `WDSIDS`.
@@ -152,7 +152,7 @@ enum Part {
     Range { start: u64, end: u64 },
 }
 
-fn answer(copy: &Copy, headers: &HeaderMap, pacing: Pacing) -> Response {
+fn answer(copy: &Copy, headers: &HeaderMap, pacing: &Pacing) -> Response {
     let len = copy.blob.len();
     let modified = httpdate::fmt_http_date(copy.modified);
     let common = |status: StatusCode| {
@@ -251,7 +251,7 @@ fn body(
     copy: &Copy,
     parts: Vec<Part>,
     total: u64,
-    pacing: Pacing,
+    pacing: &Pacing,
 ) -> Response {
     insert(response.headers_mut(), CONTENT_LENGTH, &total.to_string());
     let blob = std::sync::Arc::clone(&copy.blob);
