@@ -652,6 +652,13 @@ async fn an_offset_pages_the_sessions_list_like_a_cursor() {
         .expect("href");
     assert!(self_href.contains("offset=3"), "{self_href}");
     assert!(links.iter().any(|l| l["rel"] == "prev"), "{}", page.text);
+    // The session's list went stale: the offset re-runs the search and says so.
+    sim.admin(Method::POST, "invalidate-lists", None).await;
+    let rerun = gw.get("/documents?limit=2&offset=3", Some(&token)).await;
+    assert_eq!(rerun.status, 200, "{}", rerun.text);
+    assert_eq!(rerun.json["restarted"], true, "{}", rerun.text);
+    assert_eq!(ids(&rerun), all[3..5].to_vec());
+    let finds = sim.calls("FINDFILES").await;
     // An offset past the end is an empty page of the same total.
     let past = gw
         .get(
