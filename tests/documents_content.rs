@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{Gateway, Reply, Sim, client, wait_until};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 const MIB: u64 = 1024 * 1024;
 const LARGE: &str = "/documents/doc_14_00014999/content";
@@ -731,4 +733,193 @@ async fn a_refused_copy_is_502_and_forgotten() {
         "the refused copy was forgotten"
     );
     assert_no_file_path("the log", &gw.log());
+}
+
+/// The gateway's `host:port`.
+fn authority(gw: &Gateway) -> String {
+    gw.url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// A raw HTTP/1.1 GET of `path` on its own connection: the stream, the response head,
+/// and the body bytes read with it.
+async fn raw_get(gw: &Gateway, token: &str, path: &str) -> (TcpStream, String, Vec<u8>) {
+    let host = authority(gw);
+    let mut stream = TcpStream::connect(&host).await.expect("connect");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let body = buf[end + 4..].to_vec();
+            return (stream, head, body);
+        }
+        let n = stream.read(&mut chunk).await.expect("read the head");
+        assert!(n > 0, "the connection closed before the head");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A header of a raw response head, lowercased name.
+fn head_header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+    })
+}
+
+async fn metrics_text(gw: &Gateway) -> String {
+    client()
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
+fn transfers_counted(text: &str, outcome: &str) -> bool {
+    let label = format!("outcome=\"{outcome}\"");
+    text.lines().any(|l| {
+        l.starts_with("wdgate_document_transfers_total")
+            && l.contains("direction=\"down\"")
+            && l.contains(&label)
+    })
+}
+
+async fn sim_bodies_open(sim: &Sim) -> u64 {
+    let stats = sim.admin(reqwest::Method::GET, "stats", None).await;
+    stats["file_bodies_open"]
+        .as_u64()
+        .expect("file_bodies_open")
+}
+
+#[tokio::test]
+async fn transfer_idle_timeout_aborts_a_stalled_download() {
+    let (sim, gw, token) = setup(&[("WDGATE_DOCUMENTS_TRANSFER_IDLE_TIMEOUT_SECS", "1")]).await;
+    // The file server sends half of the file, then nothing, keeping the connection.
+    sim.set_faults(json!({"stall_mid_body_ratio": 1.0})).await;
+    let started = Instant::now();
+    let (mut stream, head, mut body) = raw_get(&gw, &token, PDF).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the gateway never gave up on the stalled transfer"
+    );
+    let waited = started.elapsed();
+    println!(
+        "stalled download aborted after {waited:?} with {} body bytes",
+        body.len()
+    );
+    assert!(waited >= Duration::from_secs(1), "{waited:?}");
+    assert!(waited < Duration::from_secs(15), "{waited:?}");
+    // The answer must not look whole: short of its length, or without the last chunk.
+    match head_header(&head, "content-length") {
+        Some(len) => {
+            let len: usize = len.parse().expect("a length");
+            assert_eq!(len, 54_321);
+            assert!(body.len() < len, "{} of {len} bytes", body.len());
+            assert!(!body.is_empty(), "the first half was sent");
+        }
+        None => {
+            assert_eq!(head_header(&head, "transfer-encoding"), Some("chunked"));
+            assert!(!body.ends_with(b"0\r\n\r\n"), "a terminal chunk was sent");
+        }
+    }
+    wait_until(|| async { transfers_counted(&metrics_text(&gw).await, "aborted") }).await;
+    gw.wait_for_log("a content transfer broke off").await;
+    // Both sides are let go: the file server's body is dropped too.
+    wait_until(|| async { sim_bodies_open(&sim).await == 0 }).await;
+    assert_no_file_path("the log", &gw.log());
+}
+
+#[tokio::test]
+async fn client_disconnect_mid_download_frees_the_transfer_slot() {
+    let (sim, gw, token) = setup(&[("WDGATE_DOCUMENTS_MAX_TRANSFERS_PER_SESSION", "1")]).await;
+    let (mut stream, head, mut body) = raw_get(&gw, &token, LARGE).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let mut chunk = [0u8; 64 * 1024];
+    while body.len() < MIB as usize {
+        let n = stream.read(&mut chunk).await.expect("read");
+        assert!(n > 0, "the body ended early");
+        body.extend_from_slice(&chunk[..n]);
+    }
+    assert!(
+        body.starts_with(&line(0)),
+        "the large document's first line"
+    );
+    assert_eq!(
+        sim_bodies_open(&sim).await,
+        1,
+        "the upstream body is being read"
+    );
+    // The session's one place is taken while the client holds the transfer.
+    let refused = Reply::read(get_content(&gw, &token, PDF).await).await;
+    refused.assert_problem(429, "too_many_requests");
+    // The client goes away in the middle of the 200 MiB body.
+    drop(stream);
+    let dropped = Instant::now();
+    wait_until(|| async {
+        let r = get_content(&gw, &token, PDF).await;
+        r.status() == 200 && r.bytes().await.is_ok_and(|b| b.len() == 54_321)
+    })
+    .await;
+    println!(
+        "the place came back {:?} after the disconnect",
+        dropped.elapsed()
+    );
+    // The gateway let go of the upstream body too, and counted the transfer cancelled.
+    wait_until(|| async { sim_bodies_open(&sim).await == 0 }).await;
+    assert!(transfers_counted(&metrics_text(&gw).await, "cancelled"));
+}
+
+#[tokio::test]
+async fn a_protected_document_is_found_but_its_content_is_403_access_denied() {
+    let (sim, gw, token) = setup(&[]).await;
+    const PROTECTED: &str = "/documents/doc_5_00015102";
+    let profile = gw.get(PROTECTED, Some(&token)).await;
+    assert_eq!(profile.status, 200, "{}", profile.text);
+    let downloads = sim.calls("DOWNLOAD").await;
+    let r = Reply::read(get_content(&gw, &token, &format!("{PROTECTED}/content")).await).await;
+    r.assert_problem(403, "access_denied");
+    assert_eq!(
+        r.json["upstream"]["rctx"], "WDRC_FILE_ACCESS_DENIED",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        sim.calls("DOWNLOAD").await - downloads,
+        1,
+        "refused, not retried"
+    );
+    let versions = gw.get(&format!("{PROTECTED}/versions"), Some(&token)).await;
+    assert_eq!(versions.status, 200, "{}", versions.text);
+    let version =
+        Reply::read(get_content(&gw, &token, &format!("{PROTECTED}/versions/1/content")).await)
+            .await;
+    version.assert_problem(403, "access_denied");
+    // The user who protected it opens it.
+    let owner = gw.login("qc1", "qc1").await;
+    let theirs = get_content(&gw, &owner, &format!("{PROTECTED}/content")).await;
+    assert_eq!(theirs.status(), 200);
+    let bytes = theirs.bytes().await.expect("body");
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+    assert_eq!(bytes.len(), 23_456);
+    assert_no_file_path("the problem", &r.text);
 }

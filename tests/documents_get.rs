@@ -41,9 +41,19 @@ async fn a_searched_document_is_read_from_its_locator_with_an_etag_and_304() {
     let fields = r.json["fields"].as_array().expect("the profile's fields");
     assert!(!fields.is_empty(), "{}", r.text);
     for field in fields {
-        assert!(field["number"].as_u64().is_some_and(|n| (1..=7).contains(&n)));
-        assert!(field["name"].as_str().is_some_and(|n| !n.is_empty()), "{field}");
-        assert!(field["code"].as_str().is_some_and(|c| !c.is_empty()), "{field}");
+        assert!(
+            field["number"]
+                .as_u64()
+                .is_some_and(|n| (1..=7).contains(&n))
+        );
+        assert!(
+            field["name"].as_str().is_some_and(|n| !n.is_empty()),
+            "{field}"
+        );
+        assert!(
+            field["code"].as_str().is_some_and(|c| !c.is_empty()),
+            "{field}"
+        );
     }
     let again = gw.get(&format!("/documents/{id}"), Some(&token)).await;
     assert_eq!(again.json, r.json);
@@ -233,17 +243,22 @@ async fn the_etag_holds_across_the_reread_and_changes_when_the_record_does() {
     let on_cached = cached.login("demo", "demo").await;
     cached.get("/documents?q=Excel", Some(&on_cached)).await;
     let from_search = cached.get(path, Some(&on_cached)).await;
-    assert_eq!(sim.calls("SERVE").await, 0);
+    assert_eq!(sim.calls("SERVE").await, 1, "the profile's fields");
+    let listed = cached.get(path, Some(&on_cached)).await;
+    assert_eq!(sim.calls("SERVE").await, 1, "then the window holds");
+    assert_eq!(listed.header("etag"), from_search.header("etag"));
     let on_reread = reread.login("demo", "demo").await;
     reread.get("/documents?q=Excel", Some(&on_reread)).await;
     let from_reread = reread.get(path, Some(&on_reread)).await;
-    assert_eq!(sim.calls("SERVE").await, 1);
+    let again = reread.get(path, Some(&on_reread)).await;
+    assert_eq!(sim.calls("SERVE").await, 3, "a reread per read");
     let etag = from_search.header("etag").to_owned();
     assert_eq!(
         from_reread.header("etag"),
         etag,
-        "a search row (highlighted, no VER) and its reread have one ETag"
+        "one ETag on both gateways"
     );
+    assert_eq!(again.header("etag"), etag);
     let content_etag = |gw: &Gateway, token: &str| {
         let request = client()
             .head(gw.url(&format!("{path}/content")))
@@ -291,7 +306,11 @@ async fn a_stale_list_at_the_reread_is_found_again_and_answers() {
     let again = gw.get(path, Some(&token)).await;
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(again.header("etag"), first.header("etag"));
-    assert_eq!(sim.calls("SERVE").await, 1, "the reread said stale");
+    assert_eq!(
+        sim.calls("SERVE").await,
+        3,
+        "the first read's fields; the reread that said stale; the found row's fields"
+    );
     assert_eq!(sim.calls("FINDFILES").await, 2, "then one targeted search");
     let metrics = gw.get("/metrics", None).await.text;
     assert!(
@@ -410,7 +429,7 @@ async fn an_upstream_counting_skip_from_zero_is_learned_by_a_lookup_and_its_rere
     let again = gw.get(path, Some(&token)).await;
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(again.header("etag"), first.header("etag"));
-    assert_eq!(sim.calls("SERVE").await, 1);
+    assert_eq!(sim.calls("SERVE").await, 2, "the fields, then a reread");
     assert_eq!(sim.calls("FINDFILES").await, 1, "the reread found the row");
     assert_eq!(serve_params(&sim, 0).await["skip"], "0");
     // A search learns the base; a row further down its list is reread at its line.
@@ -423,14 +442,14 @@ async fn an_upstream_counting_skip_from_zero_is_learned_by_a_lookup_and_its_rere
     let r = gw.get(&format!("/documents/{second}"), Some(&token)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["id"], second.as_str());
-    assert_eq!(sim.calls("SERVE").await, 2);
+    assert_eq!(sim.calls("SERVE").await, 3);
     assert_eq!(
         sim.calls("FINDFILES").await,
         finds,
         "no search: the right line"
     );
     assert_eq!(
-        serve_params(&sim, 1).await["skip"],
+        serve_params(&sim, 2).await["skip"],
         "1",
         "line 2, counted from 0"
     );

@@ -368,3 +368,435 @@ async fn a_search_after_worldox_ended_the_session_is_401_and_ends_it_here() {
         .await
         .assert_problem(401, "invalid_token");
 }
+
+/// The parameters of the last FINDFILES the simulator saw, in the order sent.
+async fn last_find(sim: &Sim) -> Vec<(String, String)> {
+    let log = sim
+        .admin(Method::GET, "requests?command=FINDFILES", None)
+        .await;
+    let calls = log["FINDFILES"].as_array().expect("FINDFILES calls");
+    let last = calls.last().expect("one FINDFILES at least");
+    last.as_array()
+        .expect("pairs")
+        .iter()
+        .map(|pair| {
+            (
+                pair[0].as_str().expect("name").to_owned(),
+                pair[1].as_str().expect("value").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The values of `name` in `params`.
+fn values<'a>(params: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    params
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn structured_filters_reach_findfiles_as_their_own_parameters_and_narrow_the_search() {
+    let (sim, gw, token) = setup(&[]).await;
+    let r = gw
+        .get(
+            "/documents?description=Excel%20test.&cabinet=5",
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        sorted(ids(&r)),
+        ["doc_5_00015655", "doc_5_00015661"],
+        "{}",
+        r.text
+    );
+    let sent = last_find(&sim).await;
+    assert_eq!(values(&sent, "wd_File_Xname_Filter"), ["Excel test."]);
+    assert_eq!(values(&sent, "wd_File_ProfileGroup_Filter"), ["5"]);
+    assert!(
+        values(&sent, "wd_FIND_QUERY").is_empty(),
+        "no query beside filters: {sent:?}"
+    );
+    for (query, expected) in [
+        (
+            "description=*EXCEL*",
+            vec!["doc_5_00015577", "doc_5_00015655", "doc_5_00015661"],
+        ),
+        ("file_name=00015655.*", vec!["doc_5_00015655"]),
+        (
+            "field3=SPREAD",
+            vec!["doc_5_00015577", "doc_5_00015655", "doc_5_00015661"],
+        ),
+        ("field1=00012&field3=MEMO", vec!["doc_14_00014603"]),
+        (
+            "field2=0010&cabinet=5",
+            vec![
+                "doc_5_00014410",
+                "doc_5_00015102",
+                "doc_5_00015655",
+                "doc_5_00016627",
+            ],
+        ),
+        ("field3=SPREAD&cabinet=14", vec![]),
+    ] {
+        let r = gw.get(&format!("/documents?{query}"), Some(&token)).await;
+        assert_eq!(r.status, 200, "{query}: {}", r.text);
+        assert_eq!(sorted(ids(&r)), expected, "{query}");
+        assert_eq!(r.json["total"], expected.len(), "{query}");
+    }
+    let sent = last_find(&sim).await;
+    assert_eq!(values(&sent, "wd_File_Field3_Filter"), ["SPREAD"]);
+    assert_eq!(values(&sent, "wd_File_ProfileGroup_Filter"), ["14"]);
+    // The date filters are passed as given, in their own parameters.
+    let r = gw
+        .get(
+            "/documents?updated=2020-01-01&created=%3E%3D2019&accessed=*",
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sent = last_find(&sim).await;
+    assert_eq!(values(&sent, "wd_File_Updated_Filter"), ["2020-01-01"]);
+    assert_eq!(values(&sent, "wd_File_Created_Filter"), [">=2019"]);
+    assert_eq!(values(&sent, "wd_File_AccessDate_Filter"), ["*"]);
+}
+
+#[tokio::test]
+async fn odd_characters_in_every_new_parameter_arrive_as_one_value() {
+    let (sim, gw, token) = setup(&[]).await;
+    // `+`, `&`, `=`, `%`, `#`, a space and a non-ASCII letter, percent-encoded once
+    // by the client as any client would.
+    let odd = "a+b&c=d%e #f é";
+    let encoded =
+        percent_encoding::utf8_percent_encode(odd, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let known = [
+        "wd_SID",
+        "HTMLOnOK",
+        "HTMLOnFail",
+        "Wd_File_Sort_Key1",
+        "wd_File_Sort_Dir1",
+        "skip",
+        "take",
+    ];
+    for (name, param, sent_as) in [
+        ("text", "wd_FIND_QUERY", format!("?t {odd}")),
+        ("wdq", "wd_FIND_QUERY", odd.to_owned()),
+        ("description", "wd_File_Xname_Filter", odd.to_owned()),
+        ("file_name", "wd_File_Filename_Filter", odd.to_owned()),
+        ("field1", "wd_File_Field1_Filter", odd.to_owned()),
+        ("field2", "wd_File_Field2_Filter", odd.to_owned()),
+        ("field3", "wd_File_Field3_Filter", odd.to_owned()),
+        ("field4", "wd_File_Field4_Filter", odd.to_owned()),
+        ("field5", "wd_File_Field5_Filter", odd.to_owned()),
+        ("field6", "wd_File_Field6_Filter", odd.to_owned()),
+        ("field7", "wd_File_Field7_Filter", odd.to_owned()),
+        ("updated", "wd_File_Updated_Filter", odd.to_owned()),
+        ("created", "wd_File_Created_Filter", odd.to_owned()),
+        ("accessed", "wd_File_AccessDate_Filter", odd.to_owned()),
+    ] {
+        let r = gw
+            .get(&format!("/documents?{name}={encoded}"), Some(&token))
+            .await;
+        assert_eq!(r.status, 200, "{name}: {}", r.text);
+        let sent = last_find(&sim).await;
+        assert_eq!(values(&sent, param), [sent_as.as_str()], "{name}: {sent:?}");
+        for (n, _) in &sent {
+            assert!(
+                n == param || known.iter().any(|k| k.eq_ignore_ascii_case(n)),
+                "{name}: an extra parameter {n:?} reached the CGI query: {sent:?}"
+            );
+        }
+    }
+    // A line break is a raw query's to send; in a filter or `text` it is refused
+    // before Worldox hears of it.
+    let r = gw
+        .get("/documents?wdq=Excel%0A%3FG%205", Some(&token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        values(&last_find(&sim).await, "wd_FIND_QUERY"),
+        ["Excel\n?G 5"]
+    );
+    let finds = sim.calls("FINDFILES").await;
+    for name in ["text", "description", "field4", "updated"] {
+        gw.get(&format!("/documents?{name}=a%0Ab"), Some(&token))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    assert_eq!(
+        sim.calls("FINDFILES").await,
+        finds,
+        "refused before Worldox"
+    );
+}
+
+#[tokio::test]
+async fn queries_filters_cursors_and_offsets_combine_only_as_the_rules_say() {
+    let (sim, gw, token) = setup(&[]).await;
+    let first = gw
+        .get("/documents?field3=SPREAD&limit=1", Some(&token))
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let href = next_href(&first).expect("a next page");
+    let finds = sim.calls("FINDFILES").await;
+    for bad in [
+        "q=a&text=b",
+        "text=a&wdq=b",
+        "q=a&wdq=b",
+        "q=a&description=b",
+        "text=a&field1=b",
+        "wdq=a&accessed=b",
+    ] {
+        gw.get(&format!("/documents?{bad}"), Some(&token))
+            .await
+            .assert_problem(400, "bad_request");
+    }
+    for extra in ["offset=0", "description=x", "text=x", "wdq=x", "field7=x"] {
+        gw.get(&format!("{href}&{extra}"), Some(&token))
+            .await
+            .assert_problem(400, "bad_request");
+    }
+    for bad in [
+        "offset=-1".to_owned(),
+        "offset=x".to_owned(),
+        "offset=1000000001".to_owned(),
+        format!("description={}", "d".repeat(101)),
+        format!("wdq={}", "w".repeat(257)),
+        "text=%3Ft%20x".to_owned(),
+        "text=a%7Cb".to_owned(),
+        "wdq=a%00b".to_owned(),
+    ] {
+        gw.get(&format!("/documents?{bad}"), Some(&token))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    assert_eq!(
+        sim.calls("FINDFILES").await,
+        finds,
+        "refusals never reach Worldox"
+    );
+    // A cabinet scopes any kind of search.
+    for ok in [
+        "text=Excel&cabinet=5",
+        "wdq=Excel&cabinet=5",
+        "q=Excel&cabinet=5",
+    ] {
+        let r = gw.get(&format!("/documents?{ok}"), Some(&token)).await;
+        assert_eq!(r.status, 200, "{ok}: {}", r.text);
+        assert_eq!(r.json["total"], 3, "{ok}: {}", r.text);
+    }
+    let sent = last_find(&sim).await;
+    assert_eq!(values(&sent, "wd_FIND_QUERY"), ["Excel | ?G 5"]);
+}
+
+#[tokio::test]
+async fn a_cursor_carries_the_structured_search_into_a_rerun() {
+    let (sim, gw, token) = setup(&[]).await;
+    let first = gw
+        .get("/documents?field3=SPREAD&cabinet=5&limit=1", Some(&token))
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let self_link = first.json["_links"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["rel"] == "self"))
+        .and_then(|l| l["href"].as_str())
+        .expect("self")
+        .to_owned();
+    assert!(self_link.contains("field3=SPREAD"), "{self_link}");
+    let href = next_href(&first).expect("next");
+    // The list is gone: the page re-runs the search from the cursor alone.
+    sim.admin(Method::POST, "invalidate-lists", None).await;
+    let second = gw.get(&href, Some(&token)).await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert_eq!(second.json["restarted"], true);
+    let sent = last_find(&sim).await;
+    assert_eq!(values(&sent, "wd_File_Field3_Filter"), ["SPREAD"]);
+    assert_eq!(values(&sent, "wd_File_ProfileGroup_Filter"), ["5"]);
+    assert!(values(&sent, "wd_FIND_QUERY").is_empty());
+    let (seen, total, _) = walk(&gw, &token, "/documents?field3=SPREAD&cabinet=5&limit=1").await;
+    assert_eq!(total, 3);
+    assert_eq!(
+        sorted(seen),
+        ["doc_5_00015577", "doc_5_00015655", "doc_5_00015661"]
+    );
+}
+
+#[tokio::test]
+async fn an_offset_pages_the_sessions_list_like_a_cursor() {
+    let (sim, gw, token) = setup(&[]).await;
+    let (all, total, _) = walk(&gw, &token, "/documents?limit=4").await;
+    let (finds, sorts) = (sim.calls("FINDFILES").await, sim.calls("SORTFILES").await);
+    let page = gw.get("/documents?limit=2&offset=3", Some(&token)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.json["offset"], 3);
+    assert_eq!(page.json["total"], total);
+    assert_eq!(page.json["restarted"], false);
+    assert_eq!(ids(&page), all[3..5].to_vec());
+    assert_eq!(
+        sim.calls("FINDFILES").await,
+        finds,
+        "the session's list is paged"
+    );
+    assert_eq!(sim.calls("SORTFILES").await, sorts + 1);
+    let links = page.json["_links"].as_array().expect("links");
+    let self_href = links.iter().find(|l| l["rel"] == "self").expect("self")["href"]
+        .as_str()
+        .expect("href");
+    assert!(self_href.contains("offset=3"), "{self_href}");
+    assert!(links.iter().any(|l| l["rel"] == "prev"), "{}", page.text);
+    // The session's list went stale: the offset re-runs the search and says so.
+    sim.admin(Method::POST, "invalidate-lists", None).await;
+    let rerun = gw.get("/documents?limit=2&offset=3", Some(&token)).await;
+    assert_eq!(rerun.status, 200, "{}", rerun.text);
+    assert_eq!(rerun.json["restarted"], true, "{}", rerun.text);
+    assert_eq!(ids(&rerun), all[3..5].to_vec());
+    let finds = sim.calls("FINDFILES").await;
+    // An offset past the end is an empty page of the same total.
+    let past = gw
+        .get(
+            &format!("/documents?limit=2&offset={}", total + 10),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(past.status, 200, "{}", past.text);
+    assert!(ids(&past).is_empty());
+    assert_eq!(past.json["total"], total);
+    assert!(next_href(&past).is_none());
+    // Another session has no list for it: its offset runs the search at that line.
+    let other = gw.login("demo", "demo").await;
+    let fresh = gw.get("/documents?limit=2&offset=3", Some(&other)).await;
+    assert_eq!(ids(&fresh), all[3..5].to_vec());
+    assert_eq!(sim.calls("FINDFILES").await, finds + 1);
+}
+
+#[tokio::test]
+async fn with_every_list_stale_each_cursor_page_reruns_the_search_once() {
+    let (sim, gw, token) = setup(&[]).await;
+    sim.set_faults(json!({"stale_doc_lists": true})).await;
+    let first = gw.get("/documents?limit=4", Some(&token)).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let total = first.json["total"].as_u64().expect("total");
+    let mut seen = ids(&first);
+    let mut next = next_href(&first);
+    let mut pages = 1u64;
+    while let Some(href) = next {
+        let (finds, sorts) = (sim.calls("FINDFILES").await, sim.calls("SORTFILES").await);
+        let page = gw.get(&href, Some(&token)).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert_eq!(page.json["restarted"], true, "{}", page.text);
+        assert_eq!(
+            sim.calls("SORTFILES").await - sorts,
+            1,
+            "one try of the list"
+        );
+        assert_eq!(
+            sim.calls("FINDFILES").await - finds,
+            1,
+            "one re-run, no loop"
+        );
+        seen.extend(ids(&page));
+        next = next_href(&page);
+        pages += 1;
+    }
+    assert_eq!(seen.len() as u64, total, "{seen:?}");
+    assert_eq!(sorted(seen.clone()).len(), {
+        let mut unique = sorted(seen);
+        unique.dedup();
+        unique.len()
+    });
+    assert!(pages > 2, "several pages: {pages}");
+}
+
+#[tokio::test]
+async fn stale_twice_on_search_paging_is_409() {
+    // An upstream counting `skip` from 0 makes page one page its fresh list again
+    // (SORTFILES); with every list stale, that list fails too: 409 after one search
+    // and one page call, no more.
+    let config = wdgate::sim::SimConfig {
+        skip_base: 0,
+        ..wdgate::sim::SimConfig::default()
+    };
+    let sim = Sim::with_config(config).await;
+    let gw = Gateway::start(&sim.url(), &[]);
+    let token = gw.login("demo", "demo").await;
+    sim.set_faults(json!({"stale_doc_lists": true})).await;
+    let r = gw.get("/documents?limit=3", Some(&token)).await;
+    r.assert_problem(409, "upstream_error");
+    assert_eq!(
+        r.json["upstream"]["rctx"], "WDRC_LISTID_INVALID",
+        "{}",
+        r.text
+    );
+    assert_eq!(sim.calls("FINDFILES").await, 1);
+    assert_eq!(sim.calls("SORTFILES").await, 1);
+    // The base is learned: the same page now needs only the search.
+    let again = gw.get("/documents?limit=3", Some(&token)).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(sim.calls("FINDFILES").await, 2);
+    assert_eq!(sim.calls("SORTFILES").await, 1);
+}
+
+#[tokio::test]
+async fn an_expired_list_restarts_the_cursor_page_at_its_offset() {
+    let config = wdgate::sim::SimConfig {
+        list_ttl_secs: 1,
+        ..wdgate::sim::SimConfig::default()
+    };
+    let sim = Sim::with_config(config).await;
+    let gw = Gateway::start(&sim.url(), &[]);
+    let token = gw.login("demo", "demo").await;
+    let first = gw.get("/documents?limit=2", Some(&token)).await;
+    let href = next_href(&first).expect("next");
+    let second = gw.get(&href, Some(&token)).await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    // Paging the list works until it expires, however often it is used; then the
+    // page re-runs the search and says so.
+    let restarted = std::sync::Mutex::new(None);
+    common::wait_until(|| async {
+        let page = gw.get(&href, Some(&token)).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let done = page.json["restarted"] == true;
+        if done {
+            *restarted.lock().expect("lock") = Some(ids(&page));
+        }
+        done
+    })
+    .await;
+    let restarted = restarted
+        .lock()
+        .expect("lock")
+        .take()
+        .expect("a restarted page");
+    assert_eq!(restarted, ids(&second), "the same rows at the same offset");
+    assert!(sim.calls("FINDFILES").await >= 2);
+}
+
+#[tokio::test]
+async fn a_hidden_document_is_found_by_its_owner_only() {
+    let (_sim, gw, token) = setup(&[]).await;
+    let mine = gw.get("/documents?q=Partner", Some(&token)).await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert!(ids(&mine).is_empty(), "{}", mine.text);
+    let all = gw.get("/documents?limit=500", Some(&token)).await;
+    assert!(!ids(&all).contains(&"doc_5_00015101".to_owned()));
+    assert!(
+        ids(&all).contains(&"doc_5_00015102".to_owned()),
+        "protected is found"
+    );
+    gw.get("/documents/doc_5_00015101", Some(&token))
+        .await
+        .assert_problem(404, "not_found");
+    let owner = gw.login("qc1", "qc1").await;
+    let theirs = gw.get("/documents?q=Partner", Some(&owner)).await;
+    assert_eq!(ids(&theirs), ["doc_5_00015101"], "{}", theirs.text);
+    let doc = gw.get("/documents/doc_5_00015101", Some(&owner)).await;
+    assert_eq!(doc.status, 200, "{}", doc.text);
+}

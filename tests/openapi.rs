@@ -66,3 +66,57 @@ async fn a_passthrough_parameter_name_outside_worldox_names_is_refused() {
         "only the valid call went upstream"
     );
 }
+
+#[tokio::test]
+async fn head_routes_are_their_own_operations_and_answer_without_a_body() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[]);
+    let doc = gw.get("/openapi.json", None).await;
+    let token = gw.login("demo", "demo").await;
+    for (path, id, live) in [
+        (
+            "/documents/{id}",
+            "headDocument",
+            "/documents/doc_6_00014711",
+        ),
+        (
+            "/documents/{id}/content",
+            "headDocumentContent",
+            "/documents/doc_6_00014711/content",
+        ),
+        (
+            "/documents/{id}/versions/{n}/content",
+            "headDocumentVersionContent",
+            "/documents/doc_6_00014711/versions/1/content",
+        ),
+    ] {
+        let head = &doc.json["paths"][path]["head"];
+        assert_eq!(head["operationId"], id, "{path}");
+        assert!(head["responses"]["200"].get("content").is_none(), "{path}");
+        let get = common::client()
+            .get(gw.url(live))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(get.status(), 200, "{live}");
+        let get_type = get.headers()["content-type"].clone();
+        let get_body = get.bytes().await.expect("body");
+        let answer = common::client()
+            .head(gw.url(live))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("HEAD");
+        assert_eq!(answer.status(), 200, "{live}");
+        assert_eq!(answer.headers()["content-type"], get_type, "{live}");
+        if let Some(len) = answer.headers().get("content-length") {
+            assert_eq!(
+                len.to_str().expect("ascii"),
+                get_body.len().to_string(),
+                "{live}"
+            );
+        }
+        assert!(answer.bytes().await.expect("no body").is_empty(), "{live}");
+    }
+}

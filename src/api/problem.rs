@@ -225,6 +225,9 @@ impl ApiError {
                 upstream::Error::Rejected(e) if e.rctx == rc::LOGON_USER_PASSWORD_INVALID.1 => {
                     "invalid_credentials"
                 }
+                upstream::Error::Rejected(e) if e.rctx == rc::FILE_ACCESS_DENIED.1 => {
+                    "access_denied"
+                }
                 upstream::Error::Rejected(_) => "upstream_error",
                 upstream::Error::Timeout(_) => "upstream_timeout",
                 upstream::Error::Unreachable(_) => "upstream_unreachable",

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::mac::MacKey;
+use crate::upstream::documents::Filter;
 
 /// The label `documents.id_key` is derived from `devices.id_key` under when unset.
 const DERIVED_LABEL: &[u8] = b"wdgate documents.id_key v1";
@@ -23,8 +24,13 @@ const DERIVED_LABEL: &[u8] = b"wdgate documents.id_key v1";
 const VERSION: u8 = 1;
 /// Bytes of the tag.
 const TAG_BYTES: usize = 32;
-/// The longest cursor accepted, in characters (a search query is bounded too).
-pub const MAX_CURSOR_LEN: usize = 2048;
+/// The longest cursor accepted, in characters: room for the longest search the API
+/// accepts (twelve filters of [`MAX_FILTER_CHARS`] characters of up to four UTF-8
+/// bytes, or one query of 256, base64'd), and well inside a request head
+/// (`server.max_header_bytes`, 16 KiB by default).
+pub const MAX_CURSOR_LEN: usize = 8192;
+/// The longest structured filter value, in characters.
+pub const MAX_FILTER_CHARS: usize = 100;
 
 /// A normalized search: what a cursor carries, and what names the search's list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +38,16 @@ pub struct Search {
     /// The quick-find text, trimmed; `None` for none.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub q: Option<String>,
+    /// The full-text search, trimmed (exclusive with `q` and `wdq`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub text: Option<String>,
+    /// A raw Worldox query, as given (exclusive with `q` and `text`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub wdq: Option<String>,
+    /// Structured filters, trimmed, each once, in [`Filter`] order (exclusive with the
+    /// three queries).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub filters: Vec<(Filter, String)>,
     /// Only this cabinet.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cabinet: Option<u32>,
@@ -42,16 +58,16 @@ pub struct Search {
 }
 
 impl Search {
-    /// The fingerprint of the list this search reads: the query, cabinet and sort
-    /// (not the page size, which each page call names anew).
+    /// The fingerprint of the list this search reads: the queries, filters, cabinet
+    /// and sort (not the page size, which each page call names anew).
     pub fn fingerprint(&self) -> [u8; 32] {
-        let mut hash = Sha256::new();
-        hash.update(self.q.as_deref().unwrap_or_default().as_bytes());
-        hash.update([0]);
-        hash.update(self.cabinet.map(|c| c.to_string()).unwrap_or_default());
-        hash.update([0]);
-        hash.update(self.sort.as_bytes());
-        hash.finalize().into()
+        let unsized_search = Self {
+            limit: 0,
+            ..self.clone()
+        };
+        // Strings, numbers and unit variants: it always serializes, unambiguously.
+        let bytes = serde_json::to_vec(&unsized_search).unwrap_or_default();
+        Sha256::digest(bytes).into()
     }
 }
 
@@ -175,10 +191,57 @@ mod tests {
     fn search() -> Search {
         Search {
             q: Some("Excel".into()),
+            text: None,
+            wdq: None,
+            filters: Vec::new(),
             cabinet: Some(5),
             sort: "-updated".into(),
             limit: 2,
         }
+    }
+
+    #[test]
+    fn the_longest_search_the_api_accepts_fits_a_cursor() {
+        let key = CursorKey::from_secret(b"0123456789abcdef");
+        // Four-byte characters, the most bytes a character can take in JSON but for
+        // control characters, which the API refuses in filters.
+        let long = "\u{1F600}".repeat(MAX_FILTER_CHARS);
+        let search = Search {
+            q: None,
+            text: None,
+            wdq: None,
+            filters: Filter::ALL.iter().map(|f| (*f, long.clone())).collect(),
+            cabinet: Some(999_999_999),
+            sort: "-doc_number".into(),
+            limit: 500,
+        };
+        let cursor = key.seal(&search, 1_000_000_000);
+        assert!(cursor.len() <= MAX_CURSOR_LEN, "{}", cursor.len());
+        let opened = key.open(&cursor).expect("opens");
+        assert_eq!(opened.q, search);
+    }
+
+    #[test]
+    fn filters_and_the_query_kind_name_different_lists() {
+        let quick = search();
+        let text = Search {
+            q: None,
+            text: Some("Excel".into()),
+            ..search()
+        };
+        let filtered = Search {
+            q: None,
+            filters: vec![(Filter::Description, "Excel".into())],
+            ..search()
+        };
+        let fps = [
+            quick.fingerprint(),
+            text.fingerprint(),
+            filtered.fingerprint(),
+        ];
+        assert_ne!(fps[0], fps[1]);
+        assert_ne!(fps[0], fps[2]);
+        assert_ne!(fps[1], fps[2]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! call counts, expiring sessions and listings, and faults at run time.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -27,6 +28,8 @@ pub(crate) struct OutboxQuery {
 pub(crate) struct Stats {
     /// CGI requests by uppercase command.
     calls: BTreeMap<String, u64>,
+    /// File bodies (`/cgi-bin/WDSIDS/…` GETs) still being sent.
+    file_bodies_open: usize,
 }
 
 /// `GET /_sim/outbox[?to=ADDR]`: the codes sent, oldest first.
@@ -50,9 +53,10 @@ pub(crate) async fn outbox(
 
 /// `GET /_sim/stats`.
 pub(crate) async fn stats(State(sim): State<Simulator>) -> Json<Stats> {
-    Json(Stats {
-        calls: sim.with_state(|state| state.calls.clone()),
-    })
+    Json(sim.with_state(|state| Stats {
+        calls: state.calls.clone(),
+        file_bodies_open: state.file_bodies.load(Ordering::Relaxed),
+    }))
 }
 
 /// One live Worldox session, as `GET /_sim/sessions` lists it.

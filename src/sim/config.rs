@@ -29,6 +29,11 @@ pub struct SimConfig {
     pub large_document_mib: u64,
     /// Decoded parameter sets `GET /_sim/requests` keeps per command (default 50).
     pub requests_kept: usize,
+    /// A document list (FINDFILES, VERLIST) expires this many seconds after it was
+    /// issued, however much it is used; afterwards it answers `WDRC_LISTID_INVALID`
+    /// (8375) as a closed or stale one does (default 0: lists live until CLOSELIST,
+    /// eviction or the end of the session). How long real lists live is unknown.
+    pub list_ttl_secs: u64,
 }
 
 impl Default for SimConfig {
@@ -42,6 +47,7 @@ impl Default for SimConfig {
             max_lists_per_session: 64,
             large_document_mib: 200,
             requests_kept: 50,
+            list_ttl_secs: 0,
         }
     }
 }
@@ -80,6 +86,10 @@ pub struct Faults {
     pub slow_body_bytes_per_sec: u64,
     /// A file body resets the connection half-way through.
     pub reset_mid_body_ratio: f64,
+    /// A file body stops half-way through and sends nothing more, the connection kept
+    /// open (a stalled IIS or a dead path that does not reset), until the reader gives
+    /// up.
+    pub stall_mid_body_ratio: f64,
     /// A document write (today DOWNLOAD, which sets `ACC` and `OW`) makes every
     /// document list of every session stale. Off by default: the real client reuses
     /// lists after writes (DOCUMENTS.md T2).
@@ -104,6 +114,7 @@ impl Default for Faults {
             download_copy_forbidden: false,
             slow_body_bytes_per_sec: 0,
             reset_mid_body_ratio: 0.0,
+            stall_mid_body_ratio: 0.0,
             stale_doc_lists_after_write: false,
             cp1252_bytes: true,
         }
@@ -123,6 +134,7 @@ impl Faults {
                 self.download_copy_missing_ratio,
             ),
             ("reset_mid_body_ratio", self.reset_mid_body_ratio),
+            ("stall_mid_body_ratio", self.stall_mid_body_ratio),
         ]
         .into_iter()
         .find(|(_, r)| !(0.0..=1.0).contains(r))

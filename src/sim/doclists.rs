@@ -5,9 +5,12 @@
 //! A list keeps its rows in storage order (a row's `RN` is its place there, 1-based)
 //! and a display order (`LN`, after sorting), as the reference's example shows (`LN`
 //! 1, 2, 3 with `RN` 3, 2, 1). Re-sorting renumbers `LN` and keeps `RN`. Unlike 2FGET
-//! lists, document lists are not invalidated by writes (DOCUMENTS.md T2).
+//! lists, document lists are not invalidated by writes (DOCUMENTS.md T2). With
+//! `sim.list_ttl_secs`, a list expires that long after it was issued and is then as
+//! stale as a closed one (8375).
 
 use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use super::envelope::WdError;
 use super::random;
@@ -58,6 +61,8 @@ pub(crate) struct Item {
 #[derive(Debug, Clone)]
 pub(crate) struct DocList {
     sid: String,
+    /// When it was issued (`sim.list_ttl_secs` counts from here).
+    issued: Instant,
     /// Its rows, in storage order (`RN` - 1).
     pub(crate) rows: Vec<Item>,
     /// Places in `rows`, in display order (`LN` - 1).
@@ -85,6 +90,7 @@ impl DocList {
             .collect();
         Self {
             sid: String::new(),
+            issued: Instant::now(),
             order: (0..rows.len()).collect(),
             rows,
             echo,
@@ -105,6 +111,7 @@ impl DocList {
             .collect();
         Self {
             sid: String::new(),
+            issued: Instant::now(),
             order: (0..rows.len()).rev().collect(),
             rows,
             echo,
@@ -136,17 +143,29 @@ pub(crate) struct DocLists {
     cap: usize,
     /// The `stale_doc_lists` fault: every list is stale the moment it is issued.
     pub(crate) always_stale: bool,
+    /// How long a list lives after it was issued (`sim.list_ttl_secs`); `None`: until
+    /// closed.
+    ttl: Option<Duration>,
 }
 
 impl DocLists {
-    /// No lists; each SID holds at most `cap`.
-    pub(crate) fn new(cap: usize) -> Self {
+    /// No lists; each SID holds at most `cap`, and each lives `ttl_secs` (0: until
+    /// closed).
+    pub(crate) fn new(cap: usize, ttl_secs: u64) -> Self {
         Self {
             lists: HashMap::new(),
             by_sid: HashMap::new(),
             cap: cap.max(1),
             always_stale: false,
+            ttl: (ttl_secs > 0).then(|| Duration::from_secs(ttl_secs)),
         }
+    }
+
+    /// Whether `list` is `sid`'s and still usable: not stale by fault, not expired.
+    fn usable(&self, list: &DocList, sid: &str) -> bool {
+        list.sid == sid
+            && !self.always_stale
+            && self.ttl.is_none_or(|ttl| list.issued.elapsed() < ttl)
     }
 
     /// Opens a list for `sid`; returns its List_ID.
@@ -168,6 +187,7 @@ impl DocLists {
             id.clone(),
             DocList {
                 sid: sid.to_owned(),
+                issued: Instant::now(),
                 ..list
             },
         );
@@ -180,10 +200,13 @@ impl DocLists {
         if id.trim().is_empty() {
             return Err(WdError::new(rc::LISTID_UNDEFINED, msg::LISTID_UNDEFINED));
         }
-        match self.lists.get_mut(id.trim()) {
-            Some(list) if list.sid == sid && !self.always_stale => Ok(list),
-            _ => Err(WdError::new(rc::LISTID_INVALID, msg::LISTID_INVALID)),
+        match self.lists.get(id.trim()) {
+            Some(list) if self.usable(list, sid) => {}
+            _ => return Err(WdError::new(rc::LISTID_INVALID, msg::LISTID_INVALID)),
         }
+        self.lists
+            .get_mut(id.trim())
+            .ok_or_else(|| WdError::new(rc::LISTID_INVALID, msg::LISTID_INVALID))
     }
 
     /// Closes `sid`'s list `id` (CLOSELIST); later uses of it are 8375.
@@ -210,7 +233,7 @@ impl DocLists {
             return Err(WdError::new(rc::LISTID_UNDEFINED, msg::LISTID_UNDEFINED));
         }
         match self.lists.get(id.trim()) {
-            Some(list) if list.sid == sid && !self.always_stale => Ok(list),
+            Some(list) if self.usable(list, sid) => Ok(list),
             _ => Err(WdError::new(rc::LISTID_INVALID, msg::LISTID_INVALID)),
         }
     }

@@ -72,8 +72,41 @@ pub(crate) struct Document {
     pub(crate) checked_out_to: Option<(&'static str, &'static str)>,
     /// Whether the description goes out as raw Windows-1252 bytes (`cp1252_bytes`).
     pub(crate) cp1252: bool,
+    /// Who may find and open it.
+    pub(crate) security: Security,
     /// What its bytes look like.
     pub(crate) kind: Kind,
+}
+
+/// A document's security flag (NEWFILE's and RENAME's "none, protected or hidden"),
+/// each kind set by a user, who alone is exempt from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Security {
+    /// Everyone who sees the cabinet finds and opens it.
+    None,
+    /// Others find it and read its profile, but DOWNLOAD is refused with
+    /// `WDRC_FILE_ACCESS_DENIED`.
+    Protected(&'static str),
+    /// Others do not find it at all.
+    Hidden(&'static str),
+}
+
+impl Security {
+    /// Whether `username` finds the document in a search.
+    pub(crate) fn finds(self, username: &str) -> bool {
+        match self {
+            Self::Hidden(owner) => owner.eq_ignore_ascii_case(username),
+            Self::None | Self::Protected(_) => true,
+        }
+    }
+
+    /// Whether `username` may open (DOWNLOAD) the document.
+    pub(crate) fn opens(self, username: &str) -> bool {
+        match self {
+            Self::Hidden(owner) | Self::Protected(owner) => owner.eq_ignore_ascii_case(username),
+            Self::None => true,
+        }
+    }
 }
 
 /// What a document's bytes look like (see `content.rs`).
@@ -183,6 +216,8 @@ pub(crate) const CABINETS: &[Cabinet] = &[
 /// | `00014711.pdf` | a non-ASCII long name (`Résumé – Müller (00014711x51615).PDF`) |
 /// | `00014805.txt` | a description sent as raw Windows-1252 bytes (`electrónico`) |
 /// | `00014999.csv` | the large document (`sim.large_document_mib`, 200 MiB), generated on read |
+/// | `00015101.docx` | hidden by `qc1`: no other user finds it |
+/// | `00015102.pdf` | protected by `qc1`: others find it, but DOWNLOAD is `WDRC_FILE_ACCESS_DENIED` |
 pub(crate) const DOCUMENTS: &[Document] = &[
     Document {
         cabinet: 5,
@@ -204,6 +239,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Zip,
     },
     Document {
@@ -226,6 +262,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Zip,
     },
     Document {
@@ -248,6 +285,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Zip,
     },
     Document {
@@ -270,6 +308,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Zip,
     },
     Document {
@@ -294,6 +333,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Pdf,
     },
     Document {
@@ -318,6 +358,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Zip,
     },
     Document {
@@ -340,6 +381,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Pdf,
     },
     Document {
@@ -364,6 +406,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Zip,
     },
     Document {
@@ -386,6 +429,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[(1_578_000_000, 30_100), (1_580_000_000, 31_870)],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Zip,
     },
     Document {
@@ -408,6 +452,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: Some(("qc1", "QC User1 (QC1)")),
         cp1252: false,
+        security: Security::None,
         kind: Kind::Zip,
     },
     Document {
@@ -432,6 +477,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Text,
     },
     Document {
@@ -454,6 +500,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Pdf,
     },
     Document {
@@ -476,6 +523,7 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: true,
+        security: Security::None,
         kind: Kind::Text,
     },
     Document {
@@ -500,7 +548,54 @@ pub(crate) const DOCUMENTS: &[Document] = &[
         earlier: &[],
         checked_out_to: None,
         cp1252: false,
+        security: Security::None,
         kind: Kind::Large,
+    },
+    Document {
+        cabinet: 5,
+        file_name: "00015101.docx",
+        description: "Partner compensation notes",
+        comments: "Hidden from everyone but QC1.",
+        size: 12_288,
+        updated: 1_571_000_000,
+        created: 1_570_996_400,
+        accessed: 1_571_000_000,
+        folder: r"\\#\005\00001\0050",
+        codes: &[
+            ("00001", "Worldox Demo Client"),
+            ("0050", "General Matters"),
+            ("NOTES", "Notes"),
+            ("QC1", "QC User1"),
+        ],
+        owner: "QC User1 (QC1)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        security: Security::Hidden("qc1"),
+        kind: Kind::Zip,
+    },
+    Document {
+        cabinet: 5,
+        file_name: "00015102.pdf",
+        description: "Sealed board resolutions",
+        comments: "Protected: only QC1 opens it.",
+        size: 23_456,
+        updated: 1_570_000_000,
+        created: 1_569_996_400,
+        accessed: 1_570_000_000,
+        folder: r"\\#\005\00001\0010",
+        codes: &[
+            ("00001", "Worldox Demo Client"),
+            ("0010", "Contract Review"),
+            ("AGR", "Agreement"),
+            ("QC1", "QC User1"),
+        ],
+        owner: "QC User1 (QC1)",
+        earlier: &[],
+        checked_out_to: None,
+        cp1252: false,
+        security: Security::Protected("qc1"),
+        kind: Kind::Pdf,
     },
 ];
 

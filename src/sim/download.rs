@@ -11,6 +11,8 @@
 //!   the long name of the row at line `wd_List_Offset`, as the template indexes it, so
 //!   a wrong offset names another row's file) and `FileZMS`; `ACC` and `OW` change.
 //!   `FavCatInput` adds the file to a favorites category (`FF`), as the template does.
+//! - A document protected (or hidden) by another user: `WDRC_FILE_ACCESS_DENIED` (its
+//!   number invented), no copy made.
 #![allow(non_snake_case)]
 
 use std::time::SystemTime;
@@ -93,6 +95,12 @@ pub(crate) fn download(state: &mut State, call: &Call<'_>) -> Vec<u8> {
             format!("{}=WDAPI_ReReadRecord({rec_text})", rc::FILE_NOT_FOUND.0),
         );
     };
+    let username = state.users[user].profile.username.clone();
+    if !state.store.records[item.doc].seed.security.opens(&username) {
+        // A protected (or another user's hidden) document: found, but not opened.
+        let denied = WdError::new(rc::FILE_ACCESS_DENIED, msg::FILE_ACCESS_DENIED);
+        return failure_with(req_id, &[denied]);
+    }
     let version = item
         .version
         .unwrap_or_else(|| state.store.records[item.doc].current().number);

@@ -11,9 +11,12 @@
 //! Bodies are streamed in chunks generated from the copy's description, after the
 //! state lock is released, so memory stays flat whatever the file's size. Faults:
 //! `download_copy_missing_ratio`, `download_copy_forbidden` (a 403),
-//! `slow_body_bytes_per_sec`, `reset_mid_body_ratio`.
+//! `slow_body_bytes_per_sec`, `reset_mid_body_ratio`, `stall_mid_body_ratio`. `/_sim/stats`
+//! counts the bodies still being sent.
 
 use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use axum::body::{Body, Bytes};
@@ -28,6 +31,7 @@ use percent_encoding::percent_decode_str;
 use tokio::time::Instant;
 
 use super::Simulator;
+use super::faults;
 use super::random;
 use super::store::Copy;
 
@@ -91,9 +95,13 @@ pub(crate) async fn serve(State(sim): State<Simulator>, request: Request) -> Res
             state.store.remove_copy(&sid, &rest);
             return None;
         }
-        Some(Ok((copy, state.faults.clone())))
+        Some(Ok((
+            copy,
+            state.faults.clone(),
+            Arc::clone(&state.file_bodies),
+        )))
     });
-    let (copy, faults) = match found {
+    let (copy, faults, bodies) = match found {
         None => return not_found(),
         Some(Err(())) => return forbidden(),
         Some(Ok(found)) => found,
@@ -101,8 +109,10 @@ pub(crate) async fn serve(State(sim): State<Simulator>, request: Request) -> Res
     let pacing = Pacing {
         bytes_per_sec: faults.slow_body_bytes_per_sec,
         reset: random::chance(faults.reset_mid_body_ratio),
+        stall: random::chance(faults.stall_mid_body_ratio),
+        bodies,
     };
-    answer(&copy, request.headers(), pacing)
+    answer(&copy, request.headers(), &pacing)
 }
 
 /// The raw SID and the decoded path below it (`OPEN/…`), for a path under `WDSIDS`.
@@ -116,12 +126,33 @@ fn split(path: &str) -> Option<(String, String)> {
 }
 
 /// How a body is sent.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Pacing {
     /// 0: as fast as the client reads.
     bytes_per_sec: u64,
     /// Reset the connection half-way.
     reset: bool,
+    /// Stop sending half-way, the connection kept open.
+    stall: bool,
+    /// The count of bodies being sent.
+    bodies: Arc<AtomicUsize>,
+}
+
+/// Counts one body as being sent while it lives.
+#[derive(Debug)]
+struct Sending(Arc<AtomicUsize>);
+
+impl Sending {
+    fn new(count: Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// One piece of a body: literal bytes or a range of the file.
@@ -131,7 +162,7 @@ enum Part {
     Range { start: u64, end: u64 },
 }
 
-fn answer(copy: &Copy, headers: &HeaderMap, pacing: Pacing) -> Response {
+fn answer(copy: &Copy, headers: &HeaderMap, pacing: &Pacing) -> Response {
     let len = copy.blob.len();
     let modified = httpdate::fmt_http_date(copy.modified);
     let common = |status: StatusCode| {
@@ -230,11 +261,14 @@ fn body(
     copy: &Copy,
     parts: Vec<Part>,
     total: u64,
-    pacing: Pacing,
+    pacing: &Pacing,
 ) -> Response {
     insert(response.headers_mut(), CONTENT_LENGTH, &total.to_string());
     let blob = std::sync::Arc::clone(&copy.blob);
     let reset_at = pacing.reset.then_some(total / 2);
+    let stall_at = pacing.stall.then_some(total / 2);
+    let sending = Arc::new(Sending::new(Arc::clone(&pacing.bodies)));
+    let bytes_per_sec = pacing.bytes_per_sec;
     let chunk = if pacing.bytes_per_sec > 0 {
         usize::try_from((pacing.bytes_per_sec / 10).max(1))
             .unwrap_or(CHUNK)
@@ -245,8 +279,16 @@ fn body(
     let state = (parts, 0usize, 0u64, 0u64);
     let stream = futures_util::stream::unfold(state, move |(parts, index, within, sent)| {
         let blob = std::sync::Arc::clone(&blob);
+        // Each step holds the count, so it drops with the stream.
+        let sending = Arc::clone(&sending);
         async move {
+            let _sending = sending;
             let part = parts.get(index)?.clone();
+            if stall_at.is_some_and(|at| sent >= at) {
+                // Nothing more, and no end: only the reader giving up ends this.
+                faults::hang().await;
+                return None;
+            }
             if reset_at.is_some_and(|at| sent >= at) {
                 // Let what was sent reach the socket first, as a reset mid-body would.
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -255,7 +297,7 @@ fn body(
                 return Some((Err(error), (Vec::new(), 0, 0, sent)));
             }
             let mut room = chunk as u64;
-            if let Some(at) = reset_at {
+            if let Some(at) = reset_at.or(stall_at) {
                 room = room.min(at - sent).max(1);
             }
             let (bytes, next) = match part {
@@ -271,8 +313,8 @@ fn body(
                     }
                 }
             };
-            if pacing.bytes_per_sec > 0 {
-                let secs = bytes.len() as f64 / pacing.bytes_per_sec as f64;
+            if bytes_per_sec > 0 {
+                let secs = bytes.len() as f64 / bytes_per_sec as f64;
                 tokio::time::sleep(Duration::from_secs_f64(secs)).await;
             }
             let sent = sent + bytes.len() as u64;

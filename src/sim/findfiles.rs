@@ -7,6 +7,8 @@
 //! `wd_Desc` and `wd_Raw_Loc`. Each search opens a document list (see `doclists`),
 //! sorted newest first unless `Wd_File_Sort_Key1` says otherwise; SORTFILES re-sorts and
 //! pages that list. `skip` (the first line, 1-based by default) and `take` page the rows.
+//! The structured `wd_File_*_Filter` parameters narrow the matches too (see `filters`),
+//! and a hidden document is found by the user who hid it only.
 #![allow(non_snake_case)]
 
 use serde::Serialize;
@@ -15,6 +17,7 @@ use super::dispatch::Call;
 use super::doclists::{self, DocList, Sort};
 use super::documents::cabinets_of;
 use super::envelope::{ErrorFields, ErrorList, WdError, error_count, to_body};
+use super::filters::Filters;
 use super::query::Query;
 use super::rows::{self, AnyRow};
 use super::state::State;
@@ -84,16 +87,28 @@ pub(crate) fn find(state: &mut State, call: &Call<'_>) -> Vec<u8> {
         // No temporary projects exist here yet: an unknown path, as FILEWDL says it.
         return failure(&WdError::new(rc::FILE_NOT_FOUND, msg::FILE_NOT_FOUND));
     }
+    let filters = Filters::of(call);
     let cabinets: Vec<u32> = cabinets_of(username)
         .map(|c| c.id)
         .filter(|id| query.cabinets.as_ref().is_none_or(|only| only.contains(id)))
+        .filter(|id| {
+            filters
+                .cabinets
+                .as_ref()
+                .is_none_or(|only| only.contains(id))
+        })
         .collect();
     // RN is a file's place among the matches in storage order.
     let records = &state.store.records;
     let rows: Vec<usize> = records
         .iter()
         .enumerate()
-        .filter(|(_, r)| cabinets.contains(&r.cabinet) && query.matches(r.seed))
+        .filter(|(_, r)| {
+            cabinets.contains(&r.cabinet)
+                && r.seed.security.finds(username)
+                && query.matches(r.seed)
+                && filters.matches(r)
+        })
         .map(|(i, _)| i)
         .collect();
     let highlights = query.highlights().into_iter().map(str::to_owned).collect();

@@ -24,6 +24,7 @@ mod download;
 mod envelope;
 mod faults;
 mod files;
+mod filters;
 mod findfiles;
 mod logon;
 mod query;

@@ -4,6 +4,8 @@
 //! All of it sits behind one mutex that no handler holds across an `.await`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -51,6 +53,9 @@ pub(crate) struct State {
     /// The last decoded parameter sets per command, SID redacted (`/_sim/requests`).
     pub(crate) requests: HashMap<String, VecDeque<Vec<(String, String)>>>,
     requests_kept: usize,
+    /// File bodies being sent (`/_sim/stats`): one leaves when its connection ends or
+    /// its reader drops it, which shows a gateway let go of the upstream side.
+    pub(crate) file_bodies: Arc<AtomicUsize>,
 }
 
 /// A user and the devices the server stores for them.
@@ -160,11 +165,12 @@ impl State {
             rs_secret: random::hex(32),
             sid_idle: Duration::from_secs(config.sid_idle_secs),
             code_ttl: Duration::from_secs(config.code_ttl_secs),
-            doc_lists: DocLists::new(config.max_lists_per_session),
+            doc_lists: DocLists::new(config.max_lists_per_session, config.list_ttl_secs),
             skip_base: config.skip_base,
             store: Store::new(config.large_document_mib.saturating_mul(1024 * 1024)),
             requests: HashMap::new(),
             requests_kept: config.requests_kept,
+            file_bodies: Arc::new(AtomicUsize::new(0)),
         })
     }
 

@@ -4,6 +4,8 @@
 //! carry is [`Cell::NotSent`], the literal `"<undefined>"` is [`Cell::Null`] (T5), and a
 //! row of unfilled placeholders (`"RN": "%:R#%"`) is no row at all.
 
+mod filter;
+
 use http::Method;
 use serde_json::{Map, Value};
 
@@ -13,6 +15,8 @@ use super::envelope::{Envelope, ShapeError};
 use super::fields::{command, param, template};
 use super::files::WdsidsPath;
 use super::sid::Sid;
+
+pub use filter::{Filter, full_text};
 
 /// What `"<undefined>"` stands for in a row: a null value.
 const UNDEFINED: &str = "<undefined>";
@@ -336,8 +340,22 @@ impl Client {
         list_template: &str,
         find: &Find<'_>,
     ) -> Result<DocumentPage, Error> {
-        let query = paged(sid, list_template, find.sort, find.window)
-            .with(param::FIND_QUERY, find.wd_query());
+        self.find_filtered(sid, list_template, find, &[]).await
+    }
+
+    /// FINDFILES narrowed by structured `filters` as well (see [`find_params`]).
+    pub async fn find_filtered(
+        &self,
+        sid: &Sid,
+        list_template: &str,
+        find: &Find<'_>,
+        filters: &[(Filter, String)],
+    ) -> Result<DocumentPage, Error> {
+        let query = find_params(
+            paged(sid, list_template, find.sort, find.window),
+            find,
+            filters,
+        );
         page_of(&self.call(&get(command::FINDFILES, query)).await?)
     }
 
@@ -544,6 +562,28 @@ fn get(command: &str, query: Params) -> Call<'_> {
         query,
         form: Params::new(),
     }
+}
+
+/// FINDFILES' search parameters after the paged call's `base`. Without filters, the
+/// query and the cabinet go in `wd_FIND_QUERY` (the cabinet as its own `?G` clause).
+/// With filters, each is its `wd_File_*_Filter` parameter, the cabinet is
+/// `wd_File_ProfileGroup_Filter`, and `wd_FIND_QUERY` is sent only when there is a
+/// query (how FINDFILES combines the two is unknown, so the API never asks for both).
+fn find_params(base: Params, find: &Find<'_>, filters: &[(Filter, String)]) -> Params {
+    if filters.is_empty() {
+        return base.with(param::FIND_QUERY, find.wd_query());
+    }
+    let mut query = base;
+    if !find.query.trim().is_empty() {
+        query.push(param::FIND_QUERY, find.query.trim());
+    }
+    if let Some(cabinet) = find.cabinet {
+        query.push(param::PROFILE_GROUP_FILTER, cabinet.to_string());
+    }
+    for (filter, value) in filters {
+        query.push(filter.param(), value.clone());
+    }
+    query
 }
 
 /// The parameters of a paged list call.

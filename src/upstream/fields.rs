@@ -252,6 +252,29 @@ pub mod param {
     pub const CABINET_ID_VALUE: &str = "wd_CABINET_ID_VALUE";
     /// FINDFILES: the search text.
     pub const FIND_QUERY: &str = "wd_FIND_QUERY";
+    /// FINDFILES filter: the description (`XN`). The filter names are the real
+    /// client's template search; their wildcard and date syntax is undocumented.
+    pub const XNAME_FILTER: &str = "wd_File_Xname_Filter";
+    /// FINDFILES filter: the DOCID file name (`FN`).
+    pub const FILENAME_FILTER: &str = "wd_File_Filename_Filter";
+    /// FINDFILES filter: the cabinet (profile group) id.
+    pub const PROFILE_GROUP_FILTER: &str = "wd_File_ProfileGroup_Filter";
+    /// FINDFILES filter: the date of the last update.
+    pub const UPDATED_FILTER: &str = "wd_File_Updated_Filter";
+    /// FINDFILES filter: the creation date.
+    pub const CREATED_FILTER: &str = "wd_File_Created_Filter";
+    /// FINDFILES filter: the date of the last access.
+    pub const ACCESS_DATE_FILTER: &str = "wd_File_AccessDate_Filter";
+    /// FINDFILES filters: profile field 1 to 7's code.
+    pub const FIELD_FILTERS: [&str; 7] = [
+        "wd_File_Field1_Filter",
+        "wd_File_Field2_Filter",
+        "wd_File_Field3_Filter",
+        "wd_File_Field4_Filter",
+        "wd_File_Field5_Filter",
+        "wd_File_Field6_Filter",
+        "wd_File_Field7_Filter",
+    ];
     /// FINDFILES: the offset of the first row answered (0-based).
     pub const SKIP: &str = "skip";
     /// FINDFILES: how many rows to answer.
@@ -348,6 +371,10 @@ pub mod rc {
     pub const XFERFILE_FAIL_CONNECT: (&str, &str) = ("8158", "WDRC_XFERFILE_FAIL_CONNECT");
     /// 8275: no such file.
     pub const FILE_NOT_FOUND: (&str, &str) = ("8275", "WDRC_FILE_NOT_FOUND");
+    /// The user may not open this file (a protected or hidden document, a read-only
+    /// cabinet). The name is the real client's; its number is in no source, so 8290 is
+    /// the simulator's invention (the status table keys on the name).
+    pub const FILE_ACCESS_DENIED: (&str, &str) = ("8290", "WDRC_FILE_ACCESS_DENIED");
     /// 8375: the listing is stale.
     pub const LISTID_INVALID: (&str, &str) = ("8375", "WDRC_LISTID_INVALID");
     /// 8380: no listing was named.
@@ -390,6 +417,9 @@ pub mod msg {
         "File Not Found\n\n\nThe file or project could not be found.\n\n\n\n\nOK\n";
     pub const CABINET_INVALID: &str =
         "Invalid Cabinet\n\n\nThe cabinet requested is not defined.\n\n\n\n\nOK\n";
+    /// `WDRC_FILE_ACCESS_DENIED` as the simulator words it, in the style of 8030.
+    pub const FILE_ACCESS_DENIED: &str =
+        "Access Denied\n\n\nYou do not have rights to open this file.\n\n\n\n\nOK\n";
     /// 8525, verbatim from the reference (download.md).
     pub const PATH_INVALID: &str = "Invalid Path\n\n\nThe path is invalid.\n\n\n\n\nOK\n";
     /// 8380 as DOWNLOAD's failure shows it, verbatim from the reference (download.md).

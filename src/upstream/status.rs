@@ -19,6 +19,7 @@ const DEFAULTS: &[(&str, u16)] = &[
     (rc::LISTID_UNDEFINED.1, 409),
     (rc::FILE_NOT_FOUND.1, 404),
     (rc::CABINET_INVALID.1, 404),
+    (rc::FILE_ACCESS_DENIED.1, 403),
     (rc::TWO_FA_ADDRESS_UNDEFINED.1, 422),
     (rc::TWO_FA_ACCESSCODE_INVALID.1, 422),
     (rc::TWO_FA_NOT_VERIFIED.1, 422),

@@ -71,7 +71,7 @@ pub async fn list(
     let self_href = if wanted.from_cursor {
         cursor_href(&keys.seal(search, wanted.offset))
     } else {
-        first_href(search)
+        first_href(search, wanted.offset)
     };
     let mut links = vec![link("self", &self_href, "GET", "This page")];
     let mut link_header = Vec::new();
@@ -109,17 +109,29 @@ fn cursor_href(cursor: &str) -> String {
     format!("{DOCUMENTS}?cursor={cursor}")
 }
 
-/// The first page's link: the search's own parameters.
-fn first_href(search: &Search) -> String {
+/// The link of the page at `offset` of `search`, in the search's own parameters.
+fn first_href(search: &Search, offset: u64) -> String {
     let mut params: Vec<(&str, String)> = Vec::new();
-    if let Some(q) = &search.q {
-        params.push(("q", q.clone()));
+    for (name, value) in [
+        ("q", &search.q),
+        ("text", &search.text),
+        ("wdq", &search.wdq),
+    ] {
+        if let Some(value) = value {
+            params.push((name, value.clone()));
+        }
+    }
+    for (filter, value) in &search.filters {
+        params.push((filter.name(), value.clone()));
     }
     if let Some(c) = search.cabinet {
         params.push(("cabinet", c.to_string()));
     }
     params.push(("sort", search.sort.clone()));
     params.push(("limit", search.limit.to_string()));
+    if offset > 0 {
+        params.push(("offset", offset.to_string()));
+    }
     let query = serde_urlencoded::to_string(&params).unwrap_or_default();
     format!("{DOCUMENTS}?{query}")
 }

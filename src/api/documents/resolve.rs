@@ -133,10 +133,7 @@ pub async fn document(
         if let ByLocator::Found(full) =
             by_locator(state, current, docs, doc, &id, None, true).await?
         {
-            return Ok(Resolved {
-                stale_seen,
-                ..full
-            });
+            return Ok(Resolved { stale_seen, ..full });
         }
     }
     Ok(resolved)

@@ -3,143 +3,27 @@
 //! search with SORTFILES. An unknown or stale list re-runs the search and continues at
 //! the cursor's offset (`restarted`); a list that goes stale again is 409. The skip
 //! base (T3) is checked against the first row's `LN`.
+//!
+//! A search is one of a quick find (`q`), a full-text search (`text`), a raw Worldox
+//! query (`wdq`) or structured filters (`description`, `file_name`, `field1`…`field7`,
+//! `updated`, `created`, `accessed`), each optionally in one cabinet; an `offset`
+//! starts the page elsewhere. The normalized search is what a cursor carries.
+
+mod query;
 
 use std::sync::Arc;
-
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::super::auth::CurrentSession;
 use super::super::problem::ApiError;
 use super::super::state::AppState;
 use crate::config::{DocumentsConfig, SkipBase};
-use crate::documents::{DocId, ListKind, Page, Search, SessionDocs};
-use crate::upstream::documents::{DocumentPage, Find, SortBy, Window};
+use crate::documents::{DocId, ListKind, Page, SessionDocs};
+use crate::upstream::documents::{DocumentPage, Find, SortBy, Window, full_text};
 use crate::upstream::{self, Sid};
 
-/// The longest `q`, in characters.
-pub const MAX_QUERY_CHARS: usize = 256;
-/// The default page size.
-pub const DEFAULT_LIMIT: u32 = 50;
-/// The largest page size (the upstream's default and presumed maximum `take`).
-pub const MAX_LIMIT: u32 = 500;
-/// The sort names.
-pub const SORTS: &[&str] = &["updated", "version", "size", "description", "doc_number"];
-
-/// `GET /documents` query.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SearchQuery {
-    /// Quick find on names and descriptions: up to 256 characters, without `?`, `|`
-    /// or control characters (Worldox's operator syntax cannot be escaped).
-    #[param(pattern = "^[^?|\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 256)]
-    pub q: Option<String>,
-    /// Only this cabinet (an id from `/cabinets`).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 999_999_999)]
-    pub cabinet: Option<String>,
-    /// `updated`, `version`, `size`, `description` or `doc_number`, `-` first for
-    /// descending; default `-updated`.
-    #[param(pattern = "^-?(updated|version|size|description|doc_number)$")]
-    pub sort: Option<String>,
-    /// Page size, 1 to 500; default 50.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
-    pub limit: Option<String>,
-    /// A `next_cursor` (or a `next`/`prev` link's), alone: with any other parameter it
-    /// is 400 `bad_request`; one this gateway did not sign is 400 `cursor_invalid`.
-    #[param(pattern = "^cur_[A-Za-z0-9_-]+$", max_length = 2048)]
-    pub cursor: Option<String>,
-}
-
-/// What a request asks for: a search and an offset, and whether a cursor said so.
-#[derive(Debug)]
-pub struct Wanted {
-    /// The search.
-    pub search: Search,
-    /// The 0-based offset.
-    pub offset: u64,
-    /// Whether it came from a cursor.
-    pub from_cursor: bool,
-}
-
-impl SearchQuery {
-    /// Validates the query, or opens the cursor.
-    pub fn wanted(self, state: &AppState) -> Result<Wanted, ApiError> {
-        if let Some(cursor) = self.cursor {
-            if self.q.is_some()
-                || self.cabinet.is_some()
-                || self.sort.is_some()
-                || self.limit.is_some()
-            {
-                return Err(ApiError::BadRequest(
-                    "cursor cannot be combined with other search parameters".to_owned(),
-                ));
-            }
-            let opened = state
-                .documents()
-                .cursors()
-                .open(&cursor)
-                .map_err(|e| ApiError::CursorInvalid(e.to_string()))?;
-            return Ok(Wanted {
-                search: opened.q,
-                offset: opened.off,
-                from_cursor: true,
-            });
-        }
-        let q = match self.q.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(q) if q.chars().count() > MAX_QUERY_CHARS => {
-                return Err(invalid("q", "must be at most 256 characters"));
-            }
-            Some(q) if q.contains(['?', '|']) || q.chars().any(char::is_control) => {
-                return Err(invalid("q", "must not contain ?, | or control characters"));
-            }
-            Some(q) => Some(q.to_owned()),
-        };
-        let cabinet = match self.cabinet.as_deref() {
-            None => None,
-            Some(c) => match c.parse::<u32>() {
-                Ok(id) if id > 0 && id <= 999_999_999 => Some(id),
-                _ => {
-                    return Err(invalid(
-                        "cabinet",
-                        "must be a cabinet id (a positive integer)",
-                    ));
-                }
-            },
-        };
-        let sort = self.sort.unwrap_or_else(|| "-updated".to_owned());
-        if !SORTS.contains(&sort.strip_prefix('-').unwrap_or(&sort)) {
-            return Err(invalid(
-                "sort",
-                "must be updated, version, size, description or doc_number, optionally after -",
-            ));
-        }
-        let limit = match self.limit.as_deref() {
-            None => DEFAULT_LIMIT,
-            Some(l) => match l.parse::<u32>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => return Err(invalid("limit", "must be an integer from 1 to 500")),
-            },
-        };
-        Ok(Wanted {
-            search: Search {
-                q,
-                cabinet,
-                sort,
-                limit,
-            },
-            offset: 0,
-            from_cursor: false,
-        })
-    }
-}
-
-fn invalid(field: &'static str, message: &str) -> ApiError {
-    ApiError::Validation {
-        field,
-        message: message.to_owned(),
-    }
-}
+pub use query::{
+    DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, SORTS, SearchQuery, Wanted,
+};
 
 /// The page `wanted` names, for `current`: shared with identical concurrent requests
 /// of the session.
@@ -176,30 +60,41 @@ async fn load(
     let search = &wanted.search;
     let fp = search.fingerprint();
     let sort = sort_by(config, &search.sort);
+    // A cursor continues a list it expects; so does an offset into a search this
+    // session has run. Page one without an offset runs the search afresh.
     let mut restarted = wanted.from_cursor;
-    if wanted.from_cursor {
+    if wanted.from_cursor || wanted.offset > 0 {
         if let Some(list_id) = docs.search_list(fp) {
             match paged(state, sid, &list_id, sort, wanted).await {
                 Ok(page) => return Ok(to_page(page, false)),
                 Err(upstream::Error::Rejected(e)) if e.is_list_stale() => {
                     tracing::debug!("the search's list went stale; running the search again");
                     docs.forget(&list_id);
+                    restarted = true;
                 }
                 Err(e) => return Err(e),
             }
         }
-    } else {
-        restarted = false;
     }
+    let text_query;
+    let query = match (&search.q, &search.text, &search.wdq) {
+        (Some(q), _, _) => q.as_str(),
+        (None, Some(text), _) => {
+            text_query = full_text(text);
+            text_query.as_str()
+        }
+        (None, None, Some(wdq)) => wdq.as_str(),
+        (None, None, None) => "",
+    };
     let find = Find {
-        query: search.q.as_deref().unwrap_or_default(),
+        query,
         cabinet: search.cabinet,
         sort,
         window: window(state, wanted.offset, search.limit),
     };
     let found = state
         .upstream()
-        .find_files(sid, &config.list_template, &find)
+        .find_filtered(sid, &config.list_template, &find, &search.filters)
         .await?;
     let list_id = found.list_id.clone();
     let rows: Vec<Arc<_>> = found.rows.iter().cloned().map(Arc::new).collect();

@@ -7,6 +7,7 @@
 //! in step.
 
 pub mod fields;
+pub mod head;
 pub mod problems;
 pub mod wd;
 
@@ -18,6 +19,7 @@ use serde_json::Value;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use self::head::HeadOperations;
 use self::wd::OptionalBody;
 use super::problem::{ApiError, Problem, UpstreamDetail};
 use super::{devices, documents, health, me, metrics, passthrough, sessions};
@@ -66,7 +68,7 @@ pub const COOKIE: &str = "cookieAuth";
         serve,
     ),
     components(schemas(Problem, UpstreamDetail)),
-    modifiers(&SecuritySchemes, &OptionalBody),
+    modifiers(&SecuritySchemes, &OptionalBody, &HeadOperations),
     tags(
         (name = "sessions", description = "Log in and out (LOGON, LOGOFF)"),
         (name = "me", description = "The caller's profile"),

@@ -169,10 +169,11 @@ problem_sets! {
     /// `GET|HEAD /documents/{id}/content` and a version's: 429 for the session's share
     /// of transfers, 503 when every transfer place is taken, 409 when the row's list
     /// stays stale, 416 for a range the file cannot satisfy, 502 when the copy is gone
-    /// twice.
+    /// twice, 403 when the document is protected (Worldox refuses to open it).
     GetDocumentContent = [ALWAYS, AUTH, UPSTREAM, EXPIRED, &[
         // Not shed like the JSON routes: the transfer limits bound them instead.
         (503, "overloaded"),
+        (403, "access_denied"),
         (404, "not_found"),
         (404, "upstream_error"),
         (409, "upstream_error"),
@@ -271,6 +272,7 @@ fn meaning(code: &str) -> &'static str {
         "command_not_allowed" => "the command is not in `passthrough.allow`",
         "csrf_rejected" => "a cookie-authenticated change from an origin that is not allowed",
         "not_found" => "no such resource (device, cabinet or document) for the caller",
+        "access_denied" => "Worldox refuses to open the document for this user (it is protected)",
         "cursor_invalid" => {
             "the cursor is malformed, was tampered with, or was signed under another `documents.id_key`"
         }

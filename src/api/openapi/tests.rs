@@ -31,10 +31,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/cabinets/{id}"),
     ("GET", "/documents"),
     ("GET", "/documents/{id}"),
+    ("HEAD", "/documents/{id}"),
     ("GET", "/documents/{id}/content"),
+    ("HEAD", "/documents/{id}/content"),
     ("GET", "/documents/{id}/versions"),
     ("GET", "/documents/{id}/versions/{n}"),
     ("GET", "/documents/{id}/versions/{n}/content"),
+    ("HEAD", "/documents/{id}/versions/{n}/content"),
     ("GET", "/wd/{command}"),
     ("POST", "/wd/{command}"),
     ("GET", "/healthz"),
@@ -163,6 +166,37 @@ fn operations_have_unique_ids_and_problem_bodies_for_every_error() {
                 assert!(
                     content.keys().eq(["application/problem+json"]),
                     "{method} {path} {status}: not a problem"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn head_operations_mirror_their_get_without_a_success_body() {
+    let doc = document();
+    for path in super::head::HEAD_PATHS {
+        let get = &doc["paths"][path]["get"];
+        let head = &doc["paths"][path]["head"];
+        assert!(head.is_object(), "{path}: no HEAD");
+        assert_eq!(head["parameters"], get["parameters"], "{path}");
+        let id = head["operationId"].as_str().expect("an id");
+        assert!(id.starts_with("head"), "{path}: {id}");
+        let statuses = |op: &Value| -> Vec<String> {
+            op["responses"]
+                .as_object()
+                .expect("responses")
+                .keys()
+                .cloned()
+                .collect()
+        };
+        assert_eq!(statuses(head), statuses(get), "{path}");
+        for (status, response) in head["responses"].as_object().expect("responses") {
+            if status.as_str() < "400" {
+                assert!(response.get("content").is_none(), "{path} {status}: a body");
+                assert_eq!(
+                    response["headers"], get["responses"][status]["headers"],
+                    "{path} {status}"
                 );
             }
         }

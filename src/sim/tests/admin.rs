@@ -16,7 +16,10 @@ async fn stats_count_every_cgi_request_by_uppercase_command() {
     assert_eq!(stats.status, StatusCode::OK);
     assert_eq!(
         stats.json(),
-        serde_json::json!({"calls": {"LOGON": 1, "2FGET": 2, "LOGOFF": 1, "WHATEVER": 1}})
+        serde_json::json!({
+            "calls": {"LOGON": 1, "2FGET": 2, "LOGOFF": 1, "WHATEVER": 1},
+            "file_bodies_open": 0
+        })
     );
 }
 

@@ -70,6 +70,42 @@ fn the_cabinet_filter_is_its_own_clause() {
 }
 
 #[test]
+fn structured_filters_are_their_own_parameters_and_the_cabinet_a_profile_group() {
+    let find = Find {
+        query: "",
+        cabinet: Some(5),
+        sort: SortBy {
+            key: 5374,
+            descending: true,
+        },
+        window: Window { skip: 1, take: 50 },
+    };
+    let filters = vec![
+        (Filter::Description, "a+b&c=d%e".to_owned()),
+        (Filter::Field3, "AGR".to_owned()),
+    ];
+    let params = find_params(Params::new(), &find, &filters);
+    let pairs: Vec<(&str, &str)> = params.iter().collect();
+    assert_eq!(
+        pairs,
+        vec![
+            ("wd_File_ProfileGroup_Filter", "5"),
+            ("wd_File_Xname_Filter", "a+b&c=d%e"),
+            ("wd_File_Field3_Filter", "AGR"),
+        ]
+    );
+    // Without filters the cabinet stays a `?G` clause of the query.
+    let plain = find_params(Params::new(), &find, &[]);
+    assert_eq!(plain.get("wd_FIND_QUERY"), Some("?G 5"));
+    assert_eq!(plain.get("wd_File_ProfileGroup_Filter"), None);
+    // Each filter has its own parameter.
+    let mut names: Vec<&str> = Filter::ALL.iter().map(|f| f.param()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), Filter::ALL.len());
+}
+
+#[test]
 fn cabinets_drop_unused_fields_and_read_number_flags() {
     let e = envelope(json!({"root": {"errorStatus": {"ErrorCount": ""}, "data": [
         {"L#": "1", "PGID": 14, "Name": "Accounting", "RO": "1", "DO": "0", "Fields": [
