@@ -4,9 +4,12 @@
 //! the way in it works out the client IP, gives the request its id, opens its log
 //! span, refuses a bad `Host` (`host.rs`), holds the client to its share of the request
 //! slots (`per_client.rs`) and sheds load, and sets the body limit and the body's
-//! deadline (`body_deadline.rs`). While the handler runs it catches a panic and bounds
-//! the time. On the way out it writes problem bodies, puts the id on the answer, and
-//! counts, times and logs the answer (a refusal with the client IP).
+//! deadline (`body_deadline.rs`), and negotiates the answer's representation by `Accept`
+//! (`super::negotiate`: 406 when nothing offered is acceptable). While the handler runs
+//! it catches a panic and bounds the time. On the way out it re-encodes a JSON answer as
+//! XML when XML was chosen (`super::xml`), writes problem bodies (JSON or XML), puts the
+//! id and `Vary: Accept` on the answer, and counts, times and logs the answer (a refusal
+//! with the client IP).
 //!
 //! Seven stacked layers used to do this (request id, trace, metrics and problems
 //! middleware, catch-panic, timeout, load shedding). Each had its own future, and
@@ -46,16 +49,22 @@ use self::body_deadline::DeadlineBody;
 pub use self::host::target_authority;
 use self::per_client::PerClient;
 use super::client_ip::ClientIpResolver;
+use super::negotiate::{Decision, Format, Negotiation, Offer};
 use super::problem::{self, ApiError};
+use super::xml;
 use crate::metrics::{RequestMetrics, method_label};
 use crate::telemetry::{self, REQUEST_ID};
 
 /// The route label of a path that matches no route.
 const UNMATCHED: &str = "unmatched";
 
-/// Route templates, to label requests by and to tell which ones shed load.
+/// Route templates, to label requests by and to tell which ones shed load, and which
+/// representations each offers.
 #[derive(Debug)]
-pub struct RouteTable(matchit::Router<Route>);
+pub struct RouteTable {
+    routes: matchit::Router<Route>,
+    negotiation: Negotiation,
+}
 
 /// What the edge knows of a route.
 #[derive(Debug, Clone, Copy)]
@@ -86,12 +95,23 @@ impl RouteTable {
                 table.insert(prefix, route)?;
             }
         }
-        Ok(Self(table))
+        Ok(Self {
+            routes: table,
+            negotiation: Negotiation::default(),
+        })
+    }
+
+    /// The table with `negotiation` (from the OpenAPI document) deciding the answers'
+    /// representations; without it only problems follow `Accept`.
+    #[must_use]
+    pub fn with_negotiation(mut self, negotiation: Negotiation) -> Self {
+        self.negotiation = negotiation;
+        self
     }
 
     /// The route `path` matches; an unmatched path sheds load like any API call.
     fn find(&self, path: &str) -> Route {
-        self.0.at(path).map_or(
+        self.routes.at(path).map_or(
             Route {
                 template: UNMATCHED,
                 sheds: true,
@@ -221,6 +241,11 @@ where
             peer.is_some_and(|peer| resolver.is_trusted(peer)),
         );
         let route = self.shared.routes.find(request.uri().path());
+        let decision = self.shared.routes.negotiation.decide(
+            route.template,
+            request.method(),
+            request.headers(),
+        );
         let span = telemetry::request_span(
             ids.id.as_ref().map_or("", header_text),
             ids.client.as_ref().map(header_text),
@@ -243,10 +268,22 @@ where
                 self.shared.timeout
             },
             slot: None,
+            decision,
         };
         if let Err(reason) = host::check(request.version(), request.uri(), request.headers()) {
             answer.refuse(ApiError::BadRequest(reason.to_owned()));
             return answer;
+        }
+        match decision {
+            Decision::NotAcceptable { offered, .. } => {
+                answer.refuse(ApiError::NotAcceptable(offered));
+                return answer;
+            }
+            Decision::Negotiated { offer, .. } if offer.format == Format::Xml => {
+                // The handler compares the JSON representation's tags.
+                json_validators(request.headers_mut());
+            }
+            _ => {}
         }
         if route.sheds {
             match Slot::take(&self.shared, client) {
@@ -268,7 +305,11 @@ where
             },
             Err(panic) => {
                 let _entered = answer.span.enter();
-                rendering(panicked(&*panic), answer.request_id.as_ref())
+                rendering(
+                    panicked(&*panic),
+                    answer.request_id.as_ref(),
+                    answer.decision,
+                )
             }
         };
         answer
@@ -341,13 +382,19 @@ pin_project! {
         // transfer budget on a streaming route.
         timeout: Duration,
         slot: Option<Slot>,
+        // The answer's representation.
+        decision: Decision,
     }
 }
 
 impl<F> EdgeFuture<F> {
     /// Answers with `refusal` instead of calling the service.
     fn refuse(&mut self, refusal: ApiError) {
-        self.state = rendering(refusal.into_response(), self.request_id.as_ref());
+        self.state = rendering(
+            refusal.into_response(),
+            self.request_id.as_ref(),
+            self.decision,
+        );
     }
 }
 
@@ -361,20 +408,168 @@ pin_project! {
             inner: F,
             deadline: Option<Pin<Box<Sleep>>>,
         },
-        /// A problem answer is being written.
+        /// A problem answer, or an XML one, is being written.
         Rendering { render: Rendering },
         /// The answer is out.
         Done,
     }
 }
 
-/// The state that writes `response`'s problem body, naming `request_id`.
-fn rendering<F>(response: Response, request_id: Option<&HeaderValue>) -> State<F> {
+/// The state that writes `response`'s problem body, naming `request_id`, in the format
+/// `decision` chose.
+fn rendering<F>(
+    response: Response,
+    request_id: Option<&HeaderValue>,
+    decision: Decision,
+) -> State<F> {
+    let request_id = request_id
+        .and_then(|id| id.to_str().ok())
+        .map(str::to_owned);
+    let format = decision.problem().unwrap_or(Format::Json);
+    State::Rendering {
+        render: Box::pin(problem::render(response, request_id, format)),
+    }
+}
+
+/// The state that re-encodes `response`'s JSON as XML for `offer`.
+fn reencoding<F>(
+    response: Response,
+    shared: Arc<Shared>,
+    operation: usize,
+    offer: &'static Offer,
+    request_id: Option<&HeaderValue>,
+) -> State<F> {
     let request_id = request_id
         .and_then(|id| id.to_str().ok())
         .map(str::to_owned);
     State::Rendering {
-        render: Box::pin(problem::render(response, request_id)),
+        render: Box::pin(reencode(response, shared, operation, offer, request_id)),
+    }
+}
+
+/// `response`'s JSON body as XML, rooted and named as the operation's schema says; a
+/// body that cannot be re-encoded is a 500 problem (in XML).
+async fn reencode(
+    response: Response,
+    shared: Arc<Shared>,
+    operation: usize,
+    offer: &'static Offer,
+    request_id: Option<String>,
+) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let negotiation = &shared.routes.negotiation;
+    let (root, schema) = negotiation.answer(operation, parts.status.as_u16());
+    let encoded = async {
+        let json = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_err(|e| e.to_string())?;
+        if json.is_empty() {
+            // A HEAD: no body to re-encode.
+            return Ok(Bytes::new());
+        }
+        let value: serde_json::Value = serde_json::from_slice(&json).map_err(|e| e.to_string())?;
+        xml::to_xml(
+            &value,
+            root,
+            None,
+            schema,
+            xml::Schemas(negotiation.schemas()),
+        )
+        .map(Bytes::from)
+        .map_err(|e| e.to_string())
+    }
+    .await;
+    match encoded {
+        Ok(body) => {
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(offer.media_type),
+            );
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(body))
+        }
+        Err(cause) => {
+            let error = ApiError::Internal(format!("cannot write the answer as XML: {cause}"));
+            problem::render(error.into_response(), request_id, Format::Xml).await
+        }
+    }
+}
+
+/// Whether `response` is a JSON answer of a handler (`application/json`).
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Whether `response` is a problem (of either format).
+fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+"))
+}
+
+/// `If-None-Match` rewritten from the XML representation's tags to the JSON ones the
+/// handler compares; a tag of the JSON representation is dropped (it cannot match the
+/// XML one), and so is the field when nothing is left.
+fn json_validators(headers: &mut http::HeaderMap) {
+    if !headers.contains_key(header::IF_NONE_MATCH) {
+        return;
+    }
+    let tags: Vec<String> = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(xml::json_etag)
+        .collect();
+    headers.remove(header::IF_NONE_MATCH);
+    if let Ok(value) = HeaderValue::from_str(&tags.join(", ")) {
+        if !tags.is_empty() {
+            headers.insert(header::IF_NONE_MATCH, value);
+        }
+    }
+}
+
+/// What the negotiation adds to a finished answer: `Vary: Accept` where `Accept` chose
+/// the representation, the media type's `text/` spelling, and the XML twin's entity tag.
+fn negotiated(response: &mut Response, decision: Decision) {
+    let vary = match decision {
+        Decision::Untouched => false,
+        Decision::ProblemsOnly { .. } => is_problem(response),
+        Decision::Negotiated { offer, .. } => {
+            if offer.format == Format::Json
+                && offer.media_type != "application/json"
+                && is_json(response)
+            {
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(offer.media_type),
+                );
+            }
+            if offer.format == Format::Xml {
+                let tag = response
+                    .headers()
+                    .get(header::ETAG)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(xml::xml_etag)
+                    .and_then(|t| HeaderValue::from_str(&t).ok());
+                if let Some(tag) = tag {
+                    response.headers_mut().insert(header::ETAG, tag);
+                }
+            }
+            true
+        }
+        Decision::NotAcceptable { .. } => true,
+    };
+    if vary {
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept"));
     }
 }
 
@@ -413,13 +608,31 @@ where
                 StateProj::Done => panic!("EdgeFuture polled after it answered"),
             };
             if !problem::needs_rendering(&response) {
-                break response;
+                match *this.decision {
+                    Decision::Negotiated {
+                        operation, offer, ..
+                    } if offer.format == Format::Xml && is_json(&response) => {
+                        this.state.set(reencoding(
+                            response,
+                            this.shared.clone(),
+                            operation,
+                            offer,
+                            this.request_id.as_ref(),
+                        ));
+                        continue;
+                    }
+                    _ => break response,
+                }
             }
-            this.state
-                .set(rendering(response, this.request_id.as_ref()));
+            this.state.set(rendering(
+                response,
+                this.request_id.as_ref(),
+                *this.decision,
+            ));
         };
         this.state.set(State::Done);
         let mut response = response;
+        negotiated(&mut response, *this.decision);
         if let Some(id) = this.request_id.take() {
             if !response.headers().contains_key(&REQUEST_ID) {
                 response.headers_mut().insert(REQUEST_ID, id);

@@ -150,17 +150,18 @@ fn query_params(uri: &Uri) -> Result<Pairs, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("malformed query string: {}", e.body_text())))
 }
 
-/// A POST body's parameters: a form, or a JSON object of strings and numbers. An empty
-/// body needs no content type.
+/// A POST body's parameters: a form, a JSON object of strings and numbers, or an XML
+/// element with one child element per parameter. An empty body needs no content type.
 async fn body_params(request: Request, state: &AppState) -> Result<Pairs, ApiError> {
-    match BodyType::of(request.headers()) {
+    let body_type = BodyType::of(request.headers());
+    match body_type {
         BodyType::Form => serde_urlencoded::from_bytes(&body_bytes(request, state).await?)
             .map_err(|e| ApiError::BadRequest(format!("malformed body: {e}"))),
-        BodyType::Json => {
+        BodyType::Json | BodyType::Xml => {
             let ApiJson(object) = ApiJson::<Map<String, Value>>::from_request(request, state)
                 .await
                 .map_err(|e| match e {
-                    ApiError::BadRequest(_) => ApiError::BadRequest(
+                    ApiError::BadRequest(_) if body_type == BodyType::Json => ApiError::BadRequest(
                         "the JSON body must be an object of parameter names to values".to_owned(),
                     ),
                     other => other,
