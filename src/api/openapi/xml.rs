@@ -4,11 +4,15 @@
 //! `text/json`, `application/xml` and `text/xml`, problems in
 //! `application/problem+json` and `application/problem+xml`, a 406 wherever the answer
 //! is negotiated, and OpenAPI `xml` objects that say how elements are named.
+//!
+//! An XML request body's schema is the JSON one without `null` (XML has no null: a field
+//! left out is absent). The passthrough's free-form body keeps its JSON types only: XML
+//! cannot carry every parameter name its schema allows (it reads XML all the same).
 
 use serde_json::{Map, Value, json};
 
 use super::problems;
-use crate::api::negotiate::{BOTH, JSON_ONLY_ROUTES, UNTOUCHED};
+use crate::api::negotiate::{BOTH, Format, JSON_ONLY_ROUTES, UNTOUCHED, ref_name};
 use crate::api::xml::{ITEM, PROBLEM_NAMESPACE};
 
 /// The problem media types.
@@ -20,6 +24,11 @@ pub fn add_twins(doc: &mut Value) {
     let not_acceptable = serde_json::to_value(problems::responses(&[&[(406, "not_acceptable")]]))
         .ok()
         .and_then(|mut r| r.get_mut("406").map(Value::take));
+    let schemas = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (template, item) in paths.iter_mut() {
             if UNTOUCHED.contains(&template.as_str()) {
@@ -31,7 +40,7 @@ pub fn add_twins(doc: &mut Value) {
                 .into_iter()
                 .flat_map(|i| i.values_mut());
             for operation in operations {
-                operation_twins(operation, json_only, not_acceptable.as_ref());
+                operation_twins(operation, json_only, not_acceptable.as_ref(), &schemas);
             }
         }
     }
@@ -48,14 +57,27 @@ pub fn add_twins(doc: &mut Value) {
     }
 }
 
-fn operation_twins(operation: &mut Value, json_only: bool, not_acceptable: Option<&Value>) {
+fn operation_twins(
+    operation: &mut Value,
+    json_only: bool,
+    not_acceptable: Option<&Value>,
+    schemas: &Map<String, Value>,
+) {
     if let Some(content) = operation
         .pointer_mut("/requestBody/content")
         .and_then(Value::as_object_mut)
     {
         if let Some(json) = content.get("application/json").cloned() {
+            let mut xml = json.clone();
+            if let Some(schema) = xml.get_mut("schema") {
+                *schema = xml_request_schema(schema, schemas);
+            }
             for offer in BOTH.iter().skip(1) {
-                content.insert(offer.media_type.to_owned(), json.clone());
+                match offer.format {
+                    Format::Json => content.insert(offer.media_type.to_owned(), json.clone()),
+                    Format::Xml if json_only => None,
+                    Format::Xml => content.insert(offer.media_type.to_owned(), xml.clone()),
+                };
             }
         }
     }
@@ -90,6 +112,47 @@ fn operation_twins(operation: &mut Value, json_only: bool, not_acceptable: Optio
             }
             responses.insert("406".to_owned(), answer);
         }
+    }
+}
+
+/// The schema of an XML request body: the JSON one (its `$ref` resolved, so it can
+/// differ) without `null`, rooted at the schema's name.
+fn xml_request_schema(schema: &Value, schemas: &Map<String, Value>) -> Value {
+    let name = ref_name(schema);
+    let mut resolved = name
+        .and_then(|name| schemas.get(name))
+        .unwrap_or(schema)
+        .clone();
+    strip_null(&mut resolved);
+    if let (Some(name), Some(object)) = (name, resolved.as_object_mut()) {
+        object.insert("xml".to_owned(), json!({ "name": name }));
+    }
+    resolved
+}
+
+/// Removes `null` from every type, `oneOf`/`anyOf` and `enum` in `schema`.
+fn strip_null(schema: &mut Value) {
+    match schema {
+        Value::Object(object) => {
+            if let Some(Value::Array(types)) = object.get_mut("type") {
+                types.retain(|t| t != "null");
+                if let [only] = types.as_slice() {
+                    let only = only.clone();
+                    object.insert("type".to_owned(), only);
+                }
+            }
+            for key in ["oneOf", "anyOf"] {
+                if let Some(Value::Array(members)) = object.get_mut(key) {
+                    members.retain(|m| m.get("type").is_none_or(|t| t != "null"));
+                }
+            }
+            if let Some(Value::Array(values)) = object.get_mut("enum") {
+                values.retain(|v| !v.is_null());
+            }
+            object.values_mut().for_each(strip_null);
+        }
+        Value::Array(values) => values.iter_mut().for_each(strip_null),
+        _ => {}
     }
 }
 
