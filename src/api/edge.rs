@@ -4,9 +4,12 @@
 //! the way in it works out the client IP, gives the request its id, opens its log
 //! span, refuses a bad `Host` (`host.rs`), holds the client to its share of the request
 //! slots (`per_client.rs`) and sheds load, and sets the body limit and the body's
-//! deadline (`body_deadline.rs`). While the handler runs it catches a panic and bounds
-//! the time. On the way out it writes problem bodies, puts the id on the answer, and
-//! counts, times and logs the answer (a refusal with the client IP).
+//! deadline (`body_deadline.rs`), and negotiates the answer's representation by `Accept`
+//! (`super::negotiate`: 406 when nothing offered is acceptable). While the handler runs
+//! it catches a panic and bounds the time. On the way out it re-encodes a JSON answer as
+//! XML when XML was chosen (`super::xml`), writes problem bodies (JSON or XML), puts the
+//! id and `Vary: Accept` on the answer, and counts, times and logs the answer (a refusal
+//! with the client IP).
 //!
 //! Seven stacked layers used to do this (request id, trace, metrics and problems
 //! middleware, catch-panic, timeout, load shedding). Each had its own future, and
@@ -16,6 +19,7 @@
 
 mod body_deadline;
 mod host;
+mod negotiated;
 mod per_client;
 #[cfg(test)]
 mod tests;
@@ -44,8 +48,10 @@ use tracing::Span;
 pub use self::body_deadline::BodyTimeout;
 use self::body_deadline::DeadlineBody;
 pub use self::host::target_authority;
+use self::negotiated::{is_json, json_validators, negotiated, reencoding};
 use self::per_client::PerClient;
 use super::client_ip::ClientIpResolver;
+use super::negotiate::{Decision, Format, Negotiation};
 use super::problem::{self, ApiError};
 use crate::metrics::{RequestMetrics, method_label};
 use crate::telemetry::{self, REQUEST_ID};
@@ -53,9 +59,13 @@ use crate::telemetry::{self, REQUEST_ID};
 /// The route label of a path that matches no route.
 const UNMATCHED: &str = "unmatched";
 
-/// Route templates, to label requests by and to tell which ones shed load.
+/// Route templates, to label requests by and to tell which ones shed load, and which
+/// representations each offers.
 #[derive(Debug)]
-pub struct RouteTable(matchit::Router<Route>);
+pub struct RouteTable {
+    routes: matchit::Router<Route>,
+    negotiation: Negotiation,
+}
 
 /// What the edge knows of a route.
 #[derive(Debug, Clone, Copy)]
@@ -86,12 +96,23 @@ impl RouteTable {
                 table.insert(prefix, route)?;
             }
         }
-        Ok(Self(table))
+        Ok(Self {
+            routes: table,
+            negotiation: Negotiation::default(),
+        })
+    }
+
+    /// The table with `negotiation` (from the OpenAPI document) deciding the answers'
+    /// representations; without it only problems follow `Accept`.
+    #[must_use]
+    pub fn with_negotiation(mut self, negotiation: Negotiation) -> Self {
+        self.negotiation = negotiation;
+        self
     }
 
     /// The route `path` matches; an unmatched path sheds load like any API call.
     fn find(&self, path: &str) -> Route {
-        self.0.at(path).map_or(
+        self.routes.at(path).map_or(
             Route {
                 template: UNMATCHED,
                 sheds: true,
@@ -221,6 +242,11 @@ where
             peer.is_some_and(|peer| resolver.is_trusted(peer)),
         );
         let route = self.shared.routes.find(request.uri().path());
+        let decision = self.shared.routes.negotiation.decide(
+            route.template,
+            request.method(),
+            request.headers(),
+        );
         let span = telemetry::request_span(
             ids.id.as_ref().map_or("", header_text),
             ids.client.as_ref().map(header_text),
@@ -243,10 +269,22 @@ where
                 self.shared.timeout
             },
             slot: None,
+            decision,
         };
         if let Err(reason) = host::check(request.version(), request.uri(), request.headers()) {
             answer.refuse(ApiError::BadRequest(reason.to_owned()));
             return answer;
+        }
+        match decision {
+            Decision::NotAcceptable { offered, .. } => {
+                answer.refuse(ApiError::NotAcceptable(offered));
+                return answer;
+            }
+            Decision::Negotiated { offer, .. } if offer.format == Format::Xml => {
+                // The handler compares the JSON representation's tags.
+                json_validators(request.headers_mut());
+            }
+            _ => {}
         }
         if route.sheds {
             match Slot::take(&self.shared, client) {
@@ -268,7 +306,11 @@ where
             },
             Err(panic) => {
                 let _entered = answer.span.enter();
-                rendering(panicked(&*panic), answer.request_id.as_ref())
+                rendering(
+                    panicked(&*panic),
+                    answer.request_id.as_ref(),
+                    answer.decision,
+                )
             }
         };
         answer
@@ -341,13 +383,19 @@ pin_project! {
         // transfer budget on a streaming route.
         timeout: Duration,
         slot: Option<Slot>,
+        // The answer's representation.
+        decision: Decision,
     }
 }
 
 impl<F> EdgeFuture<F> {
     /// Answers with `refusal` instead of calling the service.
     fn refuse(&mut self, refusal: ApiError) {
-        self.state = rendering(refusal.into_response(), self.request_id.as_ref());
+        self.state = rendering(
+            refusal.into_response(),
+            self.request_id.as_ref(),
+            self.decision,
+        );
     }
 }
 
@@ -361,20 +409,26 @@ pin_project! {
             inner: F,
             deadline: Option<Pin<Box<Sleep>>>,
         },
-        /// A problem answer is being written.
+        /// A problem answer, or an XML one, is being written.
         Rendering { render: Rendering },
         /// The answer is out.
         Done,
     }
 }
 
-/// The state that writes `response`'s problem body, naming `request_id`.
-fn rendering<F>(response: Response, request_id: Option<&HeaderValue>) -> State<F> {
+/// The state that writes `response`'s problem body, naming `request_id`, in the format
+/// `decision` chose.
+fn rendering<F>(
+    response: Response,
+    request_id: Option<&HeaderValue>,
+    decision: Decision,
+) -> State<F> {
     let request_id = request_id
         .and_then(|id| id.to_str().ok())
         .map(str::to_owned);
+    let format = decision.problem().unwrap_or(Format::Json);
     State::Rendering {
-        render: Box::pin(problem::render(response, request_id)),
+        render: Box::pin(problem::render(response, request_id, format)),
     }
 }
 
@@ -413,13 +467,31 @@ where
                 StateProj::Done => panic!("EdgeFuture polled after it answered"),
             };
             if !problem::needs_rendering(&response) {
-                break response;
+                match *this.decision {
+                    Decision::Negotiated {
+                        operation, offer, ..
+                    } if offer.format == Format::Xml && is_json(&response) => {
+                        this.state.set(reencoding(
+                            response,
+                            this.shared.clone(),
+                            operation,
+                            offer,
+                            this.request_id.as_ref(),
+                        ));
+                        continue;
+                    }
+                    _ => break response,
+                }
             }
-            this.state
-                .set(rendering(response, this.request_id.as_ref()));
+            this.state.set(rendering(
+                response,
+                this.request_id.as_ref(),
+                *this.decision,
+            ));
         };
         this.state.set(State::Done);
         let mut response = response;
+        negotiated(&mut response, *this.decision);
         if let Some(id) = this.request_id.take() {
             if !response.headers().contains_key(&REQUEST_ID) {
                 response.headers_mut().insert(REQUEST_ID, id);

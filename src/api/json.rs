@@ -1,5 +1,6 @@
-//! Request bodies and JSON answers: `ApiJson`, axum's `Json` with the content type
-//! parsed as RFC 9110 says and its rejections turned into our problem bodies;
+//! Request bodies and JSON answers: `ApiJson`, a JSON or XML body (by its content type,
+//! parsed as RFC 9110 says) read into one type, its rejections turned into our problem
+//! bodies;
 //! [`BodyType`] and [`body_bytes`] for the routes that take other bodies too; and
 //! [`private_json`], the answer of the per-user read routes.
 
@@ -18,7 +19,8 @@ use serde::de::DeserializeOwned;
 use super::edge::BodyTimeout;
 use super::problem::ApiError;
 
-/// A JSON request body; malformed or missing input becomes a 400/408/413/415 problem.
+/// A request body in JSON or in XML (see [`super::xml`]) read into `T`; malformed or
+/// missing input becomes a 400/408/413/415 problem.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -30,13 +32,21 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if BodyType::of(req.headers()) != BodyType::Json {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let bytes = body_bytes(req, state).await?;
-        match axum::Json::<T>::from_bytes(&bytes) {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(from_rejection(&rejection)),
+        match BodyType::of(req.headers()) {
+            BodyType::Json => {
+                let bytes = body_bytes(req, state).await?;
+                match axum::Json::<T>::from_bytes(&bytes) {
+                    Ok(axum::Json(value)) => Ok(Self(value)),
+                    Err(rejection) => Err(from_rejection(&rejection)),
+                }
+            }
+            BodyType::Xml => {
+                let bytes = body_bytes(req, state).await?;
+                super::xml::from_xml(&bytes)
+                    .map(Self)
+                    .map_err(ApiError::BadRequest)
+            }
+            _ => Err(ApiError::UnsupportedMediaType),
         }
     }
 }
@@ -48,8 +58,11 @@ where
 pub enum BodyType {
     /// No `Content-Type`.
     Missing,
-    /// `application/json`, or a `+json` type (`application/merge-patch+json`).
+    /// `application/json`, `text/json`, or a `+json` type
+    /// (`application/merge-patch+json`).
     Json,
+    /// `application/xml`, `text/xml`, or a `+xml` type.
+    Xml,
     /// `application/x-www-form-urlencoded`.
     Form,
     /// Anything else, or a `Content-Type` that is not a media type.
@@ -74,10 +87,19 @@ impl BodyType {
         else {
             return Self::Other;
         };
-        if media.ty != "application" {
+        let text = media.ty == "text";
+        if media.ty != "application" && !text {
             Self::Other
-        } else if media.subty == "json" || media.suffix.is_some_and(|s| s == "json") {
+        } else if media.subty == "json" && media.suffix.is_none()
+            || !text && media.suffix.is_some_and(|s| s == "json")
+        {
             Self::Json
+        } else if media.subty == "xml" && media.suffix.is_none()
+            || !text && media.suffix.is_some_and(|s| s == "xml")
+        {
+            Self::Xml
+        } else if text {
+            Self::Other
         } else if media.subty == "x-www-form-urlencoded" && media.suffix.is_none() {
             Self::Form
         } else {
@@ -178,8 +200,19 @@ mod tests {
             "Application/JSON;charset=\"utf-8\"",
             "application/json;\tcharset=UTF-8 ",
             "application/merge-patch+json",
+            "text/json",
+            "Text/JSON; charset=utf-8",
         ] {
             assert_eq!(body_type(json), BodyType::Json, "{json:?}");
+        }
+        for xml in [
+            "application/xml",
+            "text/xml",
+            "TEXT/XML ; charset=\"utf-8\"",
+            "application/merge-patch+xml",
+            "application/problem+xml",
+        ] {
+            assert_eq!(body_type(xml), BodyType::Xml, "{xml:?}");
         }
         for form in [
             "application/x-www-form-urlencoded",
@@ -189,7 +222,11 @@ mod tests {
         }
         for other in [
             "application/jsonx",
-            "text/json",
+            "text/jsonx",
+            "text/plain",
+            "text/x-www-form-urlencoded",
+            "text/merge-patch+json",
+            "application/xmlx",
             "application/json garbage",
             "application/json; charset",
             "application/x-www-form-urlencodedx",

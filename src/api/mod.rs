@@ -11,12 +11,14 @@ pub mod json;
 pub mod limits;
 pub mod me;
 pub mod metrics;
+pub mod negotiate;
 pub mod openapi;
 pub mod passthrough;
 pub mod problem;
 pub mod sessions;
 pub mod state;
 pub mod ui;
+pub mod xml;
 
 use axum::Router;
 use axum::routing::{delete, get, post};

@@ -2,9 +2,11 @@
 //! session, for the commands the gateway has no route of its own for.
 //!
 //! Phases: authenticate (extractor) → check the command against the allow-list (403)
-//! → read the parameters (query string; for POST also a form or JSON body) and refuse
+//! → read the parameters (query string; for POST also a form, JSON or XML body) and refuse
 //! a `wd_SID` of the caller's (400) → call Worldox, the SID injected there → answer the
 //! upstream's JSON with its secrets stripped, or the status table's problem.
+
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -150,12 +152,23 @@ fn query_params(uri: &Uri) -> Result<Pairs, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("malformed query string: {}", e.body_text())))
 }
 
-/// A POST body's parameters: a form, or a JSON object of strings and numbers. An empty
-/// body needs no content type.
+/// A POST body's parameters: a form, a JSON object of strings and numbers, or an XML
+/// element with one child element per parameter. An empty body needs no content type.
 async fn body_params(request: Request, state: &AppState) -> Result<Pairs, ApiError> {
     match BodyType::of(request.headers()) {
         BodyType::Form => serde_urlencoded::from_bytes(&body_bytes(request, state).await?)
             .map_err(|e| ApiError::BadRequest(format!("malformed body: {e}"))),
+        BodyType::Xml => {
+            // One child element per parameter, its text the value.
+            let ApiJson(params) =
+                ApiJson::<BTreeMap<String, String>>::from_request(request, state).await?;
+            json_pairs(
+                params
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
+            )
+        }
         BodyType::Json => {
             let ApiJson(object) = ApiJson::<Map<String, Value>>::from_request(request, state)
                 .await

@@ -1,4 +1,5 @@
-//! The gateway's one error type and its RFC 9457 `application/problem+json` bodies.
+//! The gateway's one error type and its RFC 9457 bodies: `application/problem+json`, or
+//! `application/problem+xml` in the RFC's namespace when the client prefers XML.
 //!
 //! A handler returns [`ApiError`]; its `IntoResponse` sets the status and headers and
 //! parks a [`Problem`] in the response extensions. The edge ([`super::edge`]) calls [`render`]:
@@ -10,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::negotiate::{Format, Offer};
+use super::xml;
 use crate::upstream::fields::rc;
 use crate::upstream::{self, envelope::UpstreamError};
 
@@ -51,8 +54,13 @@ pub enum ApiError {
     /// 413: the body is larger than `server.body_limit_bytes`.
     #[error("the request body is too large")]
     PayloadTooLarge,
-    /// 415: the body is not `application/json`.
-    #[error("the request body must be application/json")]
+    /// 406: nothing the route offers is acceptable to the client's `Accept`.
+    #[error("{}", not_acceptable_detail(.0))]
+    NotAcceptable(&'static [Offer]),
+    /// 415: the body is neither JSON nor XML (nor, where a route takes one, a form).
+    #[error(
+        "the request body must be JSON (application/json, text/json) or XML (application/xml, text/xml)"
+    )]
     UnsupportedMediaType,
     /// 416: a `Range` that the file cannot satisfy.
     #[error("the requested range cannot be served")]
@@ -146,6 +154,10 @@ pub struct Problem {
     /// With `code_invalid`: the attempts left at the verification (0: it is spent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
+    /// With `not_acceptable`: the media types the route offers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub offered: Option<Vec<&'static str>>,
     /// A cause to log but not to send.
     #[serde(skip)]
     pub log_cause: Option<String>,
@@ -180,6 +192,7 @@ impl ApiError {
             Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::CsrfRejected(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -209,6 +222,7 @@ impl ApiError {
             Self::Forbidden(_) => "command_not_allowed",
             Self::CsrfRejected(_) => "csrf_rejected",
             Self::NotFound(_) => "not_found",
+            Self::NotAcceptable(_) => "not_acceptable",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::BodyTimeout => "body_timeout",
             Self::PayloadTooLarge => "payload_too_large",
@@ -286,9 +300,22 @@ impl ApiError {
                 Self::CodeInvalid { attempts_left, .. } => Some(*attempts_left),
                 _ => None,
             },
+            offered: match self {
+                Self::NotAcceptable(offers) => Some(offers.iter().map(|o| o.media_type).collect()),
+                _ => None,
+            },
             log_cause,
         }
     }
+}
+
+/// The detail of a 406: what the route offers.
+fn not_acceptable_detail(offers: &[Offer]) -> String {
+    let offered: Vec<&str> = offers.iter().map(|o| o.media_type).collect();
+    format!(
+        "none of the media types this route offers is acceptable (Accept); it offers {}",
+        offered.join(", ")
+    )
 }
 
 /// The detail of a wrong code: what is left to try.
@@ -374,9 +401,14 @@ pub fn needs_rendering(response: &Response) -> bool {
     response.extensions().get::<Problem>().is_some() || is_foreign_error(response)
 }
 
-/// Writes the body of a problem response with the request id, and logs its internal
-/// cause once. The edge calls it for every answer [`needs_rendering`] picks out.
-pub async fn render(mut response: Response, request_id: Option<String>) -> Response {
+/// Writes the body of a problem response with the request id, as JSON or (with
+/// `Format::Xml`) as RFC 9457 XML, and logs its internal cause once. The edge calls it
+/// for every answer [`needs_rendering`] picks out.
+pub async fn render(
+    mut response: Response,
+    request_id: Option<String>,
+    format: Format,
+) -> Response {
     let mut problem = match response.extensions_mut().remove::<Problem>() {
         Some(problem) => problem,
         None => {
@@ -395,23 +427,56 @@ pub async fn render(mut response: Response, request_id: Option<String>) -> Respo
             tracing::info!(status = problem.status, code = problem.code, cause = %cause, "request refused");
         }
     }
-    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let (body, content_type) = match format {
+        Format::Xml => match problem_xml(&problem) {
+            Ok(body) => (body, "application/problem+xml"),
+            Err(e) => {
+                tracing::warn!(error = %e, "a problem could not be written as XML");
+                (
+                    serde_json::to_vec(&problem).unwrap_or_default(),
+                    PROBLEM_JSON,
+                )
+            }
+        },
+        Format::Json => (
+            serde_json::to_vec(&problem).unwrap_or_default(),
+            PROBLEM_JSON,
+        ),
+    };
     let (mut parts, _) = response.into_parts();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(body))
 }
 
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// `problem` as RFC 9457 XML: `<problem xmlns="urn:ietf:rfc:7807">`, a child element per
+/// member.
+fn problem_xml(problem: &Problem) -> std::io::Result<Vec<u8>> {
+    let value = serde_json::to_value(problem).map_err(std::io::Error::other)?;
+    let none = serde_json::Map::new();
+    xml::to_xml(
+        &value,
+        "problem",
+        Some(xml::PROBLEM_NAMESPACE),
+        None,
+        xml::Schemas(&none),
+    )
+}
+
 fn is_foreign_error(response: &Response) -> bool {
     let status = response.status();
-    let problem_json = response
+    let problem = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    (status.is_client_error() || status.is_server_error()) && !problem_json
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/problem+json")
+                || v.as_bytes().starts_with(b"application/problem+xml")
+        });
+    (status.is_client_error() || status.is_server_error()) && !problem
 }
 
 /// An axum rejection's plain-text reason, for a 4xx's detail (never a 5xx's).
@@ -434,6 +499,7 @@ fn bare_problem(status: StatusCode, text: Option<String>) -> Problem {
         }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::NOT_ACCEPTABLE => ApiError::NotAcceptable(super::negotiate::BOTH),
         StatusCode::RANGE_NOT_SATISFIABLE => ApiError::RangeNotSatisfiable,
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::NOT_FOUND => ApiError::NotFound("no such route".to_owned()),

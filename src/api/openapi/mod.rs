@@ -3,13 +3,14 @@
 //! `GET /openapi.json`.
 //!
 //! Problem responses are declared once per route in [`problems`]; field rules that are
-//! more than a type live in [`fields`]. A router test keeps the document and the routes
+//! more than a type live in [`fields`]; [`xml`] adds the XML twin of every body. A router test keeps the document and the routes
 //! in step.
 
 pub mod fields;
 pub mod head;
 pub mod problems;
 pub mod wd;
+pub mod xml;
 
 use std::sync::OnceLock;
 
@@ -34,8 +35,13 @@ pub const COOKIE: &str = "cookieAuth";
 #[openapi(
     info(
         title = "wdgate",
-        description = "A REST gateway in front of a Worldox Web server. Every error is an \
-            RFC 9457 `application/problem+json` body with a stable `code` and the request id \
+        description = "A REST gateway in front of a Worldox Web server. Bodies are JSON or \
+            XML both ways (by `Content-Type` and by `Accept`, with q-values; ties and no \
+            `Accept` give JSON); in XML the resource is the root element named after its \
+            schema, fields keep their names, and an array is a wrapper element with one \
+            element per item, named after the item's schema or `i`. Every error is an \
+            RFC 9457 `application/problem+json` body (`application/problem+xml` in the \
+            `urn:ietf:rfc:7807` namespace when XML is preferred) with a stable `code` and the request id \
             (also in the `x-request-id` header). Upstream refusals get the status of the \
             status table, which `[status_map]` in the config can extend. A request head \
             larger than `server.max_header_bytes` is refused by the listener with a bare 431.",
@@ -101,13 +107,25 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// The document, built once: what is served, and what content negotiation reads.
+pub fn document() -> Result<&'static Value, ApiError> {
+    static DOC: OnceLock<Result<Value, String>> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).map_err(|e| e.to_string())?;
+        require_headers(&mut doc);
+        xml::add_twins(&mut doc);
+        Ok(doc)
+    })
+    .as_ref()
+    .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))
+}
+
 /// The document as JSON, built once.
 pub fn json() -> Result<&'static str, ApiError> {
     static JSON: OnceLock<Result<String, String>> = OnceLock::new();
     JSON.get_or_init(|| {
-        let mut doc = serde_json::to_value(ApiDoc::openapi()).map_err(|e| e.to_string())?;
-        require_headers(&mut doc);
-        serde_json::to_string(&doc).map_err(|e| e.to_string())
+        let doc = document().map_err(|e| e.to_string())?;
+        serde_json::to_string(doc).map_err(|e| e.to_string())
     })
     .as_deref()
     .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))

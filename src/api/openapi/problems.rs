@@ -280,7 +280,13 @@ fn meaning(code: &str) -> &'static str {
             "the body did not arrive within `server.body_read_timeout_secs`; the connection is closed"
         }
         "payload_too_large" => "the body is larger than `server.body_limit_bytes`",
-        "unsupported_media_type" => "the body's content type is not accepted here",
+        "unsupported_media_type" => {
+            "the body's content type is not accepted here (JSON: `application/json`, \
+             `text/json`, `+json`; XML: `application/xml`, `text/xml`, `+xml`)"
+        }
+        "not_acceptable" => {
+            "`Accept` excludes every media type the route offers; `offered` lists them"
+        }
         "validation_failed" => "a value fails validation; `detail` names the field",
         "verification_invalid" => {
             "the `verification_id` is unknown, expired, another session's, or for another address"
