@@ -811,3 +811,124 @@ async fn the_index_works_on_a_real_cluster() {
     }
     assert_eq!(cluster.command(&["ZCARD", &index_key("demo")]), "1");
 }
+
+#[tokio::test]
+async fn a_cross_site_page_cannot_end_sessions_with_the_cookie_and_the_app_can() {
+    const APP: &str = "https://app.example.com";
+    let sim = Sim::start().await;
+    let gw = Gateway::start(
+        &sim.url(),
+        &[
+            ("WDGATE_BROWSER_CORS_ORIGINS", APP),
+            ("WDGATE_BROWSER_COOKIE_ENABLED", "true"),
+        ],
+    );
+    let (other, other_id) = token_and_id(&login_as(&gw, "demo", "demo", "laptop").await);
+    let login = client()
+        .post(gw.url("/sessions"))
+        .header("origin", APP)
+        .json(&json!({"username": "demo", "password": "demo"}));
+    let login = Reply::read(login.send().await.expect("login")).await;
+    assert_eq!(login.status, 201, "{}", login.text);
+    assert!(
+        login.json.get("token").is_none(),
+        "a page gets the cookie alone"
+    );
+    assert!(login.json["id"].is_string(), "and its session id");
+    let cookie = login
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let cookie_request = |method: Method, path: &str, origin: Option<&str>| {
+        let mut request = client()
+            .request(method, gw.url(path))
+            .header("cookie", cookie.as_str());
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request
+    };
+    let end_one = format!("/me/sessions/{other_id}");
+    for origin in [Some("https://evil.example"), None] {
+        for path in [end_one.as_str(), "/me/sessions?others=true"] {
+            let r = Reply::read(
+                cookie_request(Method::DELETE, path, origin)
+                    .send()
+                    .await
+                    .expect("DELETE"),
+            )
+            .await;
+            r.assert_problem(403, "csrf_rejected");
+        }
+    }
+    assert_eq!(
+        gw.get("/me", Some(&other)).await.status,
+        200,
+        "nothing ended"
+    );
+    let listing = Reply::read(
+        cookie_request(Method::GET, "/me/sessions", None)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
+    assert_eq!(
+        listing.status, 200,
+        "reads need no origin: {}",
+        listing.text
+    );
+    assert_eq!(listing.json["sessions"].as_array().map(Vec::len), Some(2));
+    let r = Reply::read(
+        cookie_request(Method::DELETE, &end_one, Some(APP))
+            .send()
+            .await
+            .expect("DELETE"),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    gw.get("/me", Some(&other))
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+#[tokio::test]
+async fn members_planted_in_a_users_redis_index_are_neither_listed_nor_ended() {
+    let Some(redis) = Redis::start_own() else {
+        return;
+    };
+    let sim = Sim::start().await;
+    let gw = gateway_on(&sim.url(), &redis.url, &[("WDGATE_DEVICES_ID_KEY", ID_KEY)]);
+    wait_ready(&gw).await;
+    let (mine, my_id) = token_and_id(&login_as(&gw, "demo", "demo", "mine").await);
+    let (theirs, their_id) = token_and_id(&login_as(&gw, TRICKY, TRICKY_PASSWORD, "t").await);
+    let index = index_key("demo");
+    let their_hash = TokenHash::from_presented(&theirs).expect("token").to_hex();
+    let far = "99999999999999";
+    // Someone with write access to Redis plants another user's session, garbage and a
+    // hash with no session in the demo user's index.
+    for member in [their_hash.as_str(), "not-a-hash", &"0".repeat(64)] {
+        assert_eq!(redis.command(&["ZADD", &index, far, member]), "1");
+    }
+    assert_eq!(ids(&list(&gw, &mine).await), set([&my_id]));
+    assert_eq!(
+        redis.command(&["ZCARD", &index]),
+        "1",
+        "the planted members were pruned"
+    );
+    let r = gw
+        .delete(&format!("/me/sessions/{their_id}"), Some(&mine))
+        .await;
+    r.assert_problem(404, "not_found");
+    redis.command(&["ZADD", &index, far, &their_hash]);
+    let r = gw.delete("/me/sessions?others=true", Some(&mine)).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        gw.get("/me", Some(&theirs)).await.status,
+        200,
+        "theirs lives on"
+    );
+    assert_eq!(sim.calls("LOGOFF").await, 0);
+}

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::auth::CurrentSession;
 use super::browser;
@@ -58,21 +58,18 @@ pub struct SessionList {
 }
 
 /// `?others=` on `DELETE /me/sessions`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Deserialize)]
 pub struct OthersQuery {
-    /// Must be `true`: every session but this one ends. (This one ends with `DELETE
-    /// /sessions/current`.)
-    #[param(required = true, value_type = bool, inline, schema_with = others_schema)]
+    /// Must be `true`.
     others: Option<String>,
 }
 
-/// `others`: the constant `true`.
-fn others_schema() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::Boolean)
-        .enum_values(Some([true]))
-        .build()
+/// The one value `?others=` takes.
+#[derive(Debug, Serialize, ToSchema)]
+pub enum OthersValue {
+    /// Every session but this one ends.
+    #[serde(rename = "true")]
+    True,
 }
 
 /// Lists the caller's sessions.
@@ -158,7 +155,7 @@ pub async fn end_one(
     operation_id = "endOtherSessions",
     tag = "me",
     security(("bearerAuth" = []), ("cookieAuth" = [])),
-    params(OthersQuery),
+    params(("others" = OthersValue, Query, description = "Must be `true`: every session but this one ends (this one ends with `DELETE /sessions/current`).")),
     responses((status = 204, description = "Every other session ended; this one lives on."), problems::EndOtherSessions),
 )]
 pub async fn end_others(

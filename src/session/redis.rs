@@ -171,7 +171,8 @@ impl RedisStore {
         if !self.write_record(key, session).await? {
             return Ok(Vec::new());
         }
-        let index = self.index_key(&session.owner());
+        let owner = session.owner();
+        let index = self.index_key(&owner);
         // The end to the millisecond (the session was made just now), so logins within
         // one second still rank oldest first.
         let now = unix_millis();
@@ -185,14 +186,19 @@ impl RedisStore {
         if usize::try_from(held).unwrap_or(usize::MAX) <= self.max_per_user {
             return Ok(Vec::new());
         }
-        self.trim_index(&index, key).await
+        self.trim_index(&owner, &index, key).await
     }
 
     /// The owner's index holds more than `max_per_user` members: drops those whose
     /// record is gone, then ends the oldest live ones (never `newest`) until it fits.
-    async fn trim_index(&self, index: &str, newest: TokenHash) -> Result<Vec<Session>, StoreError> {
+    async fn trim_index(
+        &self,
+        owner: &str,
+        index: &str,
+        newest: TokenHash,
+    ) -> Result<Vec<Session>, StoreError> {
         let members = self.live_members(index).await?;
-        let (live, dead) = self.sort_out(index, members).await?;
+        let (live, dead) = self.sort_out(owner, members).await?;
         self.forget_members(index, dead).await?;
         let excess = live.len().saturating_sub(self.max_per_user);
         let mut ended = Vec::with_capacity(excess);
@@ -217,10 +223,10 @@ impl RedisStore {
     }
 
     /// Reads the records of `members` in one pipeline (GET: no TTL slides) and splits
-    /// them into the live sessions of this index's owner and the members to forget.
+    /// them into the live sessions of `owner` and the members to forget.
     async fn sort_out(
         &self,
-        index: &str,
+        owner: &str,
         members: Vec<String>,
     ) -> Result<(Vec<(TokenHash, Session)>, Vec<String>), StoreError> {
         if members.is_empty() {
@@ -238,7 +244,8 @@ impl RedisStore {
                 .next()
                 .flatten()
                 .and_then(|stored| self.open(&RedisLink::key("session", key), &stored))
-                .filter(|s| self.index_key(&s.owner()) == index);
+                // A member planted in another user's index is not theirs to see or end.
+                .filter(|s| s.owner() == owner);
             match session {
                 Some(session) => live.push((key, session)),
                 None => dead.push(member),
@@ -290,7 +297,7 @@ impl RedisStore {
     ) -> Result<Vec<(TokenHash, Session)>, StoreError> {
         let index = self.index_key(owner);
         let members = self.live_members(&index).await?;
-        let (live, dead) = self.sort_out(&index, members).await?;
+        let (live, dead) = self.sort_out(owner, members).await?;
         self.forget_members(&index, dead).await?;
         Ok(live)
     }
