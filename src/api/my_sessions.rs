@@ -155,7 +155,7 @@ pub async fn end_one(
     operation_id = "endOtherSessions",
     tag = "me",
     security(("bearerAuth" = []), ("cookieAuth" = [])),
-    params(("others" = OthersValue, Query, description = "Must be `true`: every session but this one ends (this one ends with `DELETE /sessions/current`).")),
+    params(("others" = inline(OthersValue), Query, description = "Must be `true`: every session but this one ends (this one ends with `DELETE /sessions/current`).")),
     responses((status = 204, description = "Every other session ended; this one lives on."), problems::EndOtherSessions),
 )]
 pub async fn end_others(
