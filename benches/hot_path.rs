@@ -20,7 +20,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use wdgate::address::Address;
 use wdgate::api::devices::view::{DeviceList, DeviceView};
 use wdgate::devices::{IdKey, ListingCache};
-use wdgate::session::{MemoryStore, Sealer, Session, SessionStore, Token, TokenHash};
+use wdgate::session::{MemoryStore, Sealer, Session, SessionId, SessionStore, Token, TokenHash};
 use wdgate::upstream::Sid;
 use wdgate::upstream::auth::Profile;
 use wdgate::upstream::cgi::Params;
@@ -49,19 +49,29 @@ fn profile() -> Profile {
     }
 }
 
+/// A session as a login makes it: an id, the client IP and a browser's user agent.
+fn session() -> Session {
+    let id = SessionId::generate().unwrap();
+    Session::new(id, Sid::new(SID), profile(), Duration::from_secs(28_800)).from_client(
+        Some([203, 0, 113, 7].into()),
+        Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"),
+    )
+}
+
 fn token(c: &mut Criterion) {
     let rt = runtime();
-    let store = MemoryStore::new(200_000, Duration::from_secs(1800));
+    // One user's 10,000 sessions all fit: the cap per user is not what is measured.
+    let store = MemoryStore::new(200_000, Duration::from_secs(1800), 20_000);
     // A store with other sessions in it, as a busy gateway has.
     rt.block_on(async {
         for _ in 0..10_000 {
             let other = Token::generate().unwrap().hash();
-            let session = Session::new(Sid::new(SID), profile(), Duration::from_secs(28_800));
+            let session = session();
             store.insert(other, session).await.unwrap();
         }
     });
     let token = Token::generate().unwrap();
-    let session = Session::new(Sid::new(SID), profile(), Duration::from_secs(28_800));
+    let session = session();
     rt.block_on(store.insert(token.hash(), session)).unwrap();
     let presented = token.as_str().to_owned();
 
@@ -166,7 +176,7 @@ fn sealed(c: &mut Criterion) {
         "wdgate:session:{}",
         Token::generate().unwrap().hash().to_hex()
     );
-    let session = Session::new(Sid::new(SID), profile(), Duration::from_secs(28_800));
+    let session = session();
     let stored = sealer.seal_json(&key, &session).unwrap();
     let json = serde_json::to_string(&session).unwrap();
     c.bench_function("sealed/seal_session", |b| {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use self::admin::AdminConfig;
 pub use self::browser::{BrowserConfig, SameSite};
 pub use self::documents::{DocumentsConfig, SkipBase, SortKeys};
 pub use self::limits::LimitsConfig;
@@ -18,6 +19,7 @@ pub use self::session::{EncryptionKey, SessionConfig, StoreKind};
 pub use self::upstream::UpstreamConfig;
 use crate::sim::SimConfig;
 
+mod admin;
 mod browser;
 mod documents;
 mod limits;
@@ -54,6 +56,8 @@ pub struct Config {
     pub browser: BrowserConfig,
     /// The `/wd/{COMMAND}` passthrough of allow-listed Worldox commands.
     pub passthrough: PassthroughConfig,
+    /// The operator's routes.
+    pub admin: AdminConfig,
     /// Logging.
     pub log: LogConfig,
     /// Extra or overriding entries of the upstream-code → HTTP-status table.
@@ -241,6 +245,7 @@ impl Config {
             return invalid("devices.id_key", "must be at least 16 characters");
         }
         self.passthrough.validate()?;
+        self.admin.validate()?;
         self.documents.validate()?;
         if self.sim.skip_base > 1 {
             return invalid("sim.skip_base", "must be 0 or 1");
@@ -307,6 +312,7 @@ fn apply_env(table: &mut toml::Table, env: &dyn EnvSource) -> Result<(), ConfigE
         "browser",
         "log",
         "passthrough",
+        "admin",
         "status_map",
         "sim",
     ];

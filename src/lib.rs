@@ -149,6 +149,7 @@ pub fn build_app_with(
         client_ip: ClientIpResolver::new(config.server.trusted_networks()),
         browser: config.browser.clone(),
         readiness,
+        admin: config.admin.clone(),
     });
     let mut router = api::routes(state.clone()).merge(api::ops_routes(state));
     if let Some(dir) = &config.server.ui_dir {

@@ -32,9 +32,12 @@ async fn login_returns_a_bearer_token_and_the_profile() {
         .collect();
     assert_eq!(
         keys.len(),
-        5,
+        7,
         "no upstream fields leak into the answer: {keys:?}"
     );
+    let id = r.json["id"].as_str().expect("the session id");
+    assert!(id.starts_with("ses_") && !token.contains(&id[4..]), "{id}");
+    assert_eq!(r.json["_links"].as_array().map(Vec::len), Some(4));
 }
 
 #[tokio::test]

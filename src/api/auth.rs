@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use super::browser;
 use super::problem::ApiError;
 use super::state::AppState;
+use crate::session::store::unix_now;
 use crate::session::{Session, TokenHash};
 
 /// The caller's live session, from `Authorization: Bearer wdg_…` or, in cookie mode,
@@ -48,13 +49,30 @@ impl FromRequestParts<AppState> for CurrentSession {
         };
         let key = TokenHash::from_presented(presented).ok_or(ApiError::InvalidToken)?;
         match state.store().get(key).await {
-            Ok(Some(session)) => Ok(Self {
-                key,
-                session,
-                via_cookie,
-            }),
+            Ok(Some(mut session)) => {
+                note_last_seen(state, key, &mut session).await;
+                Ok(Self {
+                    key,
+                    session,
+                    via_cookie,
+                })
+            }
             Ok(None) => Err(ApiError::InvalidToken),
             Err(e) => Err(ApiError::StoreUnavailable(e.to_string())),
         }
+    }
+}
+
+/// Writes the session's `last_seen_at` when the last write is at least
+/// `session.last_seen_interval_secs` old: one store write per interval, not per
+/// request. A failed write is logged; the request goes on, and a later one retries.
+async fn note_last_seen(state: &AppState, key: TokenHash, session: &mut Session) {
+    let now = unix_now();
+    if now.saturating_sub(session.last_seen_at) < state.last_seen_interval_secs() {
+        return;
+    }
+    session.last_seen_at = now;
+    if let Err(e) = state.store().touch(key, session.clone()).await {
+        tracing::warn!(error = %e, "could not note a session's last use");
     }
 }

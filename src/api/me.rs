@@ -5,7 +5,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::CurrentSession;
+use super::devices::view::Link;
 use super::json::private_json;
+use super::links;
 use super::openapi::problems;
 use crate::upstream::auth::Profile;
 
@@ -41,11 +43,16 @@ pub struct MeResponse {
     pub user: UserView,
     /// The session's times.
     pub session: SessionView,
+    /// `self`, `devices`, `sessions`, `logout`.
+    #[serde(rename = "_links")]
+    pub links: Vec<Link>,
 }
 
-/// A session's times, seconds since the Unix epoch.
+/// A session's id and times (seconds since the Unix epoch).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
+    /// The session's id, as `GET /me/sessions` lists it.
+    pub id: String,
     /// Login time.
     pub created_at: u64,
     /// When it ends however busy it is.
@@ -72,11 +79,13 @@ pub async fn get(current: CurrentSession) -> Response {
         email: &p.email,
         firm: &p.firm,
         session: SessionView {
+            id: s.id.as_str().to_owned(),
             created_at: s.created_at,
             expires_at: s.expires_at,
         },
+        links: links::of_me(),
     };
-    private_json(&body, 256)
+    private_json(&body, 768)
 }
 
 /// [`MeResponse`] borrowed from the session.
@@ -87,4 +96,6 @@ struct MeBody<'a> {
     email: &'a str,
     firm: &'a str,
     session: SessionView,
+    #[serde(rename = "_links")]
+    links: Vec<Link>,
 }

@@ -1,5 +1,6 @@
 //! The REST API: routes and JSON DTOs. It knows nothing of CGI syntax.
 
+pub mod admin;
 pub mod auth;
 pub mod browser;
 pub mod client_ip;
@@ -9,8 +10,10 @@ pub mod edge;
 pub mod health;
 pub mod json;
 pub mod limits;
+pub mod links;
 pub mod me;
 pub mod metrics;
+pub mod my_sessions;
 pub mod negotiate;
 pub mod openapi;
 pub mod passthrough;
@@ -35,6 +38,12 @@ pub mod paths {
     pub const CURRENT_SESSION: &str = "/sessions/current";
     /// `GET /me`.
     pub const ME: &str = "/me";
+    /// `GET|DELETE /me/sessions`.
+    pub const MY_SESSIONS: &str = "/me/sessions";
+    /// `DELETE /me/sessions/{id}`.
+    pub const MY_SESSION: &str = "/me/sessions/{id}";
+    /// `DELETE /admin/users/{username}/sessions`.
+    pub const USER_SESSIONS: &str = "/admin/users/{username}/sessions";
     /// `GET|POST /me/2fa-devices`.
     pub const DEVICES: &str = "/me/2fa-devices";
     /// `POST /me/2fa-devices/verifications`.
@@ -84,6 +93,9 @@ pub const ROUTES: &[(&str, bool, bool)] = &[
     (paths::SESSIONS, true, false),
     (paths::CURRENT_SESSION, true, false),
     (paths::ME, true, false),
+    (paths::MY_SESSIONS, true, false),
+    (paths::MY_SESSION, true, false),
+    (paths::USER_SESSIONS, true, false),
     (paths::DEVICES, true, false),
     (paths::VERIFICATIONS, true, false),
     (paths::VERIFICATION, true, false),
@@ -111,6 +123,12 @@ pub fn routes(state: AppState) -> Router {
         .route(paths::SESSIONS, post(sessions::create))
         .route(paths::CURRENT_SESSION, delete(sessions::delete_current))
         .route(paths::ME, get(me::get))
+        .route(
+            paths::MY_SESSIONS,
+            get(my_sessions::list).delete(my_sessions::end_others),
+        )
+        .route(paths::MY_SESSION, delete(my_sessions::end_one))
+        .route(paths::USER_SESSIONS, delete(admin::end_user_sessions))
         .route(paths::DEVICES, get(devices::list).post(devices::create))
         .route(paths::VERIFICATIONS, post(devices::start_verification))
         .route(

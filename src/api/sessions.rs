@@ -9,13 +9,15 @@ use utoipa::ToSchema;
 use super::auth::CurrentSession;
 use super::browser;
 use super::client_ip::ClientIp;
+use super::devices::view::Link;
 use super::json::ApiJson;
+use super::links;
 use super::me::UserView;
 use super::openapi::{fields, problems};
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::limits::login::normalize_username;
-use crate::session::{Session, Token};
+use crate::session::{Session, SessionId, Token};
 use crate::upstream;
 
 /// Longest accepted username, in characters.
@@ -63,6 +65,13 @@ pub struct LoginResponse {
     pub max_expires_in: u64,
     /// Who logged in.
     pub user: UserView,
+    /// The new session's id, as `GET /me/sessions` lists it (not a secret, not the
+    /// token).
+    #[schema(example = "ses_3q2-7wAbCdEfGhIjKlMnOp")]
+    pub id: String,
+    /// `me`, `devices`, `sessions`, `logout`.
+    #[serde(rename = "_links")]
+    pub links: Vec<Link>,
 }
 
 /// Logs in upstream and opens a gateway session.
@@ -133,14 +142,37 @@ pub async fn create(
     // A right password is no guess: it counts against neither username limit.
     state.login_limits().succeeded(attempt).await;
     let token = Token::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let session = Session::new(logon.sid, logon.profile, state.absolute_timeout());
+    let id = SessionId::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let user_agent = request_headers
+        .get(header::USER_AGENT)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let session = Session::new(
+        id.clone(),
+        logon.sid,
+        logon.profile,
+        state.absolute_timeout(),
+    )
+    .from_client(ip, user_agent.as_deref());
     let user = UserView::from(&session.profile);
-    state
+    let ended = state
         .store()
         .insert(token.hash(), session)
         .await
         .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
     tracing::info!(user = %user.username, client_ip = ip.map(tracing::field::display), "session created");
+    if !ended.is_empty() {
+        tracing::info!(
+            user = %user.username,
+            ended = ended.len(),
+            limit = "session.max_sessions_per_user",
+            "the user's oldest sessions ended to make room for this login"
+        );
+        for old in ended {
+            if let Err(e) = state.upstream().logoff(&old.sid).await {
+                tracing::warn!(error = %e, "LOGOFF failed; the Worldox session will expire on its own");
+            }
+        }
+    }
     let cookie = browser
         .cookie_enabled
         .then(|| browser::session_cookie(browser, token.as_str(), state.absolute_timeout()))
@@ -153,6 +185,8 @@ pub async fn create(
         expires_in: state.idle_timeout().as_secs(),
         max_expires_in: state.absolute_timeout().as_secs(),
         user,
+        id: id.as_str().to_owned(),
+        links: links::after_login(),
     };
     let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
     let headers = response.headers_mut();

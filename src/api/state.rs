@@ -6,11 +6,13 @@ use std::time::Duration;
 use super::client_ip::ClientIpResolver;
 use super::health::Readiness;
 use super::problem::ApiError;
-use crate::config::{BrowserConfig, DocumentsConfig, PassthroughConfig, SessionConfig};
+use crate::config::{
+    AdminConfig, BrowserConfig, DocumentsConfig, PassthroughConfig, SessionConfig,
+};
 use crate::devices::{ListingCache, Verifications};
 use crate::documents::Documents;
 use crate::limits::{CodeSendLimits, LoginLimits};
-use crate::session::{SessionStore, TokenHash};
+use crate::session::{Session, SessionStore, TokenHash};
 use crate::upstream::{self, status::StatusTable};
 
 /// Shared handler state, cheap to clone.
@@ -50,6 +52,8 @@ pub struct Parts {
     pub browser: BrowserConfig,
     /// The shared readiness check and the shutting-down flag.
     pub readiness: Readiness,
+    /// The operator's routes.
+    pub admin: AdminConfig,
 }
 
 impl AppState {
@@ -130,14 +134,24 @@ impl AppState {
         Duration::from_secs(self.inner.sessions.absolute_timeout_secs)
     }
 
-    /// Ends a gateway session and drops what is cached for it.
-    pub async fn end_session(&self, key: TokenHash) -> Result<(), ApiError> {
+    /// How often a session's `last_seen_at` is written, at most.
+    pub fn last_seen_interval_secs(&self) -> u64 {
+        self.inner.sessions.last_seen_interval_secs
+    }
+
+    /// The operator's routes.
+    pub fn admin(&self) -> &AdminConfig {
+        &self.inner.admin
+    }
+
+    /// Ends a gateway session and drops what is cached for it; returns the session if
+    /// it was live (its SID is the caller's to log off).
+    pub async fn end_session(&self, key: TokenHash) -> Result<Option<Session>, ApiError> {
         self.inner.listings.invalidate(key).await;
         self.inner.documents.end_session(key).await;
         self.store()
             .remove(key)
             .await
-            .map(drop)
             .map_err(|e| ApiError::StoreUnavailable(e.to_string()))
     }
 

@@ -39,6 +39,12 @@ pub struct SessionConfig {
     pub absolute_timeout_secs: u64,
     /// Most sessions held; the least recently used go first beyond it.
     pub max_sessions: u64,
+    /// Most sessions one user may hold at once (the per-user index lists at most this
+    /// many); a login beyond it ends that user's oldest session (and logs so).
+    pub max_sessions_per_user: usize,
+    /// A session's `last_seen_at` is written at most once per this many seconds (a
+    /// store write), not on every request.
+    pub last_seen_interval_secs: u64,
     /// The Redis (or Valkey) server when `store = "redis"`: `redis://`, `rediss://` (TLS),
     /// `redis-sentinel://…?sentinelServiceName=NAME`, `redis-cluster://…?node=HOST:PORT`.
     pub redis_url: Option<String>,
@@ -107,6 +113,8 @@ impl Default for SessionConfig {
             idle_timeout_secs: 30 * 60,
             absolute_timeout_secs: 8 * 60 * 60,
             max_sessions: 200_000,
+            max_sessions_per_user: 100,
+            last_seen_interval_secs: 60,
             redis_url: None,
             redis_timeout_ms: 1_000,
             redis_ca_file: None,
@@ -136,6 +144,12 @@ impl SessionConfig {
         }
         if self.max_sessions == 0 {
             return invalid("max_sessions", "must be above 0");
+        }
+        if !(1..=10_000).contains(&self.max_sessions_per_user) {
+            return invalid("max_sessions_per_user", "must be between 1 and 10000");
+        }
+        if !(1..=3_600).contains(&self.last_seen_interval_secs) {
+            return invalid("last_seen_interval_secs", "must be between 1 and 3600");
         }
         if !(1..=60_000).contains(&self.redis_timeout_ms) {
             return invalid("redis_timeout_ms", "must be between 1 and 60000");

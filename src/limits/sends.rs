@@ -86,7 +86,8 @@ mod tests {
             email: String::new(),
             firm: String::new(),
         };
-        Session::new(Sid::new("test-sid"), profile, Duration::from_secs(60))
+        let id = crate::session::SessionId::generate().expect("rng");
+        Session::new(id, Sid::new("test-sid"), profile, Duration::from_secs(60))
     }
 
     fn addr(s: &str) -> Address {

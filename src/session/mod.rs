@@ -7,6 +7,7 @@ pub mod memory;
 pub mod redis;
 pub mod redis_link;
 pub mod sealed;
+pub mod session_id;
 pub mod store;
 pub mod tiered;
 pub mod token;
@@ -19,6 +20,7 @@ pub use memory::MemoryStore;
 pub use redis::RedisStore;
 pub use redis_link::{ConnectError, RedisLink};
 pub use sealed::Sealer;
+pub use session_id::SessionId;
 pub use store::{Session, SessionStore, StoreError};
 pub use tiered::TieredStore;
 pub use token::{Token, TokenCache, TokenHash, TokenHashState};
@@ -32,11 +34,18 @@ pub fn build_store(
 ) -> Result<(Arc<dyn SessionStore>, Option<RedisLink>), ConnectError> {
     let idle = Duration::from_secs(config.idle_timeout_secs);
     match config.store {
-        StoreKind::Memory => Ok((Arc::new(MemoryStore::new(config.max_sessions, idle)), None)),
+        StoreKind::Memory => Ok((
+            Arc::new(MemoryStore::new(
+                config.max_sessions,
+                idle,
+                config.max_sessions_per_user,
+            )),
+            None,
+        )),
         StoreKind::Redis => {
             let link = RedisLink::connect(config)?;
             let store = TieredStore::new(
-                RedisStore::new(link.clone(), idle),
+                RedisStore::new(link.clone(), idle, config.max_sessions_per_user),
                 Duration::from_millis(config.l1_ttl_ms),
                 config.max_sessions,
             );

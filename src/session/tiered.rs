@@ -88,14 +88,38 @@ impl SessionStore for TieredStore {
         Box::pin(self.get_session(key))
     }
 
-    fn insert(&self, key: TokenHash, session: Session) -> StoreFuture<'_, ()> {
+    fn insert(&self, key: TokenHash, session: Session) -> StoreFuture<'_, Vec<Session>> {
         Box::pin(async move {
-            self.redis.put_session(key, &session).await?;
+            // The sessions ended for room were announced, so every L1 drops them.
+            let ended = self.redis.put_session(key, &session).await?;
             if let Some(l1) = &self.l1 {
                 l1.insert(key, session).await;
             }
+            Ok(ended)
+        })
+    }
+
+    fn touch(&self, key: TokenHash, session: Session) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let before = self.generation.load(Ordering::SeqCst);
+            self.redis.touch_session(key, &session).await?;
+            if let Some(l1) = &self.l1 {
+                // Only refresh a copy this replica still holds, and not one an
+                // invalidation may have been about meanwhile.
+                if l1.contains_key(&key) {
+                    l1.insert(key, session).await;
+                    if self.generation.load(Ordering::SeqCst) != before {
+                        l1.invalidate(&key).await;
+                    }
+                }
+            }
             Ok(())
         })
+    }
+
+    /// From Redis, which every replica writes; the L1 is not consulted.
+    fn list_owner<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<(TokenHash, Session)>> {
+        Box::pin(self.redis.owner_sessions(owner))
     }
 
     fn remove(&self, key: TokenHash) -> StoreFuture<'_, Option<Session>> {

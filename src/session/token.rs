@@ -76,6 +76,13 @@ pub type TokenCache<V> = moka::future::Cache<TokenHash, V, TokenHashState>;
 #[error("the OS random number generator failed: {0}")]
 pub struct RngError(String);
 
+impl RngError {
+    /// The error of a failed draw.
+    pub fn new(error: &getrandom::Error) -> Self {
+        Self(error.to_string())
+    }
+}
+
 impl Token {
     /// Mints a token from the OS RNG.
     pub fn generate() -> Result<Self, RngError> {

@@ -23,12 +23,14 @@ use utoipa::{Modify, OpenApi};
 use self::head::HeadOperations;
 use self::wd::OptionalBody;
 use super::problem::{ApiError, Problem, UpstreamDetail};
-use super::{devices, documents, health, me, metrics, passthrough, sessions};
+use super::{admin, devices, documents, health, me, metrics, my_sessions, passthrough, sessions};
 
 /// The security scheme of `Authorization: Bearer wdg_…`.
 pub const BEARER: &str = "bearerAuth";
 /// The security scheme of the session cookie (cookie mode only).
 pub const COOKIE: &str = "cookieAuth";
+/// The security scheme of the operator token (the admin routes).
+pub const OPERATOR: &str = "operatorAuth";
 
 /// The API description.
 #[derive(Debug, OpenApi)]
@@ -50,6 +52,10 @@ pub const COOKIE: &str = "cookieAuth";
         sessions::create,
         sessions::delete_current,
         me::get,
+        my_sessions::list,
+        my_sessions::end_one,
+        my_sessions::end_others,
+        admin::end_user_sessions,
         devices::list,
         devices::create,
         devices::start_verification,
@@ -77,10 +83,11 @@ pub const COOKIE: &str = "cookieAuth";
     modifiers(&SecuritySchemes, &OptionalBody, &HeadOperations),
     tags(
         (name = "sessions", description = "Log in and out (LOGON, LOGOFF)"),
-        (name = "me", description = "The caller's profile"),
+        (name = "me", description = "The caller's profile, and where they are signed in"),
         (name = "2fa-devices", description = "Two-factor devices (2FGET, 2FSET)"),
         (name = "documents", description = "Cabinets and document search (CABINETS, FINDFILES, SORTFILES)"),
         (name = "passthrough", description = "Allow-listed Worldox commands with the caller's session"),
+        (name = "admin", description = "Operator actions, with the operator token (`admin.operator_token_sha256`); absent (404) unless configured"),
         (name = "operations", description = "Probes, metrics and this document"),
     ),
 )]
@@ -104,6 +111,11 @@ impl Modify for SecuritySchemes {
              (named by `browser.cookie_name`); POST, PATCH and DELETE also need an allowed origin.",
         );
         components.add_security_scheme(COOKIE, SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));
+        let operator = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("the operator token whose SHA-256 is admin.operator_token_sha256")
+            .build();
+        components.add_security_scheme(OPERATOR, SecurityScheme::Http(operator));
     }
 }
 

@@ -120,6 +120,21 @@ problem_sets! {
     Logout = [ALWAYS, SHED, AUTH, CSRF];
     /// `GET /me`: no upstream call.
     Me = [ALWAYS, SHED, AUTH];
+    /// `GET /me/sessions`: the session index, no upstream call.
+    ListSessions = [ALWAYS, SHED, AUTH];
+    /// `DELETE /me/sessions/{id}`: an id that names none of the caller's live sessions
+    /// is 404 (a failed LOGOFF is logged, not answered).
+    EndSession = [ALWAYS, SHED, AUTH, CSRF, &[(404, "not_found")]];
+    /// `DELETE /me/sessions?others=true`: without `others=true`, 400.
+    EndOtherSessions = [ALWAYS, SHED, AUTH, CSRF, BAD_PARAMS];
+    /// `DELETE /admin/users/{username}/sessions`: 404 unless an operator token is
+    /// configured, 401 without it or with another.
+    AdminEndSessions = [ALWAYS, SHED, BAD_PARAMS, &[
+        (401, "missing_token"),
+        (401, "invalid_token"),
+        (404, "not_found"),
+        (503, "store_unavailable"),
+    ]];
     /// `GET /me/2fa-devices`.
     ListDevices = [ALWAYS, SHED, AUTH, BAD_PARAMS, UPSTREAM, EXPIRED];
     /// `GET /me/2fa-devices/{id}`.
@@ -271,7 +286,10 @@ fn meaning(code: &str) -> &'static str {
         "invalid_credentials" => "wrong username or password",
         "command_not_allowed" => "the command is not in `passthrough.allow`",
         "csrf_rejected" => "a cookie-authenticated change from an origin that is not allowed",
-        "not_found" => "no such resource (device, cabinet or document) for the caller",
+        "not_found" => {
+            "no such resource (device, cabinet, document or session) for the caller, or a \
+             route that is not configured"
+        }
         "access_denied" => "Worldox refuses to open the document for this user (it is protected)",
         "cursor_invalid" => {
             "the cursor is malformed, was tampered with, or was signed under another `documents.id_key`"

@@ -19,6 +19,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/sessions"),
     ("DELETE", "/sessions/current"),
     ("GET", "/me"),
+    ("GET", "/me/sessions"),
+    ("DELETE", "/me/sessions"),
+    ("DELETE", "/me/sessions/{id}"),
+    ("DELETE", "/admin/users/{username}/sessions"),
     ("GET", "/me/2fa-devices"),
     ("POST", "/me/2fa-devices"),
     ("POST", "/me/2fa-devices/verifications"),
@@ -67,6 +71,8 @@ fn app() -> App {
     let mut config = Config::default();
     config.upstream.url = Some("http://127.0.0.1:9".to_owned());
     config.upstream.connect_timeout_ms = 200;
+    // Configured, so the operator route answers (401) rather than hide (404).
+    config.admin.operator_token_sha256 = Some("ab".repeat(32));
     crate::build_app(&config).expect("the app builds")
 }
 
@@ -74,7 +80,8 @@ fn app() -> App {
 async fn routed(app: &App, method: &str, path: &str) -> bool {
     let uri = path
         .replace("{id}", "dev_unknown")
-        .replace("{command}", "CABINETS");
+        .replace("{command}", "CABINETS")
+        .replace("{username}", "demo");
     let request = Request::builder()
         .method(Method::from_bytes(method.as_bytes()).expect("a method"))
         .uri(uri)
@@ -210,4 +217,5 @@ fn security_schemes_are_bearer_and_the_session_cookie() {
     assert_eq!(schemes[super::BEARER]["scheme"], "bearer");
     assert_eq!(schemes[super::COOKIE]["in"], "cookie");
     assert_eq!(schemes[super::COOKIE]["name"], "wdgate_session");
+    assert_eq!(schemes[super::OPERATOR]["scheme"], "bearer");
 }

@@ -1,0 +1,130 @@
+//! The hypermedia links of the login, profile and session answers, in the shape of the
+//! device answers' (`devices::view::Link`: `rel`, `href`, `method`, `title`), and the
+//! one rel vocabulary every answer uses:
+//!
+//! | rel | target |
+//! |---|---|
+//! | `self` | the resource answered (GET) |
+//! | `me` | `GET /me` |
+//! | `devices` | `GET /me/2fa-devices` |
+//! | `sessions` | `GET /me/sessions` |
+//! | `logout` | `DELETE /sessions/current` |
+//! | `end` | `DELETE /me/sessions/{id}`: end that (other) session |
+//! | `end-others` | `DELETE /me/sessions?others=true` |
+//! | `list`, `insert`, `update`, `delete` | the device collection and a device (devices answers) |
+
+use super::devices::view::{COLLECTION as DEVICES, Link};
+use super::paths;
+
+/// `DELETE /me/sessions?others=true`.
+const END_OTHERS: &str = "/me/sessions?others=true";
+
+/// A link.
+pub fn link(rel: &'static str, href: &str, method: &'static str, title: &'static str) -> Link {
+    Link {
+        rel,
+        href: href.to_owned(),
+        method,
+        title,
+    }
+}
+
+/// `me`: the profile.
+pub fn me() -> Link {
+    link("me", paths::ME, "GET", "Your profile")
+}
+
+/// `devices`: the 2FA devices.
+pub fn devices() -> Link {
+    link("devices", DEVICES, "GET", "Your two-factor devices")
+}
+
+/// `sessions`: where the user is signed in.
+pub fn sessions() -> Link {
+    link(
+        "sessions",
+        paths::MY_SESSIONS,
+        "GET",
+        "Where you are signed in",
+    )
+}
+
+/// `logout`: end the session the request came with.
+pub fn logout() -> Link {
+    link(
+        "logout",
+        paths::CURRENT_SESSION,
+        "DELETE",
+        "Sign out of this session",
+    )
+}
+
+/// `end`: end one of the user's other sessions.
+pub fn end(id: &str) -> Link {
+    link(
+        "end",
+        &format!("{}/{id}", paths::MY_SESSIONS),
+        "DELETE",
+        "Sign this session out",
+    )
+}
+
+/// `end-others`: end all of the user's sessions but this one.
+pub fn end_others() -> Link {
+    link(
+        "end-others",
+        END_OTHERS,
+        "DELETE",
+        "Sign out everywhere else",
+    )
+}
+
+/// The links of the login answer: `me`, `devices`, `sessions`, `logout`.
+pub fn after_login() -> Vec<Link> {
+    vec![me(), devices(), sessions(), logout()]
+}
+
+/// The links of `GET /me`: `self`, `devices`, `sessions`, `logout`.
+pub fn of_me() -> Vec<Link> {
+    vec![
+        link("self", paths::ME, "GET", "Your profile"),
+        devices(),
+        sessions(),
+        logout(),
+    ]
+}
+
+/// The links of `GET /me/sessions`: `self`, `end-others`, `me`.
+pub fn of_sessions() -> Vec<Link> {
+    vec![
+        link("self", paths::MY_SESSIONS, "GET", "Where you are signed in"),
+        end_others(),
+        me(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rel_is_in_the_vocabulary_and_every_href_is_a_route_or_a_query_on_one() {
+        let vocabulary = [
+            "self",
+            "me",
+            "devices",
+            "sessions",
+            "logout",
+            "end",
+            "end-others",
+        ];
+        let all: Vec<Link> = [after_login(), of_me(), of_sessions(), vec![end("ses_x")]].concat();
+        for link in &all {
+            assert!(vocabulary.contains(&link.rel), "{}", link.rel);
+            assert!(link.href.starts_with('/'), "{}", link.href);
+            assert!(["GET", "DELETE"].contains(&link.method), "{}", link.method);
+            assert!(!link.title.is_empty());
+        }
+        assert_eq!(end("ses_abc").href, "/me/sessions/ses_abc");
+    }
+}
