@@ -989,3 +989,217 @@ async fn verification_ids_from_xml_work_in_json() {
     assert_eq!(created.json["name"], "Mixed");
     assert!(created.header("location").starts_with("/me/2fa-devices/"));
 }
+
+#[derive(Debug, Deserialize)]
+struct XmlVerification {
+    verification_id: String,
+    state: String,
+    attempts_left: u32,
+    message: String,
+    #[serde(rename = "_links")]
+    links: XmlLinks,
+}
+
+#[derive(Debug, Deserialize)]
+struct XmlSessionList {
+    sessions: XmlSessionItems,
+    #[serde(rename = "_links")]
+    links: XmlLinks,
+}
+
+#[derive(Debug, Deserialize)]
+struct XmlSessionItems {
+    #[serde(rename = "SessionSummary")]
+    session: Vec<XmlSession>,
+}
+
+#[derive(Debug, Deserialize)]
+struct XmlSession {
+    id: String,
+    current: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct XmlEnded {
+    username: String,
+    ended: u32,
+}
+
+/// The routes built beside negotiation (the verify step, the sessions index, the operator
+/// route) are negotiated too, with no code of their own: XML bodies in, XML answers and
+/// XML problems out.
+#[tokio::test]
+async fn the_verify_step_and_the_session_routes_speak_xml_too() {
+    const OPERATOR: &str = "an operator token of at least some length";
+    let digest: String = <sha2::Sha256 as sha2::Digest>::digest(OPERATOR.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let sim = Sim::start().await;
+    let gw = Gateway::start(
+        &sim.url(),
+        &[("WDGATE_ADMIN_OPERATOR_TOKEN_SHA256", digest.as_str())],
+    );
+    let token = gw.login("demo", "demo").await;
+    let t = Some(token.as_str());
+    let other = gw.login("demo", "demo").await;
+
+    // The verify step: send a code, read the verification, verify it, then create.
+    let sent = call(
+        &gw,
+        Method::POST,
+        "/me/2fa-devices/verifications",
+        t,
+        Some(XML),
+        Some((
+            XML,
+            "<VerificationRequest><address>xml@example.com</address></VerificationRequest>"
+                .to_owned(),
+        )),
+    )
+    .await;
+    assert_xml(&sent, 202, "VerificationSent");
+    let sent: XmlSent = quick_xml::de::from_str(&sent.text).expect("sent");
+    let path = format!("/me/2fa-devices/verifications/{}", sent.verification_id);
+    let pending = call(&gw, Method::GET, &path, t, Some("text/xml"), None).await;
+    assert_eq!(pending.status, 200, "{}", pending.text);
+    assert_eq!(pending.header("content-type"), "text/xml");
+    assert_eq!(root(&pending.text), "VerificationView");
+    let pending: XmlVerification = quick_xml::de::from_str(&pending.text).expect("pending");
+    assert_eq!(pending.state, "pending");
+    assert!(pending.links.link.iter().any(|l| l.rel == "verify"));
+    let code = sim.outbox().await.last().expect("a code")["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    let wrong_code = if code == "000000" { "111111" } else { "000000" };
+    let wrong = call(
+        &gw,
+        Method::POST,
+        &path,
+        t,
+        Some(XML),
+        Some((
+            XML,
+            format!("<VerifyRequest><code>{wrong_code}</code></VerifyRequest>"),
+        )),
+    )
+    .await;
+    assert_xml_problem(&wrong, 422, "code_invalid");
+    let verified = call(
+        &gw,
+        Method::POST,
+        &path,
+        t,
+        Some(XML),
+        Some((
+            XML,
+            format!("<VerifyRequest><code>{code}</code></VerifyRequest>"),
+        )),
+    )
+    .await;
+    assert_xml(&verified, 200, "VerificationView");
+    let verified: XmlVerification = quick_xml::de::from_str(&verified.text).expect("verified");
+    assert_eq!(verified.verification_id, sent.verification_id);
+    assert_eq!(verified.state, "verified");
+    assert!(verified.attempts_left < 5);
+    assert!(!verified.message.is_empty());
+    assert!(
+        verified
+            .links
+            .link
+            .iter()
+            .any(|l| l.rel == "insert" && l.method == "POST")
+    );
+    let create = format!(
+        "<CreateRequest><verification_id>{}</verification_id><name>Two steps, XML</name>\
+         </CreateRequest>",
+        sent.verification_id
+    );
+    let created = call(
+        &gw,
+        Method::POST,
+        "/me/2fa-devices",
+        t,
+        Some(XML),
+        Some((XML, create)),
+    )
+    .await;
+    assert_xml(&created, 201, "DeviceView");
+    let device: XmlDevice = quick_xml::de::from_str(&created.text).expect("a device");
+    assert_eq!(device.name, "Two steps, XML");
+    let used = call(&gw, Method::GET, &path, t, Some(XML), None).await;
+    assert_xml_problem(&used, 409, "verification_used");
+
+    // Where I'm signed in: the list in XML, then ending the other session.
+    let list = call(&gw, Method::GET, "/me/sessions", t, Some(XML), None).await;
+    assert_xml(&list, 200, "SessionList");
+    let list: XmlSessionList = quick_xml::de::from_str(&list.text).expect("sessions");
+    assert_eq!(list.sessions.session.len(), 2);
+    assert_eq!(
+        list.sessions.session.iter().filter(|s| s.current).count(),
+        1
+    );
+    assert!(list.links.link.iter().any(|l| l.rel == "end-others"));
+    let json = call(&gw, Method::GET, "/me/sessions", t, None, None).await;
+    assert_json(&json, 200);
+    let other_id = list
+        .sessions
+        .session
+        .iter()
+        .find(|s| !s.current)
+        .expect("the other session")
+        .id
+        .clone();
+    let unknown = call(
+        &gw,
+        Method::DELETE,
+        "/me/sessions/ses_AAAAAAAAAAAAAAAAAAAAAA",
+        t,
+        Some(XML),
+        None,
+    )
+    .await;
+    assert_xml_problem(&unknown, 404, "not_found");
+    let ended = call(
+        &gw,
+        Method::DELETE,
+        &format!("/me/sessions/{other_id}"),
+        t,
+        Some(XML),
+        None,
+    )
+    .await;
+    assert_eq!(ended.status, 204, "{}", ended.text);
+    assert!(ended.text.is_empty());
+    gw.get("/me", Some(&other))
+        .await
+        .assert_problem(401, "invalid_token");
+    let refused = call(&gw, Method::DELETE, "/me/sessions", t, Some(XML), None).await;
+    assert_xml_problem(&refused, 400, "bad_request");
+
+    // The operator route: its problems and its answer negotiate like every route's.
+    let path = "/admin/users/demo/sessions";
+    let wrong = client()
+        .delete(gw.url(path))
+        .bearer_auth("not the operator token")
+        .header("accept", XML)
+        .send()
+        .await
+        .expect("send");
+    assert_xml_problem(&Reply::read(wrong).await, 401, "invalid_token");
+    let done = client()
+        .delete(gw.url(path))
+        .bearer_auth(OPERATOR)
+        .header("accept", XML)
+        .send()
+        .await
+        .expect("send");
+    let done = Reply::read(done).await;
+    assert_xml(&done, 200, "EndedSessions");
+    let done: XmlEnded = quick_xml::de::from_str(&done.text).expect("ended");
+    assert_eq!((done.username.as_str(), done.ended), ("demo", 1));
+    gw.get("/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
+}
