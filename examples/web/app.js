@@ -844,6 +844,7 @@ function renderSessions() {
             throw error;
           }
           await loadSessions();
+          $("sessions-title").focus(); // the button is gone with its row
           say(`Ended the session of ${device} from ${where}.`);
         }),
       );
@@ -868,6 +869,7 @@ $("end-others").addEventListener("click", (event) => {
   run(event.currentTarget, async () => {
     await api("DELETE", href);
     await loadSessions();
+    $("sessions-title").focus(); // the button is hidden now
     say("Signed out everywhere else.");
   });
 });

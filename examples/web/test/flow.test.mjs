@@ -702,6 +702,76 @@ async function walkDocuments(browser, { pageUrl, gateway, sim, screenshot, t }) 
   }
 }
 
+/**
+ * The add flow's way back: a gateway allowing two attempts; two wrong codes use the
+ * verification up and the page returns to step 1 with the address kept; a new code,
+ * verified, then Cancel at step 3 adds nothing.
+ */
+async function spentCode(browser, { pageUrl, sim }) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  try {
+    await page.goto(pageUrl);
+    await page.getByLabel("User name").fill("demo");
+    await page.getByLabel("Password").fill("demo");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await announced(page, "Signed in as Demo User.");
+    const alert = page.getByRole("alert");
+    const codeField = page.getByLabel("Code", { exact: true });
+
+    await page.getByLabel("Phone number or email address").fill("(212) 555-0147");
+    await page.getByRole("button", { name: "Send code" }).click();
+    await announced(page, "Code sent to (***) ***-**47.");
+    const first = await codeFromOutbox(sim, "+12125550147");
+    const wrong = first.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
+
+    // Nothing typed: the page asks, and sends nothing.
+    await page.getByRole("button", { name: "Verify" }).click();
+    await alert.filter({ hasText: "Enter the code you received." }).waitFor();
+
+    await codeField.fill(wrong);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await alert.filter({ hasText: "The code is wrong; 1 attempt is left." }).waitFor();
+    assert.equal(await codeField.isVisible(), true, "one attempt left: still step 2");
+    assert.equal(await codeField.inputValue(), wrong, "the wrong code is kept, selected, to retype");
+
+    await page.getByRole("button", { name: "Verify" }).click();
+    await alert.filter({ hasText: "The code is wrong, and no attempts are left; request a new code." }).waitFor();
+    await page.getByRole("form", { name: "Step 1 of 3: the address" }).waitFor();
+    assert.equal(await codeField.isVisible(), false, "spent: back to step 1");
+    assert.equal(
+      await page.getByLabel("Phone number or email address").inputValue(),
+      "(212) 555-0147",
+      "the address is kept for the new code",
+    );
+
+    // A new code, verified; then Cancel at step 3: nothing added, the form starts over.
+    await page.getByRole("button", { name: "Send code" }).click();
+    await announced(page, "Code sent to (***) ***-**47.");
+    const second = await codeFromOutbox(sim, "+12125550147");
+    await codeField.fill(second);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByRole("form", { name: "Step 3 of 3: the name" }).waitFor();
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await announced(page, "No device added.");
+    await page.getByRole("form", { name: "Step 1 of 3: the address" }).waitFor();
+    assert.equal(await page.getByLabel("Phone number or email address").inputValue(), "");
+    assert.deepEqual(await deviceNames(page), ["Work cell", "Work email"]);
+    const steps = await twofaSteps(sim);
+    assert.deepEqual(
+      steps.map((s) => s.step),
+      ["send", "verify", "verify", "send", "verify"],
+      "two wrong codes, a new code, the right one, and no device recorded",
+    );
+    assert.deepEqual(problems, [], "no page errors");
+  } finally {
+    await context.close();
+  }
+}
+
 // --- the sessions walk ---------------------------------------------------------
 
 /** Signs demo in from node with `userAgent`: a bearer session, as another device's. */
@@ -732,6 +802,9 @@ async function waitUntil(condition, what) {
     await new Promise((done) => setTimeout(done, 20));
   }
 }
+
+/** A User-Agent a hostile client could send: markup that must stay text. */
+const HOSTILE_AGENT = `<img src=x onerror="window.__pwned=1"><b>Evil & "co"</b>`;
 
 /** The User-Agents of the walk: fixed, so the page's text and picture are too. */
 const AGENTS = {
@@ -871,16 +944,41 @@ async function walkSessions(browser, { pageUrl, gateway, screenshot, t }) {
     });
     t.diagnostic(`screenshot: ${screenshot}`);
 
-    // End the laptop's session: gone from the list, its token refused; the phone's works.
+    // A User-Agent is whatever the client sent: markup in it is text on the page.
+    const hostile = await signInElsewhere(gateway, HOSTILE_AGENT);
+    others.push(hostile);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await announced(page, "Sessions refreshed.");
+    rows = await sessionRows(page, 4);
+    const shown = rows.find((r) => r.id === hostile.id);
+    assert.equal(shown.agent, HOSTILE_AGENT, "the header, verbatim");
+    assert.equal(shown.device, HOSTILE_AGENT, "no browser named: the header stands for itself");
+    assert.equal(await page.locator("#sessions img, #sessions b").count(), 0, "no element from the header");
+    assert.equal(await page.evaluate(() => window.__pwned), undefined, "no script ran");
+
+    // End the laptop's session: gone from the list, its token refused; the others work.
     const laptopSince = shownTime(api.find((s) => s.id === laptop.id).created_at);
     await page
       .getByRole("button", { name: `End the session of Firefox on Windows from 127.0.0.1, signed in ${laptopSince}` })
       .click();
     await announced(page, "Ended the session of Firefox on Windows from 127.0.0.1.");
+    rows = await sessionRows(page, 3);
+    assert.deepEqual(new Set(rows.map((r) => r.id)), new Set([mine.id, phone.id, hostile.id]));
+    assert.equal(await meStatus(gateway, laptop.token), 401, "the ended session's token");
+    assert.equal(await meStatus(gateway, phone.token), 200, "a session not ended");
+
+    // A session that ended elsewhere meanwhile (its own sign-out): End shows the
+    // gateway's 404 and the list is read again without it.
+    const out = await fetch(`${gateway}/sessions/current`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${hostile.token}` },
+    });
+    assert.equal(out.status, 204);
+    await page.locator(`#sessions > li[data-session-id="${hostile.id}"] .session-end`).click();
+    await page.getByRole("alert").filter({ hasText: "no such session of yours" }).waitFor();
+    assert.match(await page.getByRole("alert").textContent(), /code not_found/);
     rows = await sessionRows(page, 2);
     assert.deepEqual(rows.map((r) => r.id), [mine.id, phone.id]);
-    assert.equal(await meStatus(gateway, laptop.token), 401, "the ended session's token");
-    assert.equal(await meStatus(gateway, phone.token), 200, "the session not ended");
 
     // Sign out everywhere else: only this one is left, the phone's token is refused.
     await page.getByRole("button", { name: "Sign out everywhere else" }).click();
@@ -889,6 +987,7 @@ async function walkSessions(browser, { pageUrl, gateway, screenshot, t }) {
     assert.deepEqual(rows.map((r) => [r.id, r.current]), [[mine.id, true]]);
     assert.equal(await page.getByText("You are signed in only here.").isVisible(), true);
     assert.equal(await page.getByRole("button", { name: "Sign out everywhere else" }).isVisible(), false);
+    assert.equal(await page.evaluate(() => document.activeElement.id), "sessions-title", "focus is not lost");
     assert.equal(await meStatus(gateway, phone.token), 401, "every other session's token");
 
     // The page's own session still works: a refresh, the devices, a reload.
@@ -906,7 +1005,11 @@ async function walkSessions(browser, { pageUrl, gateway, screenshot, t }) {
     assert.equal(await page.locator("#sessions > li").count(), 0, "no sessions left in the page");
 
     assert.deepEqual(problems, [], "no console errors, CSP violations or page errors");
-    assert.deepEqual(refused, ["GET /me 401"], "the only refused call: not signed in yet");
+    assert.deepEqual(
+      refused,
+      ["GET /me 401", `DELETE /me/sessions/${hostile.id} 404`],
+      "the only refused calls: not signed in yet, the session that had ended",
+    );
   } finally {
     for (const other of others) {
       await fetch(`${gateway}/sessions/current`, { method: "DELETE", headers: { authorization: `Bearer ${other.token}` } });
@@ -1137,6 +1240,21 @@ describe("the self-service page in Chromium", { timeout: 180_000 }, () => {
         screenshot: join(SHOTS, "documents-same-origin.png"),
         t,
       });
+    } catch (error) {
+      error.message += `\n--- wdgate log ---\n${gw.log.slice(-40).join("\n")}`;
+      throw error;
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("add a device: a spent code starts over with the address kept; Cancel adds nothing", async () => {
+    const gw = await startGateway({
+      args: ["--ui", WEB],
+      env: { WDGATE_BROWSER_COOKIE_ENABLED: "true", WDGATE_DEVICES_VERIFICATION_ATTEMPTS: "2" },
+    });
+    try {
+      await spentCode(browser, { pageUrl: `${gw.url}/ui/`, sim: gw.sim });
     } catch (error) {
       error.message += `\n--- wdgate log ---\n${gw.log.slice(-40).join("\n")}`;
       throw error;
