@@ -29,8 +29,8 @@ const state = {
   // arrives after a newer request, or after sign-out, is dropped instead of shown.
   generation: { cabinets: 0, results: 0, details: 0, sessions: 0 },
   showFull: params.get("redact") === "false",
-  // Between "Send code" and "Add device": {verification_id, address, sent_to, verify,
-  // insert}, `verify` and `insert` the hrefs the answers linked.
+  // Between "Send code" and "Add device": {verification_id, address, verify, insert},
+  // `verify` and `insert` the hrefs the answers linked.
   pending: null,
   sessions: null, // the last GET /me/sessions answer
 };
@@ -336,7 +336,7 @@ $("add-form").addEventListener("submit", (event) => {
     const sent = await api("POST", "/me/2fa-devices/verifications", { address });
     const verify = linkOf(sent, "verify");
     if (!verify) throw new ApiError(0, { detail: "The gateway offered no way to enter the code." });
-    state.pending = { verification_id: sent.verification_id, address, sent_to: sent.sent_to, verify };
+    state.pending = { verification_id: sent.verification_id, address, verify };
     $("verify-sent").textContent =
       `We sent a code to ${sent.sent_to}. Enter it within ${Math.round(sent.expires_in / 60)} minutes.`;
     addStep("verify-form", "verify-code");
@@ -840,7 +840,10 @@ function renderSessions() {
             await api("DELETE", href);
           } catch (error) {
             // Already ended (elsewhere, or it expired): the list is out of date.
-            if (error.status === 404) await loadSessions().catch(() => {});
+            if (error.status === 404) {
+              await loadSessions().catch(() => {});
+              $("sessions-title").focus();
+            }
             throw error;
           }
           await loadSessions();
