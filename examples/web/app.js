@@ -750,23 +750,31 @@ function localTime(seconds) {
 function resetSessions() {
   state.sessions = null;
   $("sessions").replaceChildren();
+  $("sessions").removeAttribute("aria-busy"); // a load under way is stale now
   $("sessions-alone").hidden = true;
   $("end-others").hidden = true;
 }
 
-/** Fetches `GET /me/sessions` and shows it (this session first, then newest first). */
-function loadSessions() {
-  return latest("sessions", async (stale) => {
+/**
+ * Fetches `GET /me/sessions` and shows it (this session first, then newest first).
+ * Resolves to whether it was shown: false once overtaken by a newer load or sign-out,
+ * so the caller announces nothing.
+ */
+async function loadSessions() {
+  let shown = false;
+  await latest("sessions", async (stale) => {
     $("sessions").setAttribute("aria-busy", "true");
     try {
       const body = await api("GET", "/me/sessions");
       if (stale()) return;
       state.sessions = body;
       renderSessions();
+      shown = true;
     } finally {
       if (!stale()) $("sessions").removeAttribute("aria-busy");
     }
   });
+  return shown;
 }
 
 // The first match names the browser (order matters: Edge and Opera also say Chrome,
@@ -840,13 +848,12 @@ function renderSessions() {
             await api("DELETE", href);
           } catch (error) {
             // Already ended (elsewhere, or it expired): the list is out of date.
-            if (error.status === 404) {
-              await loadSessions().catch(() => {});
+            if (error.status === 404 && (await loadSessions().catch(() => false))) {
               $("sessions-title").focus();
             }
             throw error;
           }
-          await loadSessions();
+          if (!(await loadSessions())) return;
           $("sessions-title").focus(); // the button is gone with its row
           say(`Ended the session of ${device} from ${where}.`);
         }),
@@ -861,8 +868,7 @@ function renderSessions() {
 
 $("sessions-refresh").addEventListener("click", (event) =>
   run(event.currentTarget, async () => {
-    await loadSessions();
-    say("Sessions refreshed.");
+    if (await loadSessions()) say("Sessions refreshed.");
   }),
 );
 
@@ -871,7 +877,7 @@ $("end-others").addEventListener("click", (event) => {
   if (!href) return;
   run(event.currentTarget, async () => {
     await api("DELETE", href);
-    await loadSessions();
+    if (!(await loadSessions())) return;
     $("sessions-title").focus(); // the button is hidden now
     say("Signed out everywhere else.");
   });

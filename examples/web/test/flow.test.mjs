@@ -1051,8 +1051,8 @@ async function hold(page, pathname) {
 }
 
 /**
- * Answers that arrive late: an open overtaken by another open, and one overtaken by
- * sign-out. Each late answer's own button says when the page has finished with it
+ * Answers that arrive late: an open overtaken by another open, one overtaken by
+ * sign-out, and a sessions list overtaken by sign-out. Each late answer's own button says when the page has finished with it
  * (`run` enables it again), so no wait is a guess.
  */
 async function lateAnswers(browser, { pageUrl }) {
@@ -1108,6 +1108,29 @@ async function lateAnswers(browser, { pageUrl }) {
     assert.equal(await page.locator("#results-body tr").count(), 0);
     assert.equal(await page.locator("#account").isVisible(), false);
     await third.off();
+
+    // The sessions list, held while it refreshes; sign out; its answer lands on the
+    // login form and shows nothing (Refresh is enabled again once the page is done).
+    await page.getByLabel("User name").fill("demo");
+    await page.getByLabel("Password").fill("demo");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await announced(page, "Signed in as Demo User.");
+    await page.getByRole("tab", { name: "Where you're signed in" }).click();
+    await sessionRows(page, 1);
+    const list = await hold(page, "/me/sessions");
+    const refresh = page.getByRole("button", { name: "Refresh" });
+    const refreshButton = await refresh.elementHandle();
+    await refresh.click();
+    await list.arrived;
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await announced(page, "Signed out.");
+    list.release();
+    await page.waitForFunction((button) => !button.disabled, refreshButton);
+    assert.equal(await page.getByRole("alert").isVisible(), false, "no error from the late list");
+    assert.equal(await page.getByRole("status").textContent(), "Signed out.");
+    assert.equal(await page.locator("#sessions > li").count(), 0, "no sessions shown after sign-out");
+    assert.equal(await page.locator("#sessions").getAttribute("aria-busy"), null, "not left busy");
+    await list.off();
     assert.deepEqual(problems, [], "no console errors or page errors");
   } finally {
     await context.close();
@@ -1321,7 +1344,7 @@ describe("the self-service page in Chromium", { timeout: 180_000 }, () => {
     }
   });
 
-  test("documents: a late answer never replaces a newer one, nor outlives sign-out", async () => {
+  test("late answers: never replace a newer one, nor outlive sign-out (documents, sessions)", async () => {
     const gw = await startGateway({
       args: ["--ui", WEB],
       env: { WDGATE_BROWSER_COOKIE_ENABLED: "true" },
