@@ -1,5 +1,5 @@
 // The wdgate self-service page: sign in, manage your two-factor devices, find and
-// download documents, sign out.
+// download documents, see where you are signed in and end those sessions, sign out.
 //
 // Plain JavaScript, no build step. It talks to the gateway in cookie mode: the session
 // lives in an HttpOnly cookie the gateway sets at sign-in, so this script never keeps a
@@ -10,7 +10,11 @@
 // Server text (device names, document descriptions) only ever reaches the page through
 // textContent and attributes, never as markup. The Documents view follows the answers'
 // `_links`: paging is the list's `next`/`prev`, a document's profile, versions and bytes
-// are its `self`, `versions` and `content` links.
+// are its `self`, `versions` and `content` links. Adding a device is three calls, each
+// the link the answer before offered: send a code (`POST …/verifications`), verify it
+// (its `verify` link), add the named device (the verified answer's `insert` link, no
+// code). "Where you're signed in" ends a session by its `end` link and the others by
+// the list's `end-others`.
 "use strict";
 
 const params = new URLSearchParams(window.location.search);
@@ -23,9 +27,12 @@ const state = {
   page: null, // the last GET /documents answer
   // Bumped by each request of a kind and by sign-out (see `begin`): an answer that
   // arrives after a newer request, or after sign-out, is dropped instead of shown.
-  generation: { cabinets: 0, results: 0, details: 0 },
+  generation: { cabinets: 0, results: 0, details: 0, sessions: 0 },
   showFull: params.get("redact") === "false",
-  pending: null, // {verification_id, address, name} between "Send code" and "Add device"
+  // Between "Send code" and "Add device": {verification_id, address, verify, insert},
+  // `verify` and `insert` the hrefs the answers linked.
+  pending: null,
+  sessions: null, // the last GET /me/sessions answer
 };
 
 /** `?api=` as an origin (`http://127.0.0.1:8080`), or "" for this page's origin. */
@@ -48,6 +55,7 @@ class ApiError extends Error {
     this.status = status;
     this.code = problem && problem.code;
     this.requestId = problem && problem.request_id;
+    this.attemptsLeft = problem ? problem.attempts_left : undefined;
   }
 }
 
@@ -142,6 +150,7 @@ function showLogin() {
   state.devices = [];
   state.pending = null;
   resetDocuments();
+  resetSessions();
   selectTab("devices", false);
   $("account").hidden = true;
   $("login").hidden = false;
@@ -246,12 +255,22 @@ async function loadDevices() {
   renderDevices();
 }
 
-function resetAdd() {
+const ADD_STEPS = ["add-form", "verify-form", "name-form"];
+
+/** Shows one step of the add flow (a form id of ADD_STEPS) and focuses its field. */
+function addStep(form, field) {
+  for (const step of ADD_STEPS) $(step).hidden = step !== form;
+  if (field) $(field).focus();
+}
+
+/** Back to step 1, every field empty (the address kept when `address` is given). */
+function resetAdd(address) {
   state.pending = null;
-  $("add-form").reset();
-  $("verify-form").reset();
-  $("add-form").hidden = false;
-  $("verify-form").hidden = true;
+  for (const step of ADD_STEPS) $(step).reset();
+  $("verify-sent").textContent = "";
+  $("name-verified").textContent = "";
+  if (address) $("add-address").value = address;
+  addStep("add-form", null);
 }
 
 // --- actions --------------------------------------------------------------------
@@ -310,18 +329,17 @@ $("show-full").addEventListener("change", (event) => {
 $("add-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const address = $("add-address").value.trim();
-  const name = $("add-name").value.trim();
-  if (!address || !name) {
-    return fail(new ApiError(0, { detail: "Enter an address and a name for the device." }));
+  if (!address) {
+    return fail(new ApiError(0, { detail: "Enter a phone number or an email address." }));
   }
   run(event.submitter, async () => {
     const sent = await api("POST", "/me/2fa-devices/verifications", { address });
-    state.pending = { verification_id: sent.verification_id, address, name };
+    const verify = linkOf(sent, "verify");
+    if (!verify) throw new ApiError(0, { detail: "The gateway offered no way to enter the code." });
+    state.pending = { verification_id: sent.verification_id, address, verify };
     $("verify-sent").textContent =
       `We sent a code to ${sent.sent_to}. Enter it within ${Math.round(sent.expires_in / 60)} minutes.`;
-    $("add-form").hidden = true;
-    $("verify-form").hidden = false;
-    $("verify-code").focus();
+    addStep("verify-form", "verify-code");
     say(`Code sent to ${sent.sent_to}.`);
   });
 });
@@ -332,21 +350,65 @@ $("verify-form").addEventListener("submit", (event) => {
   if (!code) return fail(new ApiError(0, { detail: "Enter the code you received." }));
   const pending = state.pending;
   run(event.submitter, async () => {
-    await api("POST", "/me/2fa-devices", { ...pending, enabled: true, code });
-    resetAdd();
-    await loadDevices();
-    say(`Added ${pending.name}.`);
+    let verified;
+    try {
+      verified = await api("POST", pending.verify, { code });
+    } catch (error) {
+      if (state.pending !== pending) return; // cancelled or signed out meanwhile
+      // A wrong code with attempts left: try again. None left, spent, used, expired
+      // (404): only a new code helps, so back to step 1 with the address kept.
+      if (error.status === 404 || error.status === 409 || error.attemptsLeft === 0) {
+        resetAdd(pending.address);
+      } else {
+        $("verify-code").select();
+      }
+      throw error;
+    }
+    if (state.pending !== pending) return;
+    const insert = linkOf(verified, "insert");
+    if (verified.state !== "verified" || !insert) {
+      throw new ApiError(0, { detail: "The gateway did not confirm the code." });
+    }
+    pending.insert = insert;
+    $("name-verified").textContent = verified.message;
+    addStep("name-form", "add-name");
+    say(verified.message);
   });
 });
 
-$("verify-cancel").addEventListener("click", () => {
-  resetAdd();
-  say("No device added.");
+$("name-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = $("add-name").value.trim();
+  if (!name) return fail(new ApiError(0, { detail: "Enter a name for the device." }));
+  const pending = state.pending;
+  run(event.submitter, async () => {
+    try {
+      // Step 3 alone: the verification is verified, so no code goes with it.
+      await api("POST", pending.insert, { verification_id: pending.verification_id, name, enabled: true });
+    } catch (error) {
+      // The verification is gone (used, spent, expired): only a new code helps. Any
+      // other refusal (a bad name, the address already a device) keeps step 3.
+      const gone = ["verification_used", "verification_spent", "verification_invalid"];
+      if (state.pending === pending && gone.includes(error.code)) resetAdd(pending.address);
+      throw error;
+    }
+    resetAdd();
+    await loadDevices();
+    say(`Added ${name}.`);
+  });
 });
+
+for (const cancel of document.querySelectorAll(".add-cancel")) {
+  cancel.addEventListener("click", () => {
+    resetAdd();
+    $("add-address").focus();
+    say("No device added.");
+  });
+}
 
 // --- views: tabs ----------------------------------------------------------------
 
-const TABS = ["devices", "documents"];
+const TABS = ["devices", "documents", "sessions"];
 
 /** Shows one view; `focus` moves the keyboard focus to its tab. */
 function selectTab(name, focus) {
@@ -360,6 +422,9 @@ function selectTab(name, focus) {
   }
   if (name === "documents" && !state.cabinetsLoaded) {
     run(null, loadCabinets);
+  }
+  if (name === "sessions" && !$("account").hidden) {
+    run(null, loadSessions);
   }
 }
 
@@ -674,6 +739,149 @@ for (const rel of ["next", "prev"]) {
     if (href) run(null, () => loadResults(href));
   });
 }
+
+// --- where you're signed in -------------------------------------------------------
+
+/** Unix seconds as this browser's local date and time, e.g. `Dec 1, 2026, 11:40 AM`. */
+function localTime(seconds) {
+  return new Date(seconds * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+function resetSessions() {
+  state.sessions = null;
+  $("sessions").replaceChildren();
+  $("sessions").removeAttribute("aria-busy"); // a load under way is stale now
+  $("sessions-alone").hidden = true;
+  $("end-others").hidden = true;
+}
+
+/**
+ * Fetches `GET /me/sessions` and shows it (this session first, then newest first).
+ * Resolves to whether it was shown: false once overtaken by a newer load or sign-out,
+ * so the caller announces nothing.
+ */
+async function loadSessions() {
+  let shown = false;
+  await latest("sessions", async (stale) => {
+    $("sessions").setAttribute("aria-busy", "true");
+    try {
+      const body = await api("GET", "/me/sessions");
+      if (stale()) return;
+      state.sessions = body;
+      renderSessions();
+      shown = true;
+    } finally {
+      if (!stale()) $("sessions").removeAttribute("aria-busy");
+    }
+  });
+  return shown;
+}
+
+// The first match names the browser (order matters: Edge and Opera also say Chrome,
+// Chrome also says Safari) and the system; the full header is shown beneath.
+const BROWSERS = [
+  [/\bEdg(?:e|A|iOS)?\//, "Edge"],
+  [/\bOPR\//, "Opera"],
+  [/\b(?:Firefox|FxiOS)\//, "Firefox"],
+  [/\b(?:HeadlessChrome|Chrome|Chromium|CriOS)\//, "Chrome"],
+  [/\bSafari\//, "Safari"],
+  [/^curl\//, "curl"],
+];
+const SYSTEMS = [
+  [/\bAndroid\b/, "Android"],
+  [/\b(?:iPhone|iPad|iPod)\b/, "iOS"],
+  [/\bWindows\b/, "Windows"],
+  [/\bCrOS\b/, "ChromeOS"],
+  [/\bMac OS X\b|\bMacintosh\b/, "macOS"],
+  [/\bLinux\b/, "Linux"],
+];
+
+/** A person's name for `user_agent`: "Firefox on Linux", or the header itself. */
+function deviceText(session) {
+  const ua = session.user_agent;
+  if (!ua) return "Unknown browser or program";
+  const browser = BROWSERS.find(([re]) => re.test(ua));
+  const system = SYSTEMS.find(([re]) => re.test(ua));
+  if (browser && system) return `${browser[1]} on ${system[1]}`;
+  if (browser) return browser[1];
+  return ua.length > 60 ? `${ua.slice(0, 59)}…` : ua;
+}
+
+function renderSessions() {
+  const sessions = [...state.sessions.sessions].sort(
+    (a, b) => Number(b.current) - Number(a.current) || b.created_at - a.created_at,
+  );
+  const list = $("sessions");
+  list.replaceChildren();
+  for (const session of sessions) {
+    const item = $("session-template").content.firstElementChild.cloneNode(true);
+    item.dataset.sessionId = session.id;
+    const device = deviceText(session);
+    const where = session.client_ip || "an unknown address";
+    const since = localTime(session.created_at);
+    // Two sessions may share a browser and an address: the sign-in time tells them apart.
+    const label = `${device} from ${where}, signed in ${since}`;
+    item.setAttribute("aria-label", session.current ? `This device: ${label}` : label);
+    item.classList.toggle("current", session.current);
+    item.querySelector(".session-device").textContent = device;
+    const agent = item.querySelector(".session-agent");
+    agent.textContent = session.user_agent || "";
+    agent.hidden = !session.user_agent;
+    item.querySelector(".session-ip").textContent = where;
+    for (const [cls, seconds] of [
+      [".session-created", session.created_at],
+      [".session-seen", session.last_seen_at],
+    ]) {
+      const time = item.querySelector(cls);
+      time.textContent = localTime(seconds);
+      time.dateTime = new Date(seconds * 1000).toISOString();
+    }
+    item.querySelector(".badge.current").hidden = !session.current;
+    const href = linkOf(session, "end");
+    const end = item.querySelector(".session-end");
+    if (!session.current && href) {
+      end.hidden = false;
+      end.setAttribute("aria-label", `End the session of ${label}`);
+      end.addEventListener("click", () =>
+        run(end, async () => {
+          try {
+            await api("DELETE", href);
+          } catch (error) {
+            // Already ended (elsewhere, or it expired): the list is out of date.
+            if (error.status === 404 && (await loadSessions().catch(() => false))) {
+              $("sessions-title").focus();
+            }
+            throw error;
+          }
+          if (!(await loadSessions())) return;
+          $("sessions-title").focus(); // the button is gone with its row
+          say(`Ended the session of ${device} from ${where}.`);
+        }),
+      );
+    }
+    list.append(item);
+  }
+  const others = sessions.filter((s) => !s.current).length;
+  $("sessions-alone").hidden = others > 0;
+  $("end-others").hidden = others === 0 || !linkOf(state.sessions, "end-others");
+}
+
+$("sessions-refresh").addEventListener("click", (event) =>
+  run(event.currentTarget, async () => {
+    if (await loadSessions()) say("Sessions refreshed.");
+  }),
+);
+
+$("end-others").addEventListener("click", (event) => {
+  const href = linkOf(state.sessions, "end-others");
+  if (!href) return;
+  run(event.currentTarget, async () => {
+    await api("DELETE", href);
+    if (!(await loadSessions())) return;
+    $("sessions-title").focus(); // the button is hidden now
+    say("Signed out everywhere else.");
+  });
+});
 
 // --- start ----------------------------------------------------------------------
 

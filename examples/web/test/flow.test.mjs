@@ -6,7 +6,9 @@
 // simulator) with cookie mode on, opens the page in headless Chromium (Debian's
 // /usr/bin/chromium through playwright-core), and walks the whole flow: a wrong
 // password, sign in, the two seeded devices, add one with the code read from the
-// simulator's outbox, show full addresses, rename, disable, delete, sign out. Twice:
+// simulator's outbox in three steps (send the code; verify it, a wrong one first; name
+// the device, no code sent again), show full addresses, rename, disable, delete, sign
+// out. Twice:
 //
 // - cross-origin: the page comes from a small static server on another port and calls
 //   the gateway with `?api=`; the gateway lists that origin in browser.cors_origins, so
@@ -15,6 +17,10 @@
 //
 // A third test checks that the gateway's own copy of the page, whatever `?api=` names,
 // sends nothing to another origin (its Content-Security-Policy blocks it).
+//
+// The add flow's way back has a test of its own: on a two-attempt gateway two wrong
+// codes send the page back to step 1 with the address kept, and a new code verified
+// then cancelled at step 3 records nothing (the simulator's 2FSET log says so).
 //
 // The Documents view has a walk of its own, in the same two modes: a refused query
 // shows the problem's title and detail; a search five at a time pages forward twice and
@@ -26,8 +32,14 @@
 // shows its versions, and the document and its version 1 download with the name from
 // Content-Disposition and exactly the API's bytes, as does the non-ASCII-named résumé;
 // a file copy that vanished upstream shows the gateway's problem, a connection reset
-// mid-file saves nothing. A last test holds answers back (playwright's page.route): an
+// mid-file saves nothing. A test holds answers back (playwright's page.route): an
 // open overtaken by another open, or by sign-out, shows nothing when it lands.
+//
+// "Where you're signed in" has a walk in both modes too: two more sessions of the
+// user, made from node with their own User-Agent, show beside the page's own (marked
+// "This device", times in the browser's zone, IP, user agent, each checked against
+// GET /me/sessions); ending one makes its token a 401 and leaves the other working;
+// "Sign out everywhere else" makes the other a 401 too; the page's session lives on.
 //
 // Environment: WDGATE_BIN (default target/debug/wdgate), CHROMIUM_BIN (default
 // /usr/bin/chromium), SCREENSHOT_DIR (default ./screenshots).
@@ -155,6 +167,35 @@ async function codeFromOutbox(sim, address) {
   return sent.at(-1).code;
 }
 
+/**
+ * The 2FSET calls the simulator received, oldest first, each as its step: `send`
+ * (a code to an address), `verify` (a code checked), `add` (a device recorded) or
+ * `edit`, with the parameters by name.
+ */
+async function twofaSteps(sim) {
+  const res = await fetch(`${sim}/_sim/requests?command=2FSET`);
+  assert.equal(res.status, 200);
+  const calls = (await res.json())["2FSET"] || [];
+  return calls.map((pairs) => {
+    const params = Object.fromEntries(pairs);
+    const step = "wd_2FA_SendToAddr" in params
+      ? "send"
+      : "wd_2FA_ACCESSCODE" in params
+        ? "verify"
+        : "wd_List_ID" in params || "wd_List_RecNum" in params
+          ? "edit"
+          : "add";
+    return { step, params };
+  });
+}
+
+/** Waits for the page's answer to a request of `method` whose path matches `path`. */
+function answerTo(page, method, path) {
+  return page.waitForResponse(
+    (r) => r.request().method() === method && path.test(new URL(r.url()).pathname),
+  );
+}
+
 /** Waits until the status line says `text`. */
 async function announced(page, text) {
   await page.getByRole("status").filter({ hasText: text }).waitFor();
@@ -225,17 +266,73 @@ async function walk(browser, { pageUrl, gateway, sim, screenshot, t }) {
     assert.equal(cookie.sameSite, "Lax");
     assert.ok(!(await page.evaluate(() => document.cookie)).includes("wdgate_session"));
 
-    // Add a device: a code to the address, read from the simulator's outbox.
+    // Add a device, step 1: a code to the address, read from the simulator's outbox.
     await page.getByLabel("Phone number or email address").fill("(212) 555-0147");
-    await page.getByLabel("Name", { exact: true }).fill("Desk phone");
     await page.getByRole("button", { name: "Send code" }).click();
     await announced(page, "Code sent to (***) ***-**47.");
+    await page.getByRole("form", { name: "Step 2 of 3: the code" }).waitFor();
     const code = await codeFromOutbox(sim, "+12125550147");
-    await page.getByLabel("Code").fill(code);
+
+    // Step 2, a wrong code first: the problem with the attempts left, still step 2.
+    const verifyPath = /^\/me\/2fa-devices\/verifications\/[^/]+$/;
+    const wrong = code.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
+    const codeField = page.getByLabel("Code", { exact: true });
+    await codeField.fill(wrong);
+    let answer = answerTo(page, "POST", verifyPath);
+    await page.getByRole("button", { name: "Verify" }).click();
+    const refusedCode = await answer;
+    assert.equal(refusedCode.status(), 422);
+    const problem = await refusedCode.json();
+    assert.equal(problem.code, "code_invalid");
+    assert.ok(problem.attempts_left > 0, `attempts left: ${problem.attempts_left}`);
+    assert.match(problem.detail, /^The code is wrong; \d+ attempts? (is|are) left\.$/);
+    await page.getByRole("alert").filter({ hasText: problem.detail }).waitFor();
+    assert.match(await page.getByRole("alert").textContent(), /code code_invalid/);
+    assert.equal(await codeField.isVisible(), true, "a wrong code with attempts left stays in step 2");
+    const verification = new URL(refusedCode.url()).pathname;
+
+    // The right code: the answer's message, and step 3.
+    await codeField.fill(code);
+    answer = answerTo(page, "POST", verifyPath);
+    await page.getByRole("button", { name: "Verify" }).click();
+    const accepted = await answer;
+    assert.equal(accepted.status(), 200);
+    assert.equal(new URL(accepted.url()).pathname, verification, "the verify link of the same verification");
+    const verified = await accepted.json();
+    assert.equal(verified.state, "verified");
+    assert.match(verified.message, /is verified/);
+    await announced(page, verified.message);
+    await page.getByRole("form", { name: "Step 3 of 3: the name" }).waitFor();
+    assert.equal(await page.locator("#name-verified").textContent(), verified.message);
+    assert.equal(await page.getByRole("alert").isVisible(), false, "the wrong code's error is cleared");
+    mkdirSync(dirname(screenshot), { recursive: true });
+    const stepShot = screenshot.replace(/flow(-[a-z-]+)?\.png$/, "add-device$1.png");
+    await page.locator("section[aria-labelledby=add-title]").screenshot({ path: stepShot });
+    t.diagnostic(`screenshot: ${stepShot}`);
+
+    // The simulator ran step 2 (twice: the wrong code, then the right one) and not yet
+    // step 3: the page is showing step 3 with nothing added.
+    let steps = await twofaSteps(sim);
+    assert.deepEqual(steps.map((s) => s.step), ["send", "verify", "verify"]);
+    assert.deepEqual(steps.slice(1).map((s) => s.params.wd_2FA_ACCESSCODE), [wrong, code]);
+    assert.deepEqual(await deviceNames(page), ["Work cell", "Work email"]);
+
+    // Step 3: the name, and no code (nothing is verified twice).
+    await page.getByLabel("Name", { exact: true }).fill("Desk phone");
+    const added = page.waitForRequest((r) => r.method() === "POST" && new URL(r.url()).pathname === "/me/2fa-devices");
     await page.getByRole("button", { name: "Add device" }).click();
+    const body = (await added).postDataJSON();
+    assert.deepEqual(body, { verification_id: verified.verification_id, name: "Desk phone", enabled: true });
     await announced(page, "Added Desk phone.");
     assert.deepEqual(await deviceNames(page), ["Work cell", "Work email", "Desk phone"]);
     assert.match(await rowText(page, "Desk phone"), /Phone \(\*\*\*\) \*\*\*-\*\*47.*Enabled/);
+    steps = await twofaSteps(sim);
+    assert.deepEqual(steps.map((s) => s.step), ["send", "verify", "verify", "add"]);
+    assert.equal(steps[3].params.wd_2FA_RecAddress, "+12125550147");
+    assert.equal(steps[3].params.wd_2FA_RecContact, "Desk phone");
+    assert.ok(!("wd_2FA_ACCESSCODE" in steps[3].params), "step 3 carries no code");
+    await page.getByRole("form", { name: "Step 1 of 3: the address" }).waitFor();
+    assert.equal(await page.getByLabel("Phone number or email address").inputValue(), "", "the form starts over");
 
     // Full addresses (?redact=false).
     await page.getByLabel("Show full addresses").check();
@@ -256,7 +353,12 @@ async function walk(browser, { pageUrl, gateway, sim, screenshot, t }) {
     assert.match(await rowText(page, "Old desk phone"), /Disabled/);
     await page.getByRole("button", { name: "Enable Old desk phone" }).waitFor();
     mkdirSync(dirname(screenshot), { recursive: true });
-    await page.screenshot({ path: screenshot, fullPage: true });
+    await page.screenshot({
+      path: screenshot,
+      fullPage: true,
+      mask: [page.locator("#api-base")],
+      maskColor: "#2a3a5c",
+    });
     t.diagnostic(`screenshot: ${screenshot}`);
 
     // Delete, after the inline confirmation.
@@ -282,8 +384,8 @@ async function walk(browser, { pageUrl, gateway, sim, screenshot, t }) {
     assert.deepEqual(problems, [], "no console errors, CSP violations or page errors");
     assert.deepEqual(
       refused,
-      ["GET /me 401", "POST /sessions 401", "GET /me 401"],
-      "the only refused calls: not signed in yet, the wrong password, after sign-out",
+      ["GET /me 401", "POST /sessions 401", `POST ${verification} 422`, "GET /me 401"],
+      "the only refused calls: not signed in yet, the wrong password, the wrong code, after sign-out",
     );
     assert.ok(!requested.some((u) => u.includes("/_sim/")), "the page never calls the simulator");
   } finally {
@@ -605,6 +707,332 @@ async function walkDocuments(browser, { pageUrl, gateway, sim, screenshot, t }) 
 }
 
 /**
+ * The add flow's way back: a gateway allowing two attempts; two wrong codes use the
+ * verification up and the page returns to step 1 with the address kept; a new code,
+ * verified, then Cancel at step 3 adds nothing.
+ */
+async function spentCode(browser, { pageUrl, sim }) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  try {
+    await page.goto(pageUrl);
+    await page.getByLabel("User name").fill("demo");
+    await page.getByLabel("Password").fill("demo");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await announced(page, "Signed in as Demo User.");
+    const alert = page.getByRole("alert");
+    const codeField = page.getByLabel("Code", { exact: true });
+
+    await page.getByLabel("Phone number or email address").fill("(212) 555-0147");
+    await page.getByRole("button", { name: "Send code" }).click();
+    await announced(page, "Code sent to (***) ***-**47.");
+    const first = await codeFromOutbox(sim, "+12125550147");
+    const wrong = first.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
+
+    // Nothing typed: the page asks, and sends nothing.
+    await page.getByRole("button", { name: "Verify" }).click();
+    await alert.filter({ hasText: "Enter the code you received." }).waitFor();
+
+    await codeField.fill(wrong);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await alert.filter({ hasText: "The code is wrong; 1 attempt is left." }).waitFor();
+    assert.equal(await codeField.isVisible(), true, "one attempt left: still step 2");
+    assert.equal(await codeField.inputValue(), wrong, "the wrong code is kept, selected, to retype");
+
+    await page.getByRole("button", { name: "Verify" }).click();
+    await alert.filter({ hasText: "The code is wrong, and no attempts are left; request a new code." }).waitFor();
+    await page.getByRole("form", { name: "Step 1 of 3: the address" }).waitFor();
+    assert.equal(await codeField.isVisible(), false, "spent: back to step 1");
+    assert.equal(
+      await page.getByLabel("Phone number or email address").inputValue(),
+      "(212) 555-0147",
+      "the address is kept for the new code",
+    );
+
+    // A new code, verified; then Cancel at step 3: nothing added, the form starts over.
+    await page.getByRole("button", { name: "Send code" }).click();
+    await announced(page, "Code sent to (***) ***-**47.");
+    const second = await codeFromOutbox(sim, "+12125550147");
+    await codeField.fill(second);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByRole("form", { name: "Step 3 of 3: the name" }).waitFor();
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await announced(page, "No device added.");
+    await page.getByRole("form", { name: "Step 1 of 3: the address" }).waitFor();
+    assert.equal(await page.getByLabel("Phone number or email address").inputValue(), "");
+    assert.deepEqual(await deviceNames(page), ["Work cell", "Work email"]);
+    const steps = await twofaSteps(sim);
+    assert.deepEqual(
+      steps.map((s) => s.step),
+      ["send", "verify", "verify", "send", "verify"],
+      "two wrong codes, a new code, the right one, and no device recorded",
+    );
+    assert.deepEqual(problems, [], "no page errors");
+  } finally {
+    await context.close();
+  }
+}
+
+// --- the sessions walk ---------------------------------------------------------
+
+/** Signs demo in from node with `userAgent`: a bearer session, as another device's. */
+async function signInElsewhere(gateway, userAgent) {
+  const res = await fetch(`${gateway}/sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "user-agent": userAgent },
+    body: JSON.stringify({ username: "demo", password: "demo" }),
+  });
+  assert.equal(res.status, 201);
+  const login = await res.json();
+  assert.ok(login.token && login.id, "a bearer login answers its token and session id");
+  return { id: login.id, token: login.token, userAgent };
+}
+
+/** `GET /me` with a bearer token: its status. */
+async function meStatus(gateway, token) {
+  const res = await fetch(`${gateway}/me`, { headers: { authorization: `Bearer ${token}` } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Resolves once `condition()` holds, polling; fails after WAIT_MS. */
+async function waitUntil(condition, what) {
+  const deadline = Date.now() + WAIT_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
+}
+
+/** A User-Agent a hostile client could send: markup that must stay text. */
+const HOSTILE_AGENT = `<img src=x onerror="window.__pwned=1"><b>Evil & "co"</b>`;
+
+/** The User-Agents of the walk: fixed, so the page's text and picture are too. */
+const AGENTS = {
+  browser: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
+  laptop: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0",
+  phone:
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) " +
+    "Version/17.4 Mobile/15E148 Safari/604.1",
+};
+
+/** The session rows once the list shows `n` and is not loading. */
+async function sessionRows(page, n) {
+  await page.waitForFunction(
+    (want) =>
+      document.querySelectorAll("#sessions > li").length === want &&
+      !document.getElementById("sessions").hasAttribute("aria-busy"),
+    n,
+  );
+  return page.locator("#sessions > li").evaluateAll((items) =>
+    items.map((li) => ({
+      id: li.dataset.sessionId,
+      name: li.getAttribute("aria-label"),
+      device: li.querySelector(".session-device").textContent,
+      current: !li.querySelector(".badge.current").hidden,
+      agent: li.querySelector(".session-agent").textContent,
+      ip: li.querySelector(".session-ip").textContent,
+      created: li.querySelector(".session-created").textContent,
+      createdIso: li.querySelector(".session-created").dateTime,
+      seen: li.querySelector(".session-seen").textContent,
+      seenIso: li.querySelector(".session-seen").dateTime,
+      end: !li.querySelector(".session-end").hidden,
+    })),
+  );
+}
+
+/** Unix seconds as the page shows them in the test's locale and zone (en-US, UTC). */
+function shownTime(seconds) {
+  return new Date(seconds * 1000).toLocaleString("en-US", {
+    dateStyle: "medium",
+    timeStyle: "short",
+    timeZone: "UTC",
+  });
+}
+
+/**
+ * "Where you're signed in": the page's session and two made from node, ending one,
+ * then every other, each checked from node with the ended tokens.
+ */
+async function walkSessions(browser, { pageUrl, gateway, screenshot, t }) {
+  // The zone and locale are fixed so the times the page shows can be checked exactly.
+  const context = await browser.newContext({
+    viewport: { width: 900, height: 900 },
+    locale: "en-US",
+    timezoneId: "UTC",
+    userAgent: AGENTS.browser,
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  const problems = [];
+  const refused = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
+      problems.push(`console: ${msg.text()}`);
+    }
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("response", (res) => {
+    if (res.status() >= 400) {
+      refused.push(`${res.request().method()} ${new URL(res.url()).pathname} ${res.status()}`);
+    }
+  });
+  const others = [];
+  try {
+    await page.goto(pageUrl);
+    await page.getByLabel("User name").fill("demo");
+    await page.getByLabel("Password").fill("demo");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await announced(page, "Signed in as Demo User.");
+    const browserAgent = await page.evaluate(() => navigator.userAgent);
+    assert.equal(browserAgent, AGENTS.browser);
+
+    // Two more sessions of demo's, as a laptop and a phone would make them; the phone's
+    // a second later (created_at is in seconds), so "newest first" is one order.
+    const laptop = await signInElsewhere(gateway, AGENTS.laptop);
+    others.push(laptop);
+    const laptopDone = Math.floor(Date.now() / 1000);
+    await waitUntil(() => Math.floor(Date.now() / 1000) > laptopDone, "the next second");
+    const phone = await signInElsewhere(gateway, AGENTS.phone);
+    others.push(phone);
+
+    // The tabs by keyboard: Left from the first wraps to the new last one, which loads.
+    await page.getByRole("tab", { name: "Two-factor devices" }).focus();
+    await page.keyboard.press("ArrowLeft");
+    const tab = page.getByRole("tab", { name: "Where you're signed in" });
+    assert.equal(await tab.getAttribute("aria-selected"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "tab-sessions");
+    let rows = await sessionRows(page, 3);
+    const listed = await fetch(`${gateway}/me/sessions`, { headers: { authorization: `Bearer ${laptop.token}` } });
+    assert.equal(listed.status, 200);
+    const api = (await listed.json()).sessions;
+    assert.equal(api.length, 3);
+    const mine = api.find((s) => s.user_agent === browserAgent);
+    assert.ok(mine, `the page's session is listed with the browser's User-Agent: ${JSON.stringify(api)}`);
+    // This session first and marked, with no End button; the others newest first.
+    assert.equal(rows[0].id, mine.id);
+    assert.equal(rows[0].current, true);
+    assert.equal(rows[0].end, false, "this session is ended by Sign out, not here");
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.device]),
+      [
+        [mine.id, "Chrome on Linux"],
+        [phone.id, "Safari on iOS"],
+        [laptop.id, "Firefox on Windows"],
+      ],
+      "this session first, then newest first, each named by its browser and system",
+    );
+    assert.equal(rows[0].name, `This device: Chrome on Linux from 127.0.0.1, signed in ${shownTime(mine.created_at)}`);
+    assert.equal(await page.locator("#sessions > li.current .badge").textContent(), "This device");
+    assert.deepEqual(new Set(rows.map((r) => r.id)), new Set(api.map((s) => s.id)));
+    for (const row of rows) {
+      const session = api.find((s) => s.id === row.id);
+      assert.equal(row.agent, session.user_agent);
+      assert.equal(row.ip, session.client_ip);
+      assert.equal(row.ip, "127.0.0.1");
+      assert.equal(row.created, shownTime(session.created_at), "created_at as a local time");
+      assert.equal(row.createdIso, new Date(session.created_at * 1000).toISOString());
+      // last_seen_at moves with use (the node list's own session is "now"), so the
+      // page's value is checked for its range and its rendering, not against the API's.
+      const seen = Date.parse(row.seenIso) / 1000;
+      assert.ok(seen >= session.created_at && seen <= Date.now() / 1000, `last seen ${row.seenIso}`);
+      assert.equal(row.seen, shownTime(seen), "last_seen_at as a local time");
+      if (row.id !== mine.id) {
+        assert.equal(row.current, false);
+        assert.equal(row.end, true);
+      }
+    }
+    assert.equal(await page.getByRole("button", { name: "Sign out everywhere else" }).isVisible(), true);
+
+    mkdirSync(dirname(screenshot), { recursive: true });
+    // The times and the gateway's port change from run to run (the agents are fixed,
+    // the address is loopback's); masked, the committed picture stays put.
+    await page.screenshot({
+      path: screenshot,
+      fullPage: true,
+      mask: [page.locator("#api-base"), page.locator(".session-time")],
+      maskColor: "#b8c2d1",
+    });
+    t.diagnostic(`screenshot: ${screenshot}`);
+
+    // A User-Agent is whatever the client sent: markup in it is text on the page.
+    const hostile = await signInElsewhere(gateway, HOSTILE_AGENT);
+    others.push(hostile);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await announced(page, "Sessions refreshed.");
+    rows = await sessionRows(page, 4);
+    const shown = rows.find((r) => r.id === hostile.id);
+    assert.equal(shown.agent, HOSTILE_AGENT, "the header, verbatim");
+    assert.equal(shown.device, HOSTILE_AGENT, "no browser named: the header stands for itself");
+    assert.equal(await page.locator("#sessions img, #sessions b").count(), 0, "no element from the header");
+    assert.equal(await page.evaluate(() => window.__pwned), undefined, "no script ran");
+
+    // End the laptop's session: gone from the list, its token refused; the others work.
+    const laptopSince = shownTime(api.find((s) => s.id === laptop.id).created_at);
+    await page
+      .getByRole("button", { name: `End the session of Firefox on Windows from 127.0.0.1, signed in ${laptopSince}` })
+      .click();
+    await announced(page, "Ended the session of Firefox on Windows from 127.0.0.1.");
+    rows = await sessionRows(page, 3);
+    assert.deepEqual(new Set(rows.map((r) => r.id)), new Set([mine.id, phone.id, hostile.id]));
+    assert.equal(await meStatus(gateway, laptop.token), 401, "the ended session's token");
+    assert.equal(await meStatus(gateway, phone.token), 200, "a session not ended");
+
+    // A session that ended elsewhere meanwhile (its own sign-out): End shows the
+    // gateway's 404 and the list is read again without it.
+    const out = await fetch(`${gateway}/sessions/current`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${hostile.token}` },
+    });
+    assert.equal(out.status, 204);
+    await page.locator(`#sessions > li[data-session-id="${hostile.id}"] .session-end`).click();
+    await page.getByRole("alert").filter({ hasText: "no such session of yours" }).waitFor();
+    assert.match(await page.getByRole("alert").textContent(), /code not_found/);
+    rows = await sessionRows(page, 2);
+    assert.deepEqual(rows.map((r) => r.id), [mine.id, phone.id]);
+
+    // Sign out everywhere else: only this one is left, the phone's token is refused.
+    await page.getByRole("button", { name: "Sign out everywhere else" }).click();
+    await announced(page, "Signed out everywhere else.");
+    rows = await sessionRows(page, 1);
+    assert.deepEqual(rows.map((r) => [r.id, r.current]), [[mine.id, true]]);
+    assert.equal(await page.getByText("You are signed in only here.").isVisible(), true);
+    assert.equal(await page.getByRole("button", { name: "Sign out everywhere else" }).isVisible(), false);
+    assert.equal(await page.evaluate(() => document.activeElement.id), "sessions-title", "focus is not lost");
+    assert.equal(await meStatus(gateway, phone.token), 401, "every other session's token");
+
+    // The page's own session still works: a refresh, the devices, a reload.
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await announced(page, "Sessions refreshed.");
+    assert.deepEqual((await sessionRows(page, 1)).map((r) => r.id), [mine.id]);
+    await page.getByRole("tab", { name: "Two-factor devices" }).click();
+    await page.reload();
+    await page.getByRole("heading", { name: "Your devices" }).waitFor();
+    assert.deepEqual(await deviceNames(page), ["Work cell", "Work email"]);
+
+    // Sign out: the panel is emptied with the session.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await announced(page, "Signed out.");
+    assert.equal(await page.locator("#sessions > li").count(), 0, "no sessions left in the page");
+
+    assert.deepEqual(problems, [], "no console errors, CSP violations or page errors");
+    assert.deepEqual(
+      refused,
+      ["GET /me 401", `DELETE /me/sessions/${hostile.id} 404`],
+      "the only refused calls: not signed in yet, the session that had ended",
+    );
+  } finally {
+    for (const other of others) {
+      await fetch(`${gateway}/sessions/current`, { method: "DELETE", headers: { authorization: `Bearer ${other.token}` } });
+    }
+    await context.close();
+  }
+}
+
+/**
  * Holds the page's requests to `pathname` until `release()`: `arrived` resolves when
  * one is held. The request then goes on to the gateway as it is.
  */
@@ -623,8 +1051,8 @@ async function hold(page, pathname) {
 }
 
 /**
- * Answers that arrive late: an open overtaken by another open, and one overtaken by
- * sign-out. Each late answer's own button says when the page has finished with it
+ * Answers that arrive late: an open overtaken by another open, one overtaken by
+ * sign-out, and a sessions list overtaken by sign-out. Each late answer's own button says when the page has finished with it
  * (`run` enables it again), so no wait is a guess.
  */
 async function lateAnswers(browser, { pageUrl }) {
@@ -680,6 +1108,29 @@ async function lateAnswers(browser, { pageUrl }) {
     assert.equal(await page.locator("#results-body tr").count(), 0);
     assert.equal(await page.locator("#account").isVisible(), false);
     await third.off();
+
+    // The sessions list, held while it refreshes; sign out; its answer lands on the
+    // login form and shows nothing (Refresh is enabled again once the page is done).
+    await page.getByLabel("User name").fill("demo");
+    await page.getByLabel("Password").fill("demo");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await announced(page, "Signed in as Demo User.");
+    await page.getByRole("tab", { name: "Where you're signed in" }).click();
+    await sessionRows(page, 1);
+    const list = await hold(page, "/me/sessions");
+    const refresh = page.getByRole("button", { name: "Refresh" });
+    const refreshButton = await refresh.elementHandle();
+    await refresh.click();
+    await list.arrived;
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await announced(page, "Signed out.");
+    list.release();
+    await page.waitForFunction((button) => !button.disabled, refreshButton);
+    assert.equal(await page.getByRole("alert").isVisible(), false, "no error from the late list");
+    assert.equal(await page.getByRole("status").textContent(), "Signed out.");
+    assert.equal(await page.locator("#sessions > li").count(), 0, "no sessions shown after sign-out");
+    assert.equal(await page.locator("#sessions").getAttribute("aria-busy"), null, "not left busy");
+    await list.off();
     assert.deepEqual(problems, [], "no console errors or page errors");
   } finally {
     await context.close();
@@ -834,7 +1285,66 @@ describe("the self-service page in Chromium", { timeout: 180_000 }, () => {
     }
   });
 
-  test("documents: a late answer never replaces a newer one, nor outlives sign-out", async () => {
+  test("add a device: a spent code starts over with the address kept; Cancel adds nothing", async () => {
+    const gw = await startGateway({
+      args: ["--ui", WEB],
+      env: { WDGATE_BROWSER_COOKIE_ENABLED: "true", WDGATE_DEVICES_VERIFICATION_ATTEMPTS: "2" },
+    });
+    try {
+      await spentCode(browser, { pageUrl: `${gw.url}/ui/`, sim: gw.sim });
+    } catch (error) {
+      error.message += `\n--- wdgate log ---\n${gw.log.slice(-40).join("\n")}`;
+      throw error;
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("sessions, cross-origin: where you're signed in, end one, sign out everywhere else", async (t) => {
+    const site = await startStaticServer();
+    const gw = await startGateway({
+      env: {
+        WDGATE_BROWSER_COOKIE_ENABLED: "true",
+        WDGATE_BROWSER_CORS_ORIGINS: site.url,
+      },
+    });
+    try {
+      await walkSessions(browser, {
+        pageUrl: `${site.url}/?api=${encodeURIComponent(gw.url)}`,
+        gateway: gw.url,
+        screenshot: join(SHOTS, "sessions.png"),
+        t,
+      });
+    } catch (error) {
+      error.message += `\n--- wdgate log ---\n${gw.log.slice(-40).join("\n")}`;
+      throw error;
+    } finally {
+      await gw.stop();
+      await site.stop();
+    }
+  });
+
+  test("sessions, same-origin: the page served by wdgate serve --ui", async (t) => {
+    const gw = await startGateway({
+      args: ["--ui", WEB],
+      env: { WDGATE_BROWSER_COOKIE_ENABLED: "true" },
+    });
+    try {
+      await walkSessions(browser, {
+        pageUrl: `${gw.url}/ui/`,
+        gateway: gw.url,
+        screenshot: join(SHOTS, "sessions-same-origin.png"),
+        t,
+      });
+    } catch (error) {
+      error.message += `\n--- wdgate log ---\n${gw.log.slice(-40).join("\n")}`;
+      throw error;
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("late answers: never replace a newer one, nor outlive sign-out (documents, sessions)", async () => {
     const gw = await startGateway({
       args: ["--ui", WEB],
       env: { WDGATE_BROWSER_COOKIE_ENABLED: "true" },
