@@ -23,6 +23,9 @@ pub const CHANNEL: &str = "wdgate:invalidate";
 /// How many invalidations may wait for a slow listener before it must drop everything.
 const LOCAL_CAPACITY: usize = 4096;
 
+/// How often a reconnection's subscriber checks that the whole client is connected.
+const CONNECT_POLL: Duration = Duration::from_millis(20);
+
 /// Pause before retrying a failed SUBSCRIBE on a live connection.
 const RESUBSCRIBE_PAUSE: Duration = Duration::from_millis(200);
 
@@ -140,7 +143,15 @@ impl Bus {
                 Err(broadcast::error::RecvError::Closed) => return,
             }
             self.subscribed.store(false, Ordering::SeqCst);
-            while self.subscriber.is_connected() {
+            loop {
+                if !self.subscriber.is_connected() {
+                    // A cluster announces each node's connection before the client as a
+                    // whole is connected (fred sets the state after the last node): the
+                    // last announcement may come before `is_connected`, so wait for it
+                    // rather than for an announcement that will not come.
+                    tokio::time::sleep(CONNECT_POLL).await;
+                    continue;
+                }
                 match self.subscriber.subscribe(CHANNEL).await {
                     Ok(()) => {
                         self.subscribed.store(true, Ordering::SeqCst);
