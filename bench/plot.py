@@ -34,7 +34,9 @@ def main(path, outdir):
             ax.plot(x, [p[2] / 1000 for p in pts], "-o", color=colour, label=f"{server} p99")
             ax.plot(x, [p[1] / 1000 for p in pts], "--s", color=colour, label=f"{server} p50", alpha=0.7)
         ax.set_title(TITLES.get(scenario, scenario), fontsize=9)
-        ax.set_xlabel("offered load, thousand requests/s (k6 constant-arrival-rate)")
+        tool = these[0].get("tool", "k6")
+        how = "oha -q --latency-correction" if tool == "oha" else "k6 constant-arrival-rate"
+        ax.set_xlabel(f"offered load, thousand requests/s ({how})")
         ax.set_ylabel("latency, ms")
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
