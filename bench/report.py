@@ -217,8 +217,8 @@ def open_loop(rows, duration, tool, target):
         "",
         (
             f"{tool} `-q RATE --latency-correction -c {os.environ.get('BENCH_CONNECTIONS')}` (each request timed from when it was due)"
-            if tool.startswith("oha")
-            else f"{tool} `constant-arrival-rate` (bench/k6.js)"
+            if tool.strip().startswith("oha")
+            else f"{tool.strip()} `constant-arrival-rate` (bench/k6.js)"
         )
         + f", {duration} s a run, on the client CPU, at a share of",
         "nginx's maximum rate from the wrk rounds above; every server in turn at each rate. Each",
