@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Renders bench/run's measurements as one Markdown report: the machine, the method,
-every wrk run, and each target of issue 7 with its ratio and whether it was met; the
-downloads part's section comes from report_downloads.py.
+every wrk run (wdgate, nginx and the peers Caddy and Traefik), the open-loop latency
+table, and each target of issue 14 with its ratio and whether it was met; the downloads
+part's section comes from report_downloads.py.
 
   report.py RESULTS.tsv OUT.md     (the rest comes from BENCH_* environment variables)
 """
 
 import datetime
+import json
 import os
 import statistics
 import subprocess
@@ -74,12 +76,15 @@ def main(results, out_path):
         "# wdgate benchmark results",
         "",
         "Written by `bench/run` (see README, \"Benchmarks\"). Figures taken with no other work",
-        "on the machine (the load average below counts the benchmark's own processes).",
+        "on the machine unless a note below says otherwise (the load average below counts the",
+        "benchmark's own processes).",
         "",
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- machine: {sh('nproc')} cores ({cpu}), {mem_gib:.0f} GiB, Linux {sh('uname -r')}",
         f"- versions: wdgate {sh('git describe --always --dirty')}, {sh('rustc --version')}, "
-        f"{nginx}, {wrk}",
+        f"{nginx}, {wrk}, peers and load {env('BENCH_PEERS', '?')} (PyPI, in target/bench-venv)",
+        f"- peers missing on this machine (not run): {env('BENCH_PEERS_MISSING') or 'none'}; "
+        "Traefik is in B only: it has no static answer for A",
         f"- wrk: `-t{env('BENCH_THREADS')} -c{env('BENCH_CONNECTIONS')} -d{env('BENCH_DURATION')}s --latency` "
         f"(the \"1 connection\" rows: `-c1`), each after a {env('BENCH_WARMUP')} s warm-up, with the same "
         "script (bench/wrk.lua) for both sides of a comparison",
@@ -90,6 +95,7 @@ def main(results, out_path):
         f"simulator on CPU {env('BENCH_CLIENT_CPU')}. nginx runs with `access_log off`; wdgate with its "
         "shipped config (log level `info`)",
         f"- load average before / after: {env('BENCH_LOAD_BEFORE')} / {env('BENCH_LOAD_AFTER')}",
+        *([f"- note: {env('BENCH_NOTE')}"] if env("BENCH_NOTE") else []),
         "",
         "| scenario | server | conns | requests/s | p50 | p99 | non-2xx / socket errors |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -119,20 +125,25 @@ def main(results, out_path):
         x = ratio("A.wdgate", "A.nginx")
         target(
             "A requests/s, wdgate / nginx `return 200`",
-            "≥ 1.0×",
+            "≥ 0.8×",
             f"{x:.2f}×{spread('A.wdgate', 'A.nginx')}",
-            x >= 1.0,
+            x >= 0.8,
         )
         a, n = by["A.wdgate"]["p99"], by["A.nginx"]["p99"]
-        target("A p99, wdgate vs nginx", "≤ nginx's", f"{ms(a)} vs {ms(n)}", a <= n)
+        target("A p99 closed loop, wdgate vs nginx", "for scale (the p99 target is open loop)", f"{ms(a)} vs {ms(n)}", None)
     if {"B.wdgate", "B.nginx"} <= by.keys():
         x = ratio("B.wdgate", "B.nginx")
         target(
             "B requests/s, wdgate / nginx `proxy_pass`",
-            "≥ 0.9×",
+            "≥ 0.65×",
             f"{x:.2f}×{spread('B.wdgate', 'B.nginx')}",
-            x >= 0.9,
+            x >= 0.65,
         )
+    for scen in "AB":
+        for peer, name in (("caddy", "Caddy"), ("traefik", "Traefik")):
+            if {f"{scen}.wdgate", f"{scen}.{peer}"} <= by.keys():
+                x = ratio(f"{scen}.wdgate", f"{scen}.{peer}")
+                target(f"{scen} requests/s, wdgate / {name}", "> 1.0× (keeps the lead)", f"{x:.2f}×", x > 1.0)
     def added(prefix, name, goal, met):
         """The p50 a hop adds over the direct upstream, wdgate's and nginx's."""
         if not {f"{prefix}.wdgate", f"{prefix}.direct", f"{prefix}.nginx"} <= by.keys():
@@ -164,6 +175,11 @@ def main(results, out_path):
         x = ratio("D.wdgate", "D.nginx")
         target("D requests/s, wdgate / nginx `proxy_pass` of LOGON", "no target", f"{x:.2f}×", None)
 
+    open_rows = []
+    if env("BENCH_OPEN") and os.path.exists(env("BENCH_OPEN")):
+        open_rows = [json.loads(line) for line in open(env("BENCH_OPEN")) if line.strip()]
+    open_lines = open_loop(open_rows, env("BENCH_OPEN_DURATION", "?"), env("BENCH_OPEN_TOOL", "k6"), target) if open_rows else []
+
     memory = env("BENCH_MEMORY", "").split()
     if memory:
         idle, loaded, created = int(memory[0]), int(memory[1]), int(memory[2])
@@ -179,6 +195,7 @@ def main(results, out_path):
     if coalesce:
         calls = int(coalesce.split()[0])
         target("coalescing", "1 upstream call", coalesce, calls == 1)
+    out += open_lines
 
     # A run of the downloads part alone keeps the other parts' figures, and the other way
     # round: the file stays the one place every figure comes from.
@@ -188,6 +205,59 @@ def main(results, out_path):
     print(text)
     with open(out_path, "w") as f:
         f.write(text)
+
+
+def open_loop(rows, duration, tool, target):
+    """The open-loop section: every server side by side at each offered rate. The p99
+    targets against nginx go through `target` into the target table; this returns the
+    section's own lines, which follow that table."""
+    lines = [
+        "",
+        "## Open loop",
+        "",
+        (
+            f"{tool} `-q RATE --latency-correction -c {os.environ.get('BENCH_CONNECTIONS')}` (each request timed from when it was due)"
+            if tool.strip().startswith("oha")
+            else f"{tool.strip()} `constant-arrival-rate` (bench/k6.js)"
+        )
+        + f", {duration} s a run, on the client CPU, at a share of",
+        "nginx's maximum rate from the wrk rounds above; every server in turn at each rate. Each",
+        "cell: p50 / p99 / p99.9 in ms; the achieved rate, dropped (k6: requests it could not",
+        "start for want of a free VU) and failed, when not all offered requests ran.",
+        "Pictures: [latency-A.png](latency-A.png), [latency-B.png](latency-B.png).",
+        "",
+    ]
+    for scen in sorted({r["scenario"] for r in rows}):
+        these = [r for r in rows if r["scenario"] == scen]
+        servers = list(dict.fromkeys(r["server"] for r in these))
+        lines += [
+            f"| {scen}: offered | " + " | ".join(servers) + " |",
+            "|---|" + "---|" * len(servers),
+        ]
+        for frac in sorted({r["fraction"] for r in these}):
+            at = {r["server"]: r for r in these if r["fraction"] == frac}
+            offered = next(iter(at.values()))["offered"]
+            cells = []
+            for s in servers:
+                r = at.get(s)
+                if r is None:
+                    cells.append("")
+                    continue
+                cell = f"{r['p50_us'] / 1000:.3f} / {r['p99_us'] / 1000:.3f} / {r['p999_us'] / 1000:.3f}"
+                if r["dropped"] or r["failed"] or r["achieved"] < 0.98 * r["offered"]:
+                    cell += f" ({r['achieved']:,.0f}/s, {r['dropped']:,} dropped, {r['failed']:,} failed)"
+                cells.append(cell)
+            lines.append(f"| {frac * 100:.0f} % = {offered:,}/s | " + " | ".join(cells) + " |")
+            if {"wdgate", "nginx"} <= at.keys():
+                w, n = at["wdgate"]["p99_us"], at["nginx"]["p99_us"]
+                target(
+                    f"{scen} open-loop p99 at {frac * 100:.0f} % of nginx's maximum, wdgate / nginx",
+                    "≤ 1.25×",
+                    f"{w / max(n, 1):.2f}× ({ms(w)} vs {ms(n)})",
+                    w <= 1.25 * n,
+                )
+        lines.append("")
+    return lines
 
 
 if __name__ == "__main__":
