@@ -1011,6 +1011,8 @@ async function walkSessions(browser, { pageUrl, gateway, screenshot, t }) {
     await page.getByRole("tab", { name: "Two-factor devices" }).click();
     await page.reload();
     await page.getByRole("heading", { name: "Your devices" }).waitFor();
+    // The heading is there before the list is read: wait for its rows, not a timer.
+    await page.locator("#devices > li .device-name").nth(1).waitFor();
     assert.deepEqual(await deviceNames(page), ["Work cell", "Work email"]);
 
     // Sign out: the panel is emptied with the session.
