@@ -1,5 +1,7 @@
 //! Authentication: the bearer token → the live session, or a 401.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -16,8 +18,8 @@ use crate::session::{Session, TokenHash};
 pub struct CurrentSession {
     /// The store key of the caller's token.
     pub key: TokenHash,
-    /// The session.
-    pub session: Session,
+    /// The session, shared with the store's copy (a read copies nothing).
+    pub session: Arc<Session>,
     /// Whether the session cookie (not a bearer token) authenticated the request: a
     /// cookie rides along on cross-site requests, so writes must pass the origin check.
     pub via_cookie: bool,
@@ -66,13 +68,15 @@ impl FromRequestParts<AppState> for CurrentSession {
 /// Writes the session's `last_seen_at` when the last write is at least
 /// `session.last_seen_interval_secs` old: one store write per interval, not per
 /// request. A failed write is logged; the request goes on, and a later one retries.
-async fn note_last_seen(state: &AppState, key: TokenHash, session: &mut Session) {
+async fn note_last_seen(state: &AppState, key: TokenHash, session: &mut Arc<Session>) {
     let now = unix_now();
     if now.saturating_sub(session.last_seen_at) < state.last_seen_interval_secs() {
         return;
     }
-    session.last_seen_at = now;
-    if let Err(e) = state.store().touch(key, session.clone()).await {
+    // The store's copy is shared: this request's copy takes the new time, the store
+    // is told of it.
+    Arc::make_mut(session).last_seen_at = now;
+    if let Err(e) = state.store().touch(key, Session::clone(session)).await {
         tracing::warn!(error = %e, "could not note a session's last use");
     }
 }

@@ -13,6 +13,8 @@
 //! | `end-others` | `DELETE /me/sessions?others=true` |
 //! | `list`, `insert`, `update`, `delete` | the device collection and a device (devices answers) |
 
+use std::borrow::Cow;
+
 use super::devices::view::{COLLECTION as DEVICES, Link};
 use super::paths;
 
@@ -23,7 +25,22 @@ const END_OTHERS: &str = "/me/sessions?others=true";
 pub fn link(rel: &'static str, href: &str, method: &'static str, title: &'static str) -> Link {
     Link {
         rel,
-        href: href.to_owned(),
+        href: Cow::Owned(href.to_owned()),
+        method,
+        title,
+    }
+}
+
+/// A link to a fixed route: `href` is borrowed, not copied.
+pub const fn fixed(
+    rel: &'static str,
+    href: &'static str,
+    method: &'static str,
+    title: &'static str,
+) -> Link {
+    Link {
+        rel,
+        href: Cow::Borrowed(href),
         method,
         title,
     }
@@ -31,17 +48,17 @@ pub fn link(rel: &'static str, href: &str, method: &'static str, title: &'static
 
 /// `me`: the profile.
 pub fn me() -> Link {
-    link("me", paths::ME, "GET", "Your profile")
+    fixed("me", paths::ME, "GET", "Your profile")
 }
 
 /// `devices`: the 2FA devices.
 pub fn devices() -> Link {
-    link("devices", DEVICES, "GET", "Your two-factor devices")
+    fixed("devices", DEVICES, "GET", "Your two-factor devices")
 }
 
 /// `sessions`: where the user is signed in.
 pub fn sessions() -> Link {
-    link(
+    fixed(
         "sessions",
         paths::MY_SESSIONS,
         "GET",
@@ -51,7 +68,7 @@ pub fn sessions() -> Link {
 
 /// `logout`: end the session the request came with.
 pub fn logout() -> Link {
-    link(
+    fixed(
         "logout",
         paths::CURRENT_SESSION,
         "DELETE",
@@ -71,7 +88,7 @@ pub fn end(id: &str) -> Link {
 
 /// `end-others`: end all of the user's sessions but this one.
 pub fn end_others() -> Link {
-    link(
+    fixed(
         "end-others",
         END_OTHERS,
         "DELETE",
@@ -84,20 +101,29 @@ pub fn after_login() -> Vec<Link> {
     vec![me(), devices(), sessions(), logout()]
 }
 
-/// The links of `GET /me`: `self`, `devices`, `sessions`, `logout`.
-pub fn of_me() -> Vec<Link> {
-    vec![
-        link("self", paths::ME, "GET", "Your profile"),
-        devices(),
-        sessions(),
-        logout(),
-    ]
-}
+/// The links of `GET /me`: `self`, `devices`, `sessions`, `logout` (built once: the
+/// answer borrows them).
+pub static OF_ME: [Link; 4] = [
+    fixed("self", paths::ME, "GET", "Your profile"),
+    fixed("devices", DEVICES, "GET", "Your two-factor devices"),
+    fixed(
+        "sessions",
+        paths::MY_SESSIONS,
+        "GET",
+        "Where you are signed in",
+    ),
+    fixed(
+        "logout",
+        paths::CURRENT_SESSION,
+        "DELETE",
+        "Sign out of this session",
+    ),
+];
 
 /// The links of `GET /me/sessions`: `self`, `end-others`, `me`.
 pub fn of_sessions() -> Vec<Link> {
     vec![
-        link("self", paths::MY_SESSIONS, "GET", "Where you are signed in"),
+        fixed("self", paths::MY_SESSIONS, "GET", "Where you are signed in"),
         end_others(),
         me(),
     ]
@@ -118,7 +144,13 @@ mod tests {
             "end",
             "end-others",
         ];
-        let all: Vec<Link> = [after_login(), of_me(), of_sessions(), vec![end("ses_x")]].concat();
+        let all: Vec<Link> = [
+            after_login(),
+            OF_ME.to_vec(),
+            of_sessions(),
+            vec![end("ses_x")],
+        ]
+        .concat();
         for link in &all {
             assert!(vocabulary.contains(&link.rel), "{}", link.rel);
             assert!(link.href.starts_with('/'), "{}", link.href);
@@ -126,5 +158,13 @@ mod tests {
             assert!(!link.title.is_empty());
         }
         assert_eq!(end("ses_abc").href, "/me/sessions/ses_abc");
+        // `GET /me`'s static links are the ones its helpers make, rel for rel.
+        let helpers = [devices(), sessions(), logout()];
+        for (fixed, helper) in OF_ME[1..].iter().zip(&helpers) {
+            assert_eq!(
+                (fixed.rel, &fixed.href, fixed.method, fixed.title),
+                (helper.rel, &helper.href, helper.method, helper.title)
+            );
+        }
     }
 }

@@ -78,24 +78,32 @@ pub async fn get(current: CurrentSession) -> Response {
         name: &p.name,
         email: &p.email,
         firm: &p.firm,
-        session: SessionView {
-            id: s.id.as_str().to_owned(),
+        session: SessionBody {
+            id: s.id.as_str(),
             created_at: s.created_at,
             expires_at: s.expires_at,
         },
-        links: links::of_me(),
+        links: &links::OF_ME,
     };
     private_json(&body, 768)
 }
 
-/// [`MeResponse`] borrowed from the session.
+/// [`MeResponse`] borrowed from the session and the static links: nothing is copied.
 #[derive(Serialize)]
 struct MeBody<'a> {
     username: &'a str,
     name: &'a str,
     email: &'a str,
     firm: &'a str,
-    session: SessionView,
+    session: SessionBody<'a>,
     #[serde(rename = "_links")]
-    links: Vec<Link>,
+    links: &'static [Link],
+}
+
+/// [`SessionView`] borrowed from the session.
+#[derive(Serialize)]
+struct SessionBody<'a> {
+    id: &'a str,
+    created_at: u64,
+    expires_at: u64,
 }

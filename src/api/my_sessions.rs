@@ -88,7 +88,7 @@ pub async fn list(
     let mut sessions = owner_sessions(&state, &current).await?;
     if !sessions.iter().any(|(key, _)| *key == current.key) {
         // Listed from the index, which a session from before it existed is missing from.
-        sessions.push((current.key, current.session.clone()));
+        sessions.push((current.key, Session::clone(&current.session)));
     }
     let mut summaries: Vec<SessionSummary> = sessions
         .into_iter()

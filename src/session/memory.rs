@@ -23,7 +23,8 @@ use super::token::{TokenCache, TokenHash, TokenHashState};
 /// (`contains_key`, which neither reads nor slides the session).
 #[derive(Debug, Clone)]
 pub struct MemoryStore {
-    cache: TokenCache<Session>,
+    /// Shared with the requests that read them: a read copies nothing.
+    cache: TokenCache<Arc<Session>>,
     index: Arc<Index>,
     max_per_user: usize,
 }
@@ -64,11 +65,11 @@ impl SessionExpiry {
     }
 }
 
-impl Expiry<TokenHash, Session> for SessionExpiry {
+impl Expiry<TokenHash, Arc<Session>> for SessionExpiry {
     fn expire_after_create(
         &self,
         _: &TokenHash,
-        session: &Session,
+        session: &Arc<Session>,
         _: Instant,
     ) -> Option<Duration> {
         Some(self.ttl(session))
@@ -77,7 +78,7 @@ impl Expiry<TokenHash, Session> for SessionExpiry {
     fn expire_after_read(
         &self,
         _: &TokenHash,
-        session: &Session,
+        session: &Arc<Session>,
         _: Instant,
         _: Option<Duration>,
         _: Instant,
@@ -88,7 +89,7 @@ impl Expiry<TokenHash, Session> for SessionExpiry {
     fn expire_after_update(
         &self,
         _: &TokenHash,
-        session: &Session,
+        session: &Arc<Session>,
         _: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
@@ -104,7 +105,7 @@ impl MemoryStore {
         let cache = Cache::builder()
             .max_capacity(capacity)
             .expire_after(SessionExpiry { idle })
-            .eviction_listener(move |key: Arc<TokenHash>, session: Session, cause| {
+            .eviction_listener(move |key: Arc<TokenHash>, session: Arc<Session>, cause| {
                 // A touch replaces the value of a session that lives on.
                 if cause != RemovalCause::Replaced {
                     listener_index.forget(&session.owner(), *key);
@@ -121,7 +122,7 @@ impl MemoryStore {
     async fn insert_session(&self, key: TokenHash, session: Session) -> Vec<Session> {
         let owner = session.owner();
         // Cached first, so a concurrent listing never prunes the entry as dead.
-        self.cache.insert(key, session.clone()).await;
+        self.cache.insert(key, Arc::new(session.clone())).await;
         let overflow: Vec<TokenHash> = {
             let mut owners = self.index.lock();
             let list = owners.entry(owner).or_default();
@@ -133,7 +134,7 @@ impl MemoryStore {
         let mut ended = Vec::with_capacity(overflow.len());
         for old in overflow {
             if let Some(session) = self.cache.remove(&old).await {
-                ended.push(session);
+                ended.push(Arc::unwrap_or_clone(session));
             }
         }
         ended
@@ -147,7 +148,7 @@ impl MemoryStore {
             .entry(key)
             .and_compute_with(|entry| {
                 std::future::ready(match entry {
-                    Some(_) => Op::Put(session),
+                    Some(_) => Op::Put(Arc::new(session)),
                     // Ended meanwhile: stays ended.
                     None => Op::Nop,
                 })
@@ -185,7 +186,7 @@ impl MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
-    fn get(&self, key: TokenHash) -> StoreFuture<'_, Option<Session>> {
+    fn get(&self, key: TokenHash) -> StoreFuture<'_, Option<Arc<Session>>> {
         Box::pin(async move { Ok(self.cache.get(&key).await) })
     }
 
@@ -205,7 +206,7 @@ impl SessionStore for MemoryStore {
     }
 
     fn remove(&self, key: TokenHash) -> StoreFuture<'_, Option<Session>> {
-        Box::pin(async move { Ok(self.cache.remove(&key).await) })
+        Box::pin(async move { Ok(self.cache.remove(&key).await.map(Arc::unwrap_or_clone)) })
     }
 
     fn ping(&self) -> StoreFuture<'_, ()> {
@@ -337,10 +338,10 @@ mod tests {
         touched.last_seen_at = 42;
         store.touch(dead, touched.clone()).await.expect("touch");
         assert!(store.get(dead).await.expect("get").is_none(), "not revived");
-        let mut seen = store.get(live).await.expect("get").expect("live");
+        let mut seen = Arc::unwrap_or_clone(store.get(live).await.expect("get").expect("live"));
         seen.last_seen_at += 7;
         store.touch(live, seen.clone()).await.expect("touch");
-        assert_eq!(store.get(live).await.expect("get"), Some(seen.clone()));
+        assert_eq!(store.get(live).await.expect("get").as_deref(), Some(&seen));
         let listed = store.list_owner("alice").await.expect("list");
         assert_eq!(
             listed[0].1.last_seen_at, seen.last_seen_at,

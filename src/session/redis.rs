@@ -19,6 +19,7 @@
 //! most `max_sessions_per_user` members plus those ended since the last login or
 //! listing, and never outlives its last session.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fred::interfaces::{ClientLike, KeysInterface, LuaInterface};
@@ -378,8 +379,8 @@ impl RedisStore {
 }
 
 impl SessionStore for RedisStore {
-    fn get(&self, key: TokenHash) -> StoreFuture<'_, Option<Session>> {
-        Box::pin(self.get_session(key))
+    fn get(&self, key: TokenHash) -> StoreFuture<'_, Option<Arc<Session>>> {
+        Box::pin(async move { Ok(self.get_session(key).await?.map(Arc::new)) })
     }
 
     fn insert(&self, key: TokenHash, session: Session) -> StoreFuture<'_, Vec<Session>> {

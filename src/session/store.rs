@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -118,8 +119,9 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// or expired session leaves it (at once, or when next read), and it holds at most
 /// `session.max_sessions_per_user` sessions (a login beyond it ends the oldest).
 pub trait SessionStore: Send + Sync + std::fmt::Debug {
-    /// The live session for `key`, sliding its idle timeout.
-    fn get(&self, key: TokenHash) -> StoreFuture<'_, Option<Session>>;
+    /// The live session for `key`, sliding its idle timeout; shared with the store's
+    /// own copy where it keeps one in memory, so a read copies nothing.
+    fn get(&self, key: TokenHash) -> StoreFuture<'_, Option<Arc<Session>>>;
     /// Stores a new session and indexes it under its owner; returns the owner's oldest
     /// sessions it ended to stay within `session.max_sessions_per_user` (their Worldox
     /// sessions are the caller's to log off).

@@ -22,7 +22,7 @@ use super::token::{TokenCache, TokenHash, TokenHashState};
 #[derive(Debug, Clone)]
 pub struct TieredStore {
     /// `None` when `session.l1_ttl_ms` is 0: every read goes to Redis.
-    l1: Option<TokenCache<Session>>,
+    l1: Option<TokenCache<Arc<Session>>>,
     redis: RedisStore,
     /// Bumped on every invalidation received, so a read that raced with one does not
     /// put a stale copy back into the L1.
@@ -59,9 +59,9 @@ impl TieredStore {
         store
     }
 
-    async fn get_session(&self, key: TokenHash) -> Result<Option<Session>, super::StoreError> {
+    async fn get_session(&self, key: TokenHash) -> Result<Option<Arc<Session>>, super::StoreError> {
         let Some(l1) = &self.l1 else {
-            return self.redis.get_session(key).await;
+            return Ok(self.redis.get_session(key).await?.map(Arc::new));
         };
         if let Some(session) = l1.get(&key).await {
             if session.expires_at > unix_now() {
@@ -70,7 +70,7 @@ impl TieredStore {
             l1.invalidate(&key).await;
         }
         let before = self.generation.load(Ordering::SeqCst);
-        let session = self.redis.get_session(key).await?;
+        let session = self.redis.get_session(key).await?.map(Arc::new);
         if let Some(session) = &session {
             l1.insert(key, session.clone()).await;
             // An invalidation that arrived while Redis was answering may be about this
@@ -84,7 +84,7 @@ impl TieredStore {
 }
 
 impl SessionStore for TieredStore {
-    fn get(&self, key: TokenHash) -> StoreFuture<'_, Option<Session>> {
+    fn get(&self, key: TokenHash) -> StoreFuture<'_, Option<Arc<Session>>> {
         Box::pin(self.get_session(key))
     }
 
@@ -93,7 +93,7 @@ impl SessionStore for TieredStore {
             // The sessions ended for room were announced, so every L1 drops them.
             let ended = self.redis.put_session(key, &session).await?;
             if let Some(l1) = &self.l1 {
-                l1.insert(key, session).await;
+                l1.insert(key, Arc::new(session)).await;
             }
             Ok(ended)
         })
@@ -107,7 +107,7 @@ impl SessionStore for TieredStore {
                 // Only refresh a copy this replica still holds, and not one an
                 // invalidation may have been about meanwhile.
                 if l1.contains_key(&key) {
-                    l1.insert(key, session).await;
+                    l1.insert(key, Arc::new(session)).await;
                     if self.generation.load(Ordering::SeqCst) != before {
                         l1.invalidate(&key).await;
                     }
@@ -125,7 +125,7 @@ impl SessionStore for TieredStore {
     fn remove(&self, key: TokenHash) -> StoreFuture<'_, Option<Session>> {
         Box::pin(async move {
             let local = match &self.l1 {
-                Some(l1) => l1.remove(&key).await,
+                Some(l1) => l1.remove(&key).await.map(Arc::unwrap_or_clone),
                 None => None,
             };
             let shared = self.redis.delete_session(key).await?;

@@ -2,9 +2,12 @@
 //! name, enabled, and hypermedia `_links` as in the Saasu-style API the design follows;
 //! and the shape of a verification (seed 003's verify-2fa-opt-in answer).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::super::links;
 use super::super::openapi::fields;
 use super::super::problem::ApiError;
 use crate::address::{Address, mask};
@@ -43,8 +46,9 @@ pub struct Link {
     /// `self`, `list`, `update`, `delete`, `insert`, `verify`.
     #[schema(value_type = String)]
     pub rel: &'static str,
-    /// The target.
-    pub href: String,
+    /// The target: borrowed when it is a fixed route, so those links copy nothing.
+    #[schema(value_type = String)]
+    pub href: Cow<'static, str>,
     /// The method to use.
     #[schema(value_type = String)]
     pub method: &'static str,
@@ -104,7 +108,7 @@ impl DeviceView {
                 "Rename, enable or disable this device",
             ),
             link("delete", &href, "DELETE", "Remove this device"),
-            link("list", COLLECTION, "GET", "All your devices"),
+            links::fixed("list", COLLECTION, "GET", "All your devices"),
         ];
         Self {
             id,
@@ -127,8 +131,8 @@ impl DeviceList {
         Self {
             devices,
             links: vec![
-                link("self", COLLECTION, "GET", "All your devices"),
-                link(
+                links::fixed("self", COLLECTION, "GET", "All your devices"),
+                links::fixed(
                     "insert",
                     VERIFICATIONS,
                     "POST",
@@ -210,7 +214,7 @@ pub fn verification_links(id: &str, stage: Stage) -> Vec<Link> {
     let href = format!("{VERIFICATIONS}/{id}");
     let next = match stage {
         Stage::Pending => link("verify", &href, "POST", "Enter the code that was sent"),
-        Stage::Verified => link(
+        Stage::Verified => links::fixed(
             "insert",
             COLLECTION,
             "POST",
@@ -220,14 +224,14 @@ pub fn verification_links(id: &str, stage: Stage) -> Vec<Link> {
     vec![
         link("self", &href, "GET", "This verification"),
         next,
-        link("list", COLLECTION, "GET", "All your devices"),
+        links::fixed("list", COLLECTION, "GET", "All your devices"),
     ]
 }
 
 fn link(rel: &'static str, href: &str, method: &'static str, title: &'static str) -> Link {
     Link {
         rel,
-        href: href.to_owned(),
+        href: Cow::Owned(href.to_owned()),
         method,
         title,
     }

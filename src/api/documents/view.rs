@@ -199,7 +199,7 @@ pub struct CabinetList {
 pub fn link(rel: &'static str, href: &str, method: &'static str, title: &'static str) -> Link {
     Link {
         rel,
-        href: href.to_owned(),
+        href: href.to_owned().into(),
         method,
         title,
     }
