@@ -259,6 +259,7 @@ async def run(path, base, sim, rate, seconds, seed=1):
         s["flying"] = set()  # names of renames in flight
         s["serial"] = 0
     rng = random.Random(seed)
+    nonce = f"{time.time_ns() % 10**9:x}"
     before, _ = await sim_calls(sim)
 
     latencies = {"read": [], "rename": []}
@@ -275,7 +276,9 @@ async def run(path, base, sim, rate, seconds, seed=1):
             try:
                 if rename:
                     session["serial"] += 1
-                    name = f"n{session['serial']}"
+                    # Unique across runs: a name the device already has would be a
+                    # no-op rename, which wdgate need not send upstream.
+                    name = f"n{nonce}-{session['serial']}"
                     session["flying"].add(name)
                     try:
                         await client.rename(session, name)
