@@ -250,6 +250,12 @@ impl Config {
         if self.sim.skip_base > 1 {
             return invalid("sim.skip_base", "must be 0 or 1");
         }
+        if self.sim.capacity > 100_000 {
+            return invalid("sim.capacity", "must be at most 100000 (0: unlimited)");
+        }
+        if self.sim.call_ms > 60_000 {
+            return invalid("sim.call_ms", "must be at most 60000");
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid("log.level", &e.to_string());
         }

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::Simulator;
+use super::capacity::CapacityStats;
 use super::config::Faults;
 use super::documents::CABINETS;
 use super::state::OutboxEntry;
@@ -30,6 +31,9 @@ pub(crate) struct Stats {
     calls: BTreeMap<String, u64>,
     /// File bodies (`/cgi-bin/WDSIDS/…` GETs) still being sent.
     file_bodies_open: usize,
+    /// The CGI pool: `capacity`, `in_service`, `in_service_max`, `queued`, `queued_max`.
+    #[serde(flatten)]
+    pool: CapacityStats,
 }
 
 /// `GET /_sim/outbox[?to=ADDR]`: the codes sent, oldest first.
@@ -53,9 +57,11 @@ pub(crate) async fn outbox(
 
 /// `GET /_sim/stats`.
 pub(crate) async fn stats(State(sim): State<Simulator>) -> Json<Stats> {
+    let pool = sim.pool().stats();
     Json(sim.with_state(|state| Stats {
         calls: state.calls.clone(),
         file_bodies_open: state.file_bodies.load(Ordering::Relaxed),
+        pool,
     }))
 }
 

@@ -34,6 +34,13 @@ pub struct SimConfig {
     /// (8375) as a closed or stale one does (default 0: lists live until CLOSELIST,
     /// eviction or the end of the session). How long real lists live is unknown.
     pub list_ttl_secs: u64,
+    /// CGI calls served at once, as an IIS CGI pool serves them; calls beyond it queue
+    /// in arrival order until one ends (default 0: unlimited). File GETs and `/_sim/`
+    /// routes never queue.
+    pub capacity: usize,
+    /// Milliseconds each CGI call holds its slot before it is answered: the server's
+    /// service time (default 0). `faults.latency_ms` adds to it, inside the slot.
+    pub call_ms: u64,
 }
 
 impl Default for SimConfig {
@@ -48,6 +55,8 @@ impl Default for SimConfig {
             large_document_mib: 200,
             requests_kept: 50,
             list_ttl_secs: 0,
+            capacity: 0,
+            call_ms: 0,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The CGI endpoint: decode the request as the server does, count it, apply faults,
-//! run the command, answer HTTP 200 JSON.
+//! wait for a slot in the CGI pool, run the command, answer HTTP 200 JSON.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -57,6 +57,8 @@ pub(crate) async fn cgi(State(sim): State<Simulator>, request: Request) -> Respo
         state.record_request(&command, &decoded);
         state.faults.clone()
     });
+    let slot = sim.pool().enter().await;
+    slot.serve().await;
     faults::delay(&active).await;
     let call = Call {
         params: &params,

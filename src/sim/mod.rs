@@ -11,9 +11,13 @@
 //! `GET lists`, `GET documents`, `POST documents/{docnum}/move?cabinet=`,
 //! `POST documents/{docnum}/touch`, `GET requests?command=`, `POST expire-sessions`,
 //! `POST expire-downloads`, `POST invalidate-lists`, `GET|PUT faults`.
+//!
+//! CGI calls queue for `sim.capacity` slots (0: unlimited), each held `sim.call_ms`, as
+//! an IIS CGI pool serves a slow Worldox; `GET /_sim/stats` counts them in service.
 
 mod admin;
 mod cabinets;
+mod capacity;
 mod closelist;
 mod config;
 mod content;
@@ -93,6 +97,7 @@ pub struct Simulator {
 
 struct Inner {
     state: Mutex<State>,
+    pool: capacity::Capacity,
     usernames: Vec<String>,
 }
 
@@ -114,6 +119,7 @@ impl Simulator {
         Ok(Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
+                pool: capacity::Capacity::new(config.capacity, config.call_ms),
                 usernames,
             }),
         })
@@ -148,6 +154,11 @@ impl Simulator {
     /// The usernames the simulator accepts, for the demo warning.
     pub fn users(&self) -> Vec<String> {
         self.inner.usernames.clone()
+    }
+
+    /// The CGI pool calls queue for.
+    fn pool(&self) -> &capacity::Capacity {
+        &self.inner.pool
     }
 
     /// Runs `f` on the state under the lock. `f` is synchronous, so the lock is

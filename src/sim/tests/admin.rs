@@ -18,7 +18,12 @@ async fn stats_count_every_cgi_request_by_uppercase_command() {
         stats.json(),
         serde_json::json!({
             "calls": {"LOGON": 1, "2FGET": 2, "LOGOFF": 1, "WHATEVER": 1},
-            "file_bodies_open": 0
+            "file_bodies_open": 0,
+            "capacity": 0,
+            "in_service": 0,
+            "in_service_max": 1,
+            "queued": 0,
+            "queued_max": 0
         })
     );
 }
