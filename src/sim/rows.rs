@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::documents::size_text;
 use super::store::Record;
+use crate::upstream::fields::ROW_FIELD_KEYS;
 
 /// A FINDFILES row.
 #[derive(Debug, Serialize)]
@@ -159,7 +160,7 @@ pub(crate) fn rich_row(
             if !field.active || code.is_empty() {
                 continue;
             }
-            let (c, d, name) = FIELD_KEYS[n];
+            let (c, d, name) = ROW_FIELD_KEYS[n];
             row.extend([
                 (c, code.to_owned()),
                 (d, desc.to_owned()),
@@ -189,17 +190,6 @@ pub(crate) fn rich_row(
     }
     Ordered(row)
 }
-
-/// The keys of profile field n (1 to 7): code, description, name.
-const FIELD_KEYS: [(&str, &str, &str); 7] = [
-    ("F1C", "F1D", "F1N"),
-    ("F2C", "F2D", "F2N"),
-    ("F3C", "F3D", "F3N"),
-    ("F4C", "F4D", "F4N"),
-    ("F5C", "F5D", "F5N"),
-    ("F6C", "F6D", "F6N"),
-    ("F7C", "F7D", "F7N"),
-];
 
 /// `HASH`: FNV-1a over the values above it in a row, `x` and 8 hex digits.
 pub(crate) fn hash(record: &Record, version: u32, viewer: &str) -> String {

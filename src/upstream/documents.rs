@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::cgi::Params;
 use super::client::{Call, Client, Error};
 use super::envelope::{Envelope, ShapeError};
-use super::fields::{command, param, template};
+use super::fields::{ROW_FIELD_KEYS, command, param, template};
 use super::files::WdsidsPath;
 use super::sid::Sid;
 
@@ -129,24 +129,13 @@ pub struct RowField {
     pub name: Option<String>,
 }
 
-/// The keys of profile field n (1 to 7): code, description, name.
-const FIELD_KEYS: [(&str, &str, &str); 7] = [
-    ("F1C", "F1D", "F1N"),
-    ("F2C", "F2D", "F2N"),
-    ("F3C", "F3D", "F3N"),
-    ("F4C", "F4D", "F4N"),
-    ("F5C", "F5D", "F5N"),
-    ("F6C", "F6D", "F6N"),
-    ("F7C", "F7D", "F7N"),
-];
-
 /// The profile fields of `row`: those with a non-empty code; `None` when the row is a
 /// short one, with no `F{n}C` key and no `VER` (a rich row leaves out empty fields, T5,
 /// but always carries its version).
 fn row_fields(row: &Map<String, Value>) -> Option<Vec<RowField>> {
     let mut carried = row.contains_key("VER");
     let mut fields = Vec::new();
-    for (number, (code_key, description_key, name_key)) in (1..=7u8).zip(FIELD_KEYS) {
+    for (number, (code_key, description_key, name_key)) in (1..=7u8).zip(ROW_FIELD_KEYS) {
         let code = Cell::of(row, code_key);
         carried |= code != Cell::NotSent;
         let Some(code) = code.text().filter(|c| !c.is_empty()) else {

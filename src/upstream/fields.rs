@@ -313,6 +313,18 @@ pub const SECRET_KEYS: &[&str] = &[
     "wd_True_Loc",
 ];
 
+/// The row keys of profile field n (1 to 7) in rich list rows (SERVE `rereadrecord.json`,
+/// VERLIST): its code, the code's description, and the field's name.
+pub const ROW_FIELD_KEYS: [(&str, &str, &str); 7] = [
+    ("F1C", "F1D", "F1N"),
+    ("F2C", "F2D", "F2N"),
+    ("F3C", "F3D", "F3N"),
+    ("F4C", "F4D", "F4N"),
+    ("F5C", "F5D", "F5N"),
+    ("F6C", "F6D", "F6N"),
+    ("F7C", "F7D", "F7N"),
+];
+
 /// Answer templates named in the reference.
 pub mod template {
     /// LOGON's answer.
