@@ -51,7 +51,7 @@ pub use self::host::target_authority;
 use self::negotiated::{is_json, json_validators, negotiated, reencoding};
 use self::per_client::PerClient;
 use super::client_ip::ClientIpResolver;
-use super::negotiate::{Decision, Format, Negotiation};
+use super::negotiate::{Decision, Format, Negotiation, RouteOffers};
 use super::problem::{self, ApiError};
 use crate::metrics::{RequestMetrics, method_label};
 use crate::telemetry::{self, REQUEST_ID};
@@ -64,12 +64,18 @@ const UNMATCHED: &str = "unmatched";
 #[derive(Debug)]
 pub struct RouteTable {
     routes: matchit::Router<Route>,
+    /// The templates, by [`Route::id`].
+    templates: Vec<&'static str>,
+    /// What each route offers, by [`Route::id`]; the last entry is an unmatched path's.
+    offers: Vec<RouteOffers>,
     negotiation: Negotiation,
 }
 
 /// What the edge knows of a route.
 #[derive(Debug, Clone, Copy)]
 struct Route {
+    /// Its place in the table (an unmatched path: one past the last route).
+    id: usize,
     /// The template: the label in metrics and logs.
     template: &'static str,
     /// Whether the route counts against the concurrency limit.
@@ -84,8 +90,9 @@ impl RouteTable {
     /// A table of `(template, sheds load, streams)` triples, in the router's syntax.
     pub fn new(routes: &[(&'static str, bool, bool)]) -> Result<Self, matchit::InsertError> {
         let mut table = matchit::Router::new();
-        for &(template, sheds, streams) in routes {
+        for (id, &(template, sheds, streams)) in routes.iter().enumerate() {
             let route = Route {
+                id,
                 template,
                 sheds,
                 streams,
@@ -96,9 +103,13 @@ impl RouteTable {
                 table.insert(prefix, route)?;
             }
         }
+        let templates: Vec<&'static str> = routes.iter().map(|&(t, _, _)| t).collect();
+        let negotiation = Negotiation::default();
         Ok(Self {
+            offers: offers_of(&negotiation, &templates),
             routes: table,
-            negotiation: Negotiation::default(),
+            templates,
+            negotiation,
         })
     }
 
@@ -106,6 +117,7 @@ impl RouteTable {
     /// representations; without it only problems follow `Accept`.
     #[must_use]
     pub fn with_negotiation(mut self, negotiation: Negotiation) -> Self {
+        self.offers = offers_of(&negotiation, &self.templates);
         self.negotiation = negotiation;
         self
     }
@@ -114,6 +126,7 @@ impl RouteTable {
     fn find(&self, path: &str) -> Route {
         self.routes.at(path).map_or(
             Route {
+                id: self.templates.len(),
                 template: UNMATCHED,
                 sheds: true,
                 streams: false,
@@ -121,6 +134,15 @@ impl RouteTable {
             |found| *found.value,
         )
     }
+}
+
+/// What each of `templates` offers under `negotiation`, then an unmatched path's.
+fn offers_of(negotiation: &Negotiation, templates: &[&str]) -> Vec<RouteOffers> {
+    templates
+        .iter()
+        .map(|template| negotiation.offers(template))
+        .chain(std::iter::once(negotiation.offers(UNMATCHED)))
+        .collect()
 }
 
 /// The edge's settings.
@@ -242,8 +264,9 @@ where
             peer.is_some_and(|peer| resolver.is_trusted(peer)),
         );
         let route = self.shared.routes.find(request.uri().path());
-        let decision = self.shared.routes.negotiation.decide(
-            route.template,
+        let routes = &self.shared.routes;
+        let decision = routes.negotiation.decide_for(
+            &routes.offers[route.id],
             request.method(),
             request.headers(),
         );

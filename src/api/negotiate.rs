@@ -127,6 +127,16 @@ pub struct Negotiation {
     schemas: serde_json::Map<String, Value>,
 }
 
+/// What one route template offers, resolved once (the edge keeps one per route, so a
+/// request costs no lookup by template).
+#[derive(Debug, Clone, Default)]
+pub struct RouteOffers {
+    /// A probe, `/metrics` or the OpenAPI document: `Accept` is ignored.
+    untouched: bool,
+    /// Method → index into the table's operations.
+    operations: Vec<(Method, usize)>,
+}
+
 /// One negotiated operation.
 #[derive(Debug)]
 struct Operation {
@@ -176,9 +186,28 @@ impl Negotiation {
         table
     }
 
+    /// What route `template` offers.
+    pub fn offers(&self, template: &str) -> RouteOffers {
+        RouteOffers {
+            untouched: UNTOUCHED.contains(&template),
+            operations: self.routes.get(template).cloned().unwrap_or_default(),
+        }
+    }
+
     /// How the answer to `method template` with `headers` is represented.
     pub fn decide(&self, template: &str, method: &Method, headers: &HeaderMap) -> Decision {
-        if UNTOUCHED.contains(&template) {
+        self.decide_for(&self.offers(template), method, headers)
+    }
+
+    /// How the answer to `method` on a route offering `route` with `headers` is
+    /// represented.
+    pub fn decide_for(
+        &self,
+        route: &RouteOffers,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Decision {
+        if route.untouched {
             return Decision::Untouched;
         }
         let accept = Accept::of(headers);
@@ -188,10 +217,10 @@ impl Negotiation {
         } else {
             method
         };
-        let operation = self
-            .routes
-            .get(template)
-            .and_then(|ops| ops.iter().find(|(m, _)| m == method))
+        let operation = route
+            .operations
+            .iter()
+            .find(|(m, _)| m == method)
             .map(|&(_, index)| index);
         let Some(operation) = operation else {
             return Decision::ProblemsOnly { problem };
