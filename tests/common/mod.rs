@@ -390,6 +390,19 @@ impl Reply {
             .unwrap_or("")
     }
 
+    /// Asserts the 409 of a device create that lost a race for one verification: refused
+    /// by the claim (`verification_used`) or, when it started after the winner's write
+    /// reached the listing, by the duplicate check before the claim (`device_exists`).
+    pub fn assert_lost_the_create_race(&self) {
+        assert_eq!(self.status, 409, "{}", self.text);
+        let code = self.json["code"].as_str().unwrap_or_default();
+        assert!(
+            ["verification_used", "device_exists"].contains(&code),
+            "{}",
+            self.text
+        );
+    }
+
     /// Asserts a problem+json answer with `status` and `code`, and a request id.
     pub fn assert_problem(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{}", self.text);
