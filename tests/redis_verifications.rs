@@ -240,7 +240,6 @@ async fn concurrent_creates_on_both_replicas_use_one_verified_verification_once(
 }
 
 #[tokio::test]
-#[ignore = "known race, issue 13: the late replica can read the store before the winner marks it verified, and answers 422"]
 async fn the_right_code_on_both_replicas_at_once_verifies_once_and_answers_both() {
     let Some(redis) = Redis::start() else { return };
     let sim = Sim::start().await;

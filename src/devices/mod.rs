@@ -9,4 +9,4 @@ pub mod verifications;
 pub use ids::IdKey;
 pub use listing::{Device, Devices, ListingCache};
 pub use shared::SharedListings;
-pub use verifications::{ClaimError, Stage, Status, Verification, Verifications};
+pub use verifications::{ClaimError, Outcome, Settled, Stage, Status, Verification, Verifications};

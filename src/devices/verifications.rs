@@ -80,6 +80,28 @@ pub struct Status {
     pub attempts_left: u32,
     /// Time until it expires.
     pub expires_in: Duration,
+    /// Attempts taken whose code is still with Worldox (on any replica).
+    pub in_flight: u32,
+}
+
+/// How an attempt taken with [`Verifications::attempt`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Worldox accepted the code (2FSET step 2 done): the verification is verified.
+    Right,
+    /// Worldox refused the code, or may have seen it: the attempt stays spent.
+    Wrong,
+    /// The code never reached Worldox: the attempt is given back.
+    NotSent,
+}
+
+/// Where a verification stands right after an attempt at it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    /// The code has been entered right (by this attempt or another).
+    pub verified: bool,
+    /// Other attempts whose code is still with Worldox.
+    pub in_flight: u32,
 }
 
 /// Why a verification cannot be used.
@@ -165,6 +187,7 @@ struct Held {
     left: u32,
     used: bool,
     verified: bool,
+    in_flight: u32,
     expires_in: Duration,
 }
 
@@ -175,6 +198,7 @@ struct Slot {
     left: u32,
     used: bool,
     verified: bool,
+    in_flight: u32,
     expires: Instant,
 }
 
@@ -185,6 +209,7 @@ impl Slot {
             left: self.left,
             used: self.used,
             verified: self.verified,
+            in_flight: self.in_flight,
             expires_in: self.expires.saturating_duration_since(Instant::now()),
         }
     }
@@ -234,6 +259,7 @@ impl Verifications {
                     left: self.attempts,
                     used: false,
                     verified: false,
+                    in_flight: 0,
                     expires: Instant::now() + self.ttl,
                 };
                 cache.insert(id.clone(), Arc::new(Mutex::new(slot))).await;
@@ -266,6 +292,7 @@ impl Verifications {
             stage,
             attempts_left: held.left,
             expires_in: held.expires_in,
+            in_flight: held.in_flight,
         })
     }
 
@@ -275,10 +302,9 @@ impl Verifications {
     }
 
     /// Takes one attempt at `id` for `session`, atomically: of concurrent attempts,
-    /// no more than the attempts left get through. The caller then reports the
-    /// outcome: [`Self::verified`], or [`Self::refund`] when the code never reached
-    /// the upstream. A wrong code needs no report: its attempt is spent. A verified
-    /// verification takes no attempt ([`ClaimError::Verified`]).
+    /// no more than the attempts left get through. The attempt counts as in flight
+    /// until the caller reports its [`Outcome`] with [`Self::finish`], which it must.
+    /// A verified verification takes no attempt ([`ClaimError::Verified`]).
     pub async fn attempt(&self, id: &str, session: TokenHash) -> Result<Attempt, ClaimError> {
         // Another session's id is refused before it can cost the owner an attempt.
         self.peek(id, session).await?;
@@ -292,6 +318,7 @@ impl Verifications {
                     (false, false, 0) => Err(ClaimError::Spent),
                     (false, false, left) => {
                         slot.left = left - 1;
+                        slot.in_flight += 1;
                         Ok((slot.record.clone(), slot.left))
                     }
                 }
@@ -303,20 +330,32 @@ impl Verifications {
         Ok(Attempt { verification, left })
     }
 
-    /// The code was right (2FSET step 2 succeeded): the verification is verified,
-    /// for a device write to use.
-    pub async fn verified(&self, id: &str) -> Result<(), ClaimError> {
+    /// Ends an attempt taken with [`Self::attempt`]: a right code marks the
+    /// verification verified (unless a write used it already), a code that never
+    /// reached Worldox gives the attempt back. Says where the verification stands
+    /// now, so a refused code can tell "wrong" from "late": another attempt, on any
+    /// replica, may have used the Ref up with the right code and not finished yet.
+    pub async fn finish(&self, id: &str, outcome: Outcome) -> Result<Settled, ClaimError> {
         match &self.backend {
             Backend::Memory(cache) => {
-                if let Some(slot) = cache.get(id).await {
-                    let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                    if !slot.used {
-                        slot.verified = true;
+                let Some(slot) = cache.get(id).await else {
+                    return Err(ClaimError::Unknown);
+                };
+                let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                slot.in_flight = slot.in_flight.saturating_sub(1);
+                match outcome {
+                    Outcome::Right if !slot.used => slot.verified = true,
+                    Outcome::NotSent if !slot.used => {
+                        slot.left = (slot.left + 1).min(self.attempts);
                     }
+                    _ => {}
                 }
-                Ok(())
+                Ok(Settled {
+                    verified: slot.verified,
+                    in_flight: slot.in_flight,
+                })
             }
-            Backend::Redis(shared) => Ok(shared.mark_verified(id).await?),
+            Backend::Redis(shared) => shared.finish(id, outcome, self.attempts).await?,
         }
     }
 
@@ -361,8 +400,8 @@ impl Verifications {
         }
     }
 
-    /// The attempt never reached the upstream (the circuit was open, say): it is
-    /// given back.
+    /// Gives back a finished attempt that turned out not to be wrong, only late:
+    /// another attempt had verified the verification with the right code.
     pub async fn refund(&self, id: &str) -> Result<(), ClaimError> {
         match &self.backend {
             Backend::Memory(cache) => {

@@ -5,13 +5,15 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::super::auth::CurrentSession;
 use super::super::problem::ApiError;
 use super::super::state::AppState;
 use crate::address::Address;
-use crate::devices::{ClaimError, Device, Devices, Stage, Status};
+use crate::devices::{ClaimError, Device, Devices, Outcome, Settled, Stage, Status};
 use crate::upstream;
+use crate::upstream::fields::command::TWO_FA_SET;
 use crate::upstream::fields::rc;
 
 /// What [`DeviceOps::verify`] did.
@@ -130,33 +132,29 @@ impl<'a> DeviceOps<'a> {
             Err(ClaimError::Verified) => return Ok(Verified::Already),
             Err(e) => return Err(claim_error(e)),
         };
-        let verified = self
-            .state
-            .upstream()
+        let upstream = self.state.upstream();
+        let verified = upstream
             .verify_code(
                 &self.current.session.sid,
                 &attempt.verification.reference,
                 code,
             )
             .await;
+        let outcome = match &verified {
+            Ok(()) => Outcome::Right,
+            Err(e) if !e.may_have_been_sent() => Outcome::NotSent,
+            Err(_) => Outcome::Wrong,
+        };
+        let settled = verifications
+            .finish(verification_id, outcome)
+            .await
+            .map_err(claim_error)?;
         match verified {
-            Ok(()) => {
-                verifications
-                    .verified(verification_id)
-                    .await
-                    .map_err(claim_error)?;
-                Ok(Verified::Now)
-            }
+            Ok(()) => Ok(Verified::Now),
             Err(upstream::Error::Rejected(e)) if e.is_code_invalid() => {
-                // A concurrent request (on any replica) may have verified it with the
-                // right code, using the Ref up: then this one is not wrong, only late.
-                if let Ok(Status {
-                    stage: Stage::Verified,
-                    ..
-                }) = verifications
-                    .status(verification_id, self.current.key)
-                    .await
-                {
+                // A concurrent attempt (on any replica) may have used the Ref up with
+                // the right code: then this one is not wrong, only late.
+                if self.verified_by_another(verification_id, settled).await {
                     verifications
                         .refund(verification_id)
                         .await
@@ -168,15 +166,38 @@ impl<'a> DeviceOps<'a> {
                     error: e,
                 })
             }
-            Err(e) => {
-                if !e.may_have_been_sent() {
-                    verifications
-                        .refund(verification_id)
-                        .await
-                        .map_err(claim_error)?;
-                }
-                Err(self.fail(e).await)
+            Err(e) => Err(self.fail(e).await),
+        }
+    }
+
+    /// After Worldox refused a code: whether another attempt verified
+    /// `verification_id`. When others are still in flight, waits for them to finish
+    /// (polling the store, which every replica writes), at most as long as their
+    /// 2FSET may take.
+    async fn verified_by_another(&self, verification_id: &str, settled: Settled) -> bool {
+        const POLL: Duration = Duration::from_millis(20);
+        if settled.verified || settled.in_flight == 0 {
+            return settled.verified;
+        }
+        let budget = self.state.upstream().timeout_for(TWO_FA_SET) + Duration::from_secs(1);
+        let deadline = Instant::now() + budget;
+        let verifications = self.state.verifications();
+        loop {
+            match verifications
+                .status(verification_id, self.current.key)
+                .await
+            {
+                Ok(status) if status.stage == Stage::Verified => return true,
+                Ok(status) if status.in_flight == 0 => return false,
+                Ok(_) => {}
+                // Used: verified, and a device write took it already.
+                Err(ClaimError::Used) => return true,
+                Err(_) => return false,
             }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(POLL).await;
         }
     }
 

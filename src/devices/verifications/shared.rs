@@ -1,8 +1,8 @@
 //! Verifications in Redis, shared by every replica: ask for a code on one, type it on
 //! another, name the device on a third. Each is a hash under
 //! `wdgate:verification:{hex of SHA-256(id)}` with the record, the attempts left,
-//! whether the code was entered right (`ver`) and whether a device write took it
-//! (`used`); small Lua scripts take and give back attempts and claims atomically, so
+//! whether the code was entered right (`ver`), whether a device write took it
+//! (`used`) and how many attempts are still with Worldox (`fly`); small Lua scripts take and give back attempts and claims atomically, so
 //! replicas never count the same attempt twice, let one through that is not left, or
 //! let two writes use one verification. The key expires with the verification. The
 //! record (the upstream `Ref`, the address, the session) is sealed under the key's
@@ -15,7 +15,7 @@ use fred::types::Value;
 use fred::types::scripts::Script;
 use sha2::{Digest, Sha256};
 
-use super::{ClaimError, Held, Record};
+use super::{ClaimError, Held, Outcome, Record, Settled};
 use crate::session::redis_link::KEY_PREFIX;
 use crate::session::{RedisLink, StoreError};
 
@@ -27,15 +27,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 ";
 
-/// The record, the attempts left, used, verified, and the milliseconds to expiry
-/// (falses when unknown; `ver` is absent from hashes written before it existed).
+/// The record, the attempts left, used, verified, the milliseconds to expiry and the
+/// attempts in flight (falses when unknown; `ver` and `fly` are absent from hashes
+/// written before they existed).
 const PEEK: &str = r"
-local v = redis.call('HMGET', KEYS[1], 'rec', 'left', 'used', 'ver')
-return {v[1], v[2], v[3], v[4], tostring(redis.call('PTTL', KEYS[1]))}
+local v = redis.call('HMGET', KEYS[1], 'rec', 'left', 'used', 'ver', 'fly')
+return {v[1], v[2], v[3], v[4], tostring(redis.call('PTTL', KEYS[1])), v[5]}
 ";
 
-/// Takes one attempt if one is left: `{'ok', record, left after}`, or the reason why
-/// not (`unknown`, `used`, `verified`, `spent`).
+/// Takes one attempt if one is left and counts it in flight: `{'ok', record, left
+/// after}`, or the reason why not (`unknown`, `used`, `verified`, `spent`).
 const TAKE: &str = r"
 local v = redis.call('HMGET', KEYS[1], 'rec', 'left', 'used', 'ver')
 if not v[1] then return {'unknown'} end
@@ -44,13 +45,29 @@ if v[4] == '1' then return {'verified'} end
 local left = tonumber(v[2]) or 0
 if left <= 0 then return {'spent'} end
 redis.call('HINCRBY', KEYS[1], 'left', -1)
+redis.call('HINCRBY', KEYS[1], 'fly', 1)
 return {'ok', v[1], tostring(left - 1)}
 ";
 
-/// Marks it verified (the code was right), unless a write used it; keeps its expiry.
-const MARK_VERIFIED: &str = r"
-if redis.call('HGET', KEYS[1], 'used') == '0' then redis.call('HSET', KEYS[1], 'ver', '1') end
-return 1
+/// Ends an attempt (ARGV[1]: `right`, `wrong` or `unsent`): no longer in flight; a
+/// right code marks it verified and an unsent one gives the attempt back (up to
+/// ARGV[2]), unless a write used it. Keeps its expiry (HSET on a key that exists).
+/// `{verified, in flight}`, or `{'unknown'}`.
+const FINISH: &str = r"
+local v = redis.call('HMGET', KEYS[1], 'used', 'ver', 'fly', 'left')
+if not v[1] then return {'unknown'} end
+local fly = math.max((tonumber(v[3]) or 0) - 1, 0)
+redis.call('HSET', KEYS[1], 'fly', tostring(fly))
+local ver = v[2] or '0'
+if v[1] == '0' then
+  if ARGV[1] == 'right' then
+    redis.call('HSET', KEYS[1], 'ver', '1')
+    ver = '1'
+  elseif ARGV[1] == 'unsent' and (tonumber(v[4]) or 0) < tonumber(ARGV[2]) then
+    redis.call('HINCRBY', KEYS[1], 'left', 1)
+  end
+end
+return {ver, tostring(fly)}
 ";
 
 /// Takes a verified one for a write: `{'ok', record}`, or why not (`unknown`, `used`,
@@ -94,7 +111,7 @@ struct Scripts {
     start: Script,
     peek: Script,
     take: Script,
-    mark_verified: Script,
+    finish: Script,
     claim: Script,
     release: Script,
     refund: Script,
@@ -118,7 +135,7 @@ impl SharedVerifications {
                 start: Script::from_lua(START),
                 peek: Script::from_lua(PEEK),
                 take: Script::from_lua(TAKE),
-                mark_verified: Script::from_lua(MARK_VERIFIED),
+                finish: Script::from_lua(FINISH),
                 claim: Script::from_lua(CLAIM),
                 release: Script::from_lua(RELEASE),
                 refund: Script::from_lua(REFUND),
@@ -155,6 +172,7 @@ impl SharedVerifications {
         ) else {
             return Ok(None);
         };
+        let in_flight = fields.next().flatten().and_then(|f| f.parse().ok());
         let left = left.and_then(|l| l.parse().ok()).unwrap_or(0);
         let millis = pttl.and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
         Ok(self.read_record(id, &text).map(|record| Held {
@@ -162,6 +180,7 @@ impl SharedVerifications {
             left,
             used: used.as_deref() == Some("1"),
             verified: verified.as_deref() == Some("1"),
+            in_flight: in_flight.unwrap_or(0),
             expires_in: Duration::from_millis(millis),
         }))
     }
@@ -188,11 +207,30 @@ impl SharedVerifications {
         })
     }
 
-    pub(super) async fn mark_verified(&self, id: &str) -> Result<(), StoreError> {
-        let script = &self.scripts.mark_verified;
-        self.run("VERIFY verification", script, id, Vec::new())
-            .await
-            .map(drop)
+    /// Ends an attempt: where the verification stands after it.
+    pub(super) async fn finish(
+        &self,
+        id: &str,
+        outcome: Outcome,
+        attempts: u32,
+    ) -> Result<Result<Settled, ClaimError>, StoreError> {
+        let outcome = match outcome {
+            Outcome::Right => "right",
+            Outcome::Wrong => "wrong",
+            Outcome::NotSent => "unsent",
+        };
+        let args = vec![outcome.to_owned(), attempts.to_string()];
+        let reply = self
+            .run("FINISH verification", &self.scripts.finish, id, args)
+            .await?;
+        let mut fields = reply.into_iter().map(|v| v.as_string().unwrap_or_default());
+        Ok(match (fields.next().as_deref(), fields.next()) {
+            (Some(verified @ ("0" | "1")), Some(in_flight)) => Ok(Settled {
+                verified: verified == "1",
+                in_flight: in_flight.parse().unwrap_or(0),
+            }),
+            _ => Err(ClaimError::Unknown),
+        })
     }
 
     /// Takes a verified verification for a write: its record.

@@ -53,19 +53,19 @@ async fn wrong_codes_cost_attempts_until_it_is_spent() {
 }
 
 #[tokio::test]
-async fn a_right_code_uses_it_up_and_a_refund_gives_an_attempt_back() {
+async fn a_right_code_uses_it_up_and_an_unsent_code_gives_an_attempt_back() {
     let v = store(2);
     let mine = session();
     let id = v.start(&verification(mine)).await.expect("start");
     assert_eq!(v.attempt(&id, mine).await.expect("1").left, 1);
-    v.refund(&id).await.expect("refund");
+    v.finish(&id, Outcome::NotSent).await.expect("unsent");
     v.refund(&id).await.expect("refund");
     assert_eq!(
         v.attempt(&id, mine).await.expect("2").left,
         1,
         "a refund never gives more than the attempts allowed"
     );
-    v.verified(&id).await.expect("verified");
+    v.finish(&id, Outcome::Right).await.expect("verified");
     v.claim(&id, mine).await.expect("claimed");
     assert!(matches!(v.attempt(&id, mine).await, Err(ClaimError::Used)));
     assert_eq!(
@@ -108,7 +108,7 @@ async fn a_verified_verification_takes_no_attempt_and_one_write_claims_it() {
         Err(ClaimError::NotVerified)
     ));
     assert_eq!(v.attempt(&id, mine).await.expect("1").left, 2);
-    v.verified(&id).await.expect("verified");
+    v.finish(&id, Outcome::Right).await.expect("verified");
     let status = v.status(&id, mine).await.expect("status");
     assert_eq!((status.stage, status.attempts_left), (Stage::Verified, 2));
     assert!(matches!(
@@ -137,7 +137,7 @@ async fn the_last_attempt_right_is_verified_not_spent_and_release_never_revives_
     let mine = session();
     let id = v.start(&verification(mine)).await.expect("start");
     assert_eq!(v.attempt(&id, mine).await.expect("only").left, 0);
-    v.verified(&id).await.expect("verified");
+    v.finish(&id, Outcome::Right).await.expect("verified");
     assert_eq!(
         v.status(&id, mine).await.expect("status").stage,
         Stage::Verified
@@ -155,7 +155,7 @@ async fn concurrent_claims_of_one_verified_verification_let_one_write_through() 
     let v = store(3);
     let mine = session();
     let id = v.start(&verification(mine)).await.expect("start");
-    v.verified(&id).await.expect("verified");
+    v.finish(&id, Outcome::Right).await.expect("verified");
     let claims = (0..20).map(|_| {
         let (v, id) = (v.clone(), id.clone());
         tokio::spawn(async move { v.claim(&id, mine).await.is_ok() })
@@ -165,4 +165,38 @@ async fn concurrent_claims_of_one_verified_verification_let_one_write_through() 
         won += usize::from(c.await.expect("join"));
     }
     assert_eq!(won, 1);
+}
+
+#[tokio::test]
+async fn attempts_count_in_flight_until_they_finish_so_a_refused_code_can_tell_late_from_wrong() {
+    let v = store(3);
+    let mine = session();
+    let id = v.start(&verification(mine)).await.expect("start");
+    v.attempt(&id, mine).await.expect("first");
+    v.attempt(&id, mine).await.expect("second");
+    assert_eq!(v.status(&id, mine).await.expect("status").in_flight, 2);
+    // The second code reached Worldox after the first used the Ref up: refused, and
+    // the first has not finished yet.
+    let late = v.finish(&id, Outcome::Wrong).await.expect("late");
+    assert_eq!(
+        late,
+        Settled {
+            verified: false,
+            in_flight: 1
+        }
+    );
+    let right = v.finish(&id, Outcome::Right).await.expect("right");
+    assert_eq!(
+        right,
+        Settled {
+            verified: true,
+            in_flight: 0
+        }
+    );
+    let status = v.status(&id, mine).await.expect("status");
+    assert_eq!((status.stage, status.in_flight), (Stage::Verified, 0));
+    assert!(matches!(
+        v.finish("ver_nope", Outcome::Wrong).await,
+        Err(ClaimError::Unknown)
+    ));
 }
