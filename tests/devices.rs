@@ -863,6 +863,23 @@ async fn concurrent_creates_with_one_verified_verification_add_one_device() {
 }
 
 #[tokio::test]
+async fn the_right_code_typed_eight_times_at_once_verifies_once_and_answers_every_one() {
+    let (sim, gw, token) = setup().await;
+    let (id, code) = request_code(&gw, &sim, &token, "eager@example.com").await;
+    let verifies = (0..8).map(|_| verify(&gw, &token, &id, &code));
+    let replies = join_all(verifies).await;
+    for r in &replies {
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json["state"], "verified");
+    }
+    let (sent, adds) = steps_2_and_3(&sim).await;
+    assert!((1..=8).contains(&sent), "{sent}");
+    assert_eq!(adds, 0);
+    let status = gw.get(&format!("{VERIFICATIONS}/{id}"), Some(&token)).await;
+    assert_eq!(status.json["state"], "verified", "{}", status.text);
+}
+
+#[tokio::test]
 async fn an_address_change_takes_a_verified_verification_without_a_code() {
     let (sim, gw, token) = setup().await;
     let device = id_of(&gw, &token, "Work email").await;

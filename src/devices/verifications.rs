@@ -281,11 +281,12 @@ impl Verifications {
             Backend::Redis(shared) => shared.peek(id).await?.ok_or(ClaimError::Unknown)?,
         };
         let verification = held.record.owned_by(session).ok_or(ClaimError::Unknown)?;
-        let stage = match (held.used, held.verified, held.left) {
-            (true, _, _) => return Err(ClaimError::Used),
-            (false, true, _) => Stage::Verified,
-            (false, false, 0) => return Err(ClaimError::Spent),
-            (false, false, _) => Stage::Pending,
+        // No attempt left is spent only once none is in flight: one may be right.
+        let stage = match (held.used, held.verified, held.left, held.in_flight) {
+            (true, ..) => return Err(ClaimError::Used),
+            (false, true, ..) => Stage::Verified,
+            (false, false, 0, 0) => return Err(ClaimError::Spent),
+            (false, false, ..) => Stage::Pending,
         };
         Ok(Status {
             verification,
@@ -369,11 +370,11 @@ impl Verifications {
             Backend::Memory(cache) => {
                 let slot = cache.get(id).await.ok_or(ClaimError::Unknown)?;
                 let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                match (slot.used, slot.verified, slot.left) {
-                    (true, _, _) => Err(ClaimError::Used),
-                    (false, false, 0) => Err(ClaimError::Spent),
-                    (false, false, _) => Err(ClaimError::NotVerified),
-                    (false, true, _) => {
+                match (slot.used, slot.verified, slot.left, slot.in_flight) {
+                    (true, ..) => Err(ClaimError::Used),
+                    (false, false, 0, 0) => Err(ClaimError::Spent),
+                    (false, false, ..) => Err(ClaimError::NotVerified),
+                    (false, true, ..) => {
                         slot.used = true;
                         Ok(slot.record.clone())
                     }

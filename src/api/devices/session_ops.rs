@@ -11,7 +11,7 @@ use super::super::auth::CurrentSession;
 use super::super::problem::ApiError;
 use super::super::state::AppState;
 use crate::address::Address;
-use crate::devices::{ClaimError, Device, Devices, Outcome, Settled, Stage, Status};
+use crate::devices::{ClaimError, Device, Devices, Outcome, Stage, Status};
 use crate::upstream;
 use crate::upstream::fields::command::TWO_FA_SET;
 use crate::upstream::fields::rc;
@@ -130,6 +130,10 @@ impl<'a> DeviceOps<'a> {
         {
             Ok(attempt) => attempt,
             Err(ClaimError::Verified) => return Ok(Verified::Already),
+            // None left, but the last may be in flight with the right code.
+            Err(ClaimError::Spent) if self.verified_once_others_finish(verification_id).await => {
+                return Ok(Verified::Already);
+            }
             Err(e) => return Err(claim_error(e)),
         };
         let upstream = self.state.upstream();
@@ -154,7 +158,10 @@ impl<'a> DeviceOps<'a> {
             Err(upstream::Error::Rejected(e)) if e.is_code_invalid() => {
                 // A concurrent attempt (on any replica) may have used the Ref up with
                 // the right code: then this one is not wrong, only late.
-                if self.verified_by_another(verification_id, settled).await {
+                let late = settled.verified
+                    || (settled.in_flight > 0
+                        && self.verified_once_others_finish(verification_id).await);
+                if late {
                     verifications
                         .refund(verification_id)
                         .await
@@ -170,15 +177,11 @@ impl<'a> DeviceOps<'a> {
         }
     }
 
-    /// After Worldox refused a code: whether another attempt verified
-    /// `verification_id`. When others are still in flight, waits for them to finish
-    /// (polling the store, which every replica writes), at most as long as their
-    /// 2FSET may take.
-    async fn verified_by_another(&self, verification_id: &str, settled: Settled) -> bool {
+    /// Whether `verification_id` is verified once the attempts in flight (on any
+    /// replica) have finished: polls the store, which every replica writes, at most as
+    /// long as their 2FSET may take.
+    async fn verified_once_others_finish(&self, verification_id: &str) -> bool {
         const POLL: Duration = Duration::from_millis(20);
-        if settled.verified || settled.in_flight == 0 {
-            return settled.verified;
-        }
         let budget = self.state.upstream().timeout_for(TWO_FA_SET) + Duration::from_secs(1);
         let deadline = Instant::now() + budget;
         let verifications = self.state.verifications();

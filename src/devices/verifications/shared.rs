@@ -71,13 +71,13 @@ return {ver, tostring(fly)}
 ";
 
 /// Takes a verified one for a write: `{'ok', record}`, or why not (`unknown`, `used`,
-/// `spent`, `pending`).
+/// `spent`: no attempt left and none in flight, `pending`).
 const CLAIM: &str = r"
-local v = redis.call('HMGET', KEYS[1], 'rec', 'left', 'used', 'ver')
+local v = redis.call('HMGET', KEYS[1], 'rec', 'left', 'used', 'ver', 'fly')
 if not v[1] then return {'unknown'} end
 if v[3] == '1' then return {'used'} end
 if v[4] ~= '1' then
-  if (tonumber(v[2]) or 0) <= 0 then return {'spent'} end
+  if (tonumber(v[2]) or 0) <= 0 and (tonumber(v[5]) or 0) <= 0 then return {'spent'} end
   return {'pending'}
 end
 redis.call('HSET', KEYS[1], 'used', '1')

@@ -49,6 +49,9 @@ async fn wrong_codes_cost_attempts_until_it_is_spent() {
     .into();
     assert_eq!(lefts, [2, 1, 0]);
     assert!(matches!(v.attempt(&id, mine).await, Err(ClaimError::Spent)));
+    for _ in 0..3 {
+        v.finish(&id, Outcome::Wrong).await.expect("wrong");
+    }
     assert!(matches!(v.peek(&id, mine).await, Err(ClaimError::Spent)));
 }
 
@@ -199,4 +202,22 @@ async fn attempts_count_in_flight_until_they_finish_so_a_refused_code_can_tell_l
         v.finish("ver_nope", Outcome::Wrong).await,
         Err(ClaimError::Unknown)
     ));
+}
+
+#[tokio::test]
+async fn with_no_attempt_left_it_is_spent_only_once_none_is_in_flight() {
+    let v = store(1);
+    let mine = session();
+    let id = v.start(&verification(mine)).await.expect("start");
+    assert_eq!(v.attempt(&id, mine).await.expect("only").left, 0);
+    let status = v.status(&id, mine).await.expect("still pending");
+    assert_eq!((status.stage, status.attempts_left), (Stage::Pending, 0));
+    assert!(matches!(v.attempt(&id, mine).await, Err(ClaimError::Spent)));
+    assert!(matches!(
+        v.claim(&id, mine).await,
+        Err(ClaimError::NotVerified)
+    ));
+    v.finish(&id, Outcome::Wrong).await.expect("wrong");
+    assert!(matches!(v.status(&id, mine).await, Err(ClaimError::Spent)));
+    assert!(matches!(v.claim(&id, mine).await, Err(ClaimError::Spent)));
 }
