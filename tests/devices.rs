@@ -309,6 +309,54 @@ async fn rename_and_disable_is_one_2fset_and_shows_at_once() {
 }
 
 #[tokio::test]
+async fn a_rename_or_delete_shows_in_the_next_read_without_a_2fget_and_the_next_write_reloads_first()
+ {
+    let (sim, gw, token) = setup().await;
+    let id = id_of(&gw, &token, "Work cell").await;
+    let (gets, sets) = (sim.calls("2FGET").await, sim.calls("2FSET").await);
+    let r = patch(&gw, &token, &id, json!({"name": "Renamed"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let list = clear_list(&gw, &token).await;
+    assert_eq!(list[0]["name"], "Renamed");
+    assert_eq!(list[0]["id"], id.as_str());
+    let one = gw.get(&format!("{DEVICES}/{id}"), Some(&token)).await;
+    assert_eq!(one.json["name"], "Renamed", "{}", one.text);
+    assert_eq!(
+        sim.calls("2FGET").await,
+        gets,
+        "the rename updated the listing in place"
+    );
+    // Worldox spent the List_ID on the rename: the next write reads a fresh one first
+    // instead of sending a 2FSET it would refuse as stale.
+    let r = patch(&gw, &token, &id, json!({"enabled": false})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(sim.calls("2FGET").await, gets + 1);
+    assert_eq!(sim.calls("2FSET").await, sets + 2, "no 2FSET was refused");
+    let list = clear_list(&gw, &token).await;
+    assert_eq!(
+        (&list[0]["name"], &list[0]["enabled"]),
+        (&json!("Renamed"), &json!(false))
+    );
+    assert_eq!(sim.calls("2FGET").await, gets + 1);
+    let r = gw.delete(&format!("{DEVICES}/{id}"), Some(&token)).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let list = clear_list(&gw, &token).await;
+    assert_eq!(list.len(), 1);
+    assert!(list.iter().all(|d| d["id"] != id.as_str()));
+    assert_eq!(
+        sim.calls("2FGET").await,
+        gets + 2,
+        "one reload, for the delete"
+    );
+    // What the cache shows is what Worldox holds.
+    let fresh = Gateway::start(&sim.url(), &[]);
+    let other = fresh.login("demo", "demo").await;
+    let upstream: Vec<Value> = clear_list(&fresh, &other).await;
+    let names = |l: &[Value]| l.iter().map(|d| d["name"].clone()).collect::<Vec<_>>();
+    assert_eq!(names(&upstream), names(&list));
+}
+
+#[tokio::test]
 async fn odd_characters_in_a_name_arrive_intact() {
     let (_sim, gw, token) = setup().await;
     let id = id_of(&gw, &token, "Work cell").await;

@@ -12,7 +12,8 @@ use common::redis::{
     session_key, time_to_401, wait_ready,
 };
 use common::{Gateway, Sim, wait_until};
-use serde_json::Value;
+use reqwest::Method;
+use serde_json::{Value, json};
 
 /// Longer than any wait below, so only a pub/sub invalidation can explain a fast 401.
 const LONG_L1: &str = "5000";
@@ -110,6 +111,60 @@ async fn the_device_listing_is_shared_and_a_write_on_one_replica_drops_it_everyw
         .collect();
     assert_eq!(ids.len(), devices.len() - 1, "{}", r.text);
     assert!(!ids.iter().any(|d| d.as_str() == Some(id)));
+    assert_eq!(
+        sim.calls("2FGET").await,
+        1,
+        "the delete left its listing in Redis for every replica, with no 2FGET"
+    );
+}
+
+#[tokio::test]
+async fn a_rename_on_one_replica_shows_on_the_other_without_a_2fget() {
+    let Some(redis) = Redis::start() else { return };
+    let sim = Sim::start().await;
+    let (a, b) = replicas(&sim, &redis, &[]).await;
+    let token = a.login("demo", "demo").await;
+    let listed = a.get("/me/2fa-devices?redact=false", Some(&token)).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(
+        b.get("/me/2fa-devices", Some(&token)).await.status,
+        200,
+        "B holds the listing in its L1 now"
+    );
+    let id = listed.json["devices"][0]["id"].as_str().expect("id");
+    let path = format!("/me/2fa-devices/{id}");
+    let renamed = a
+        .send(
+            Method::PATCH,
+            &path,
+            &json!({"name": "Renamed on A"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    // B drops its L1 copy on A's announcement (pub/sub) and reads A's update from Redis.
+    wait_until(|| async {
+        let r = b.get("/me/2fa-devices?redact=false", Some(&token)).await;
+        r.json["devices"][0]["name"] == "Renamed on A"
+    })
+    .await;
+    assert_eq!(sim.calls("2FGET").await, 1, "one 2FGET in all");
+    // The List_ID is spent: a write on B loads a fresh listing first, and its 2FSET is
+    // not refused as stale.
+    let sets = sim.calls("2FSET").await;
+    let disabled = b
+        .send(
+            Method::PATCH,
+            &path,
+            &json!({"enabled": false}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    assert_eq!(sim.calls("2FGET").await, 2);
+    assert_eq!(sim.calls("2FSET").await, sets + 1);
+    let on_a = a.get("/me/2fa-devices?redact=false", Some(&token)).await;
+    assert_eq!(on_a.json["devices"][0]["enabled"], false, "{}", on_a.text);
 }
 
 #[tokio::test]

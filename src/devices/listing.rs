@@ -1,13 +1,16 @@
 //! The per-session cache of the 2FA listing, with stable ids worked out once per load.
 //!
 //! Concurrent reads of one session share a single upstream 2FGET (moka's
-//! `try_get_with` coalesces them). A write by the session drops its entry, so the next
-//! read sees the change and a fresh List_ID.
+//! `try_get_with` coalesces them). A write whose effect the gateway knows (a rename,
+//! an enable or disable, a delete) updates the entry in place, so the next read shows
+//! it without a 2FGET; its List_ID is then spent (a write makes earlier List_IDs
+//! invalid), so the next write loads a fresh one first. Any other write (an add, an
+//! address change, a write that failed) drops the entry.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use moka::future::Cache;
@@ -38,10 +41,54 @@ pub struct Devices {
     pub list_id: String,
     /// The devices in upstream order.
     pub devices: Vec<Device>,
+    /// A write made since the 2FGET used `list_id` up: the rows are current, but a
+    /// write needs a fresh listing first.
+    #[serde(default)]
+    pub list_id_spent: bool,
+    /// When these rows were read from Worldox (in this process; a listing read from
+    /// Redis counts from then, Redis having bounded its age already).
+    #[serde(skip)]
+    pub loaded: LoadedAt,
     /// The API's answers for this listing, rendered once and kept as long as it is.
     #[serde(skip)]
     pub rendered: Rendered,
 }
+
+/// What a write the gateway made did to one device, so that its cached listing can
+/// show it without asking Worldox again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change<'a> {
+    /// 2FSET edited the row: this name and enabled flag, the same address.
+    Edited {
+        /// The new description.
+        name: &'a str,
+        /// The new flag.
+        enabled: bool,
+    },
+    /// 2FSET deleted the row.
+    Deleted,
+    /// An effect the listing cannot show without Worldox's row (an add, a new
+    /// address): the listing is dropped.
+    Unknown,
+}
+
+/// When a listing's rows were read; not part of its value (`==` ignores it).
+#[derive(Debug, Clone, Copy)]
+pub struct LoadedAt(pub Instant);
+
+impl Default for LoadedAt {
+    fn default() -> Self {
+        Self(Instant::now())
+    }
+}
+
+impl PartialEq for LoadedAt {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for LoadedAt {}
 
 /// Renderings of a listing (`[masked, clear]`), made on first use. A cache, not part of
 /// the listing's value: it is not stored in Redis and does not take part in `==`.
@@ -84,6 +131,31 @@ impl Devices {
             .iter()
             .find(|d| d.address.key() == address.key())
     }
+
+    /// The listing as Worldox holds it after `change` to device `id` went through:
+    /// the rows updated, the List_ID spent, the age of the rows kept. `None` when the
+    /// change cannot be shown (unknown, or no such device here).
+    pub fn after(&self, id: &str, change: Change<'_>) -> Option<Self> {
+        let at = self.devices.iter().position(|d| d.id == id)?;
+        let mut devices = self.devices.clone();
+        match change {
+            Change::Edited { name, enabled } => {
+                let row = &mut devices[at].row;
+                name.clone_into(&mut row.name);
+                row.enabled = enabled;
+            }
+            // Worldox closes the numbers up; they are only used with a fresh List_ID.
+            Change::Deleted => drop(devices.remove(at)),
+            Change::Unknown => return None,
+        }
+        Some(Self {
+            list_id: self.list_id.clone(),
+            devices,
+            list_id_spent: true,
+            loaded: self.loaded,
+            rendered: Rendered::default(),
+        })
+    }
 }
 
 /// Listings cached per session: in process, and in Redis when sessions are.
@@ -96,8 +168,8 @@ pub struct ListingCache {
     capacity: u64,
     /// The Redis layer shared by replicas, if any.
     shared: Option<SharedListings>,
-    /// Bumped on every invalidation from the shared layer, so a load that raced with
-    /// one is not kept.
+    /// Bumped on every invalidation and replacement (here, or from the shared layer), so
+    /// a load that raced with one is not kept.
     generation: Arc<AtomicU64>,
 }
 
@@ -172,8 +244,13 @@ impl ListingCache {
     {
         if let Some(cache) = &self.cache {
             if let Some(devices) = cache.get(&key).await {
-                crate::metrics::listing_cache(true);
-                return Ok(devices);
+                // The cache's own TTL restarts when a write updates an entry in place;
+                // the rows' age must not.
+                if devices.loaded.0.elapsed() < self.ttl {
+                    crate::metrics::listing_cache(true);
+                    return Ok(devices);
+                }
+                cache.invalidate(&key).await;
             }
         }
         // Both boxed: an upstream call's future is kilobytes, and so is the loading.
@@ -224,6 +301,8 @@ impl ListingCache {
     /// Drops the session's listing, after a write or when it proved stale, here and
     /// (with Redis) on every replica.
     pub async fn invalidate(&self, key: TokenHash) {
+        // A load in flight may have read the rows before the write: it must not keep them.
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(cache) = &self.cache {
             cache.invalidate(&key).await;
         }
@@ -231,6 +310,27 @@ impl ListingCache {
             if let Err(e) = Box::pin(shared.invalidate(key)).await {
                 tracing::warn!(error = %e, "could not drop a shared device listing");
             }
+        }
+    }
+
+    /// After a write that went through: the session's listing becomes `devices` here
+    /// and (with Redis) for every replica, which drop their in-process copies and find
+    /// this one in Redis. Loads in flight do not keep what they read. If Redis cannot
+    /// take it, the listing is dropped everywhere instead.
+    pub async fn replace(&self, key: TokenHash, devices: Devices) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(shared) = &self.shared {
+            let left = self.ttl.saturating_sub(devices.loaded.0.elapsed());
+            if left.is_zero() {
+                return self.invalidate(key).await;
+            }
+            if let Err(e) = Box::pin(shared.replace(key, &devices, left)).await {
+                tracing::warn!(error = %e, "could not share an updated device listing");
+                return self.invalidate(key).await;
+            }
+        }
+        if let Some(cache) = &self.cache {
+            cache.insert(key, Arc::new(devices)).await;
         }
     }
 
@@ -276,6 +376,8 @@ impl ListingCache {
         Devices {
             list_id: listing.list_id,
             devices,
+            list_id_spent: false,
+            loaded: LoadedAt::default(),
             rendered: Rendered::default(),
         }
     }
@@ -286,6 +388,79 @@ mod tests {
     use super::*;
     use crate::config::UpstreamConfig;
     use crate::upstream::sid::Sid;
+
+    fn listing(loaded: Instant) -> Devices {
+        let device = |rec: u32, addr: &str, name: &str| Device {
+            id: format!("dev_{rec}"),
+            address: Address::parse(addr).expect("an address"),
+            row: DeviceRow {
+                rec,
+                addr: addr.to_owned(),
+                addr_asis: addr.to_owned(),
+                name: name.to_owned(),
+                enabled: true,
+            },
+        };
+        Devices {
+            list_id: "x211D3D8".to_owned(),
+            devices: vec![
+                device(1, "a@example.com", "Work"),
+                device(2, "b@example.com", "Home"),
+            ],
+            list_id_spent: false,
+            loaded: LoadedAt(loaded),
+            rendered: Rendered::default(),
+        }
+    }
+
+    #[test]
+    fn a_known_change_updates_the_rows_spends_the_list_id_and_keeps_the_age() {
+        let loaded = Instant::now() - Duration::from_secs(7);
+        let before = listing(loaded);
+        let edited = before
+            .after(
+                "dev_2",
+                Change::Edited {
+                    name: "Cell",
+                    enabled: false,
+                },
+            )
+            .expect("shown");
+        assert_eq!(edited.devices[1].row.name, "Cell");
+        assert!(!edited.devices[1].row.enabled);
+        assert_eq!(edited.devices[0], before.devices[0]);
+        assert!(edited.list_id_spent);
+        assert_eq!(edited.loaded.0, loaded);
+        let deleted = before.after("dev_1", Change::Deleted).expect("shown");
+        assert_eq!(deleted.devices.len(), 1);
+        assert_eq!(deleted.devices[0].id, "dev_2");
+        assert!(before.after("dev_1", Change::Unknown).is_none());
+        assert!(before.after("dev_9", Change::Deleted).is_none());
+    }
+
+    #[tokio::test]
+    async fn rows_older_than_the_ttl_are_reloaded_even_when_a_write_updated_them() {
+        let cache = ListingCache::new(IdKey::from_secret(b"k"), Duration::from_secs(5), 10);
+        let key = TokenHash::from_hex(&"ab".repeat(32)).expect("a hash");
+        let fresh = || async {
+            Ok(Listing {
+                list_id: "xNEW".to_owned(),
+                rows: Vec::new(),
+            })
+        };
+        let young = listing(Instant::now());
+        cache
+            .replace(key, young.after("dev_1", Change::Deleted).expect("shown"))
+            .await;
+        let got = cache.get(key, "u", fresh).await.expect("listing");
+        assert_eq!((got.list_id.as_str(), got.devices.len()), ("x211D3D8", 1));
+        let old = listing(Instant::now() - Duration::from_secs(6));
+        cache
+            .replace(key, old.after("dev_1", Change::Deleted).expect("shown"))
+            .await;
+        let got = cache.get(key, "u", fresh).await.expect("listing");
+        assert_eq!(got.list_id, "xNEW", "the rows were older than the TTL");
+    }
 
     /// A listing load is moved into its box on every cache miss; inline Redis futures
     /// once made it 30 KB, and copying it cost more than parsing the answer.

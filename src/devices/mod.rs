@@ -7,6 +7,6 @@ pub mod shared;
 pub mod verifications;
 
 pub use ids::IdKey;
-pub use listing::{Device, Devices, ListingCache};
+pub use listing::{Change, Device, Devices, ListingCache, LoadedAt};
 pub use shared::SharedListings;
 pub use verifications::{ClaimError, Outcome, Settled, Stage, Status, Verification, Verifications};

@@ -1,6 +1,7 @@
 //! The device listing cache's Redis layer, shared by replicas: a listing loaded on one
 //! replica serves the same session on every other, and a write on any replica drops
-//! it everywhere (deleted in Redis, announced on the invalidation channel).
+//! it everywhere (deleted in Redis, announced on the invalidation channel) or, when the
+//! write's effect is known, replaces it in Redis and drops the in-process copies.
 //!
 //! Listings are sealed (`session.encryption_keys`): they hold the user's addresses.
 //!
@@ -42,6 +43,25 @@ impl SharedListings {
                 RedisLink::key("listing", key),
                 devices,
                 self.ttl,
+            )
+            .await
+    }
+
+    /// Stores the session's listing as a write left it, sealed, for `ttl`, and tells
+    /// every replica to drop its in-process copy (their next read finds this one).
+    pub async fn replace(
+        &self,
+        key: TokenHash,
+        devices: &Devices,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.link
+            .set_sealed_and_announce(
+                "SET+PUBLISH listing",
+                RedisLink::key("listing", key),
+                devices,
+                ttl,
+                Invalidation::Listing(key),
             )
             .await
     }

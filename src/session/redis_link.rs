@@ -158,11 +158,32 @@ impl RedisLink {
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let sealed = self.sealer().seal_json(&key, value)?;
-        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
-        let call =
-            self.client()
-                .set::<(), _, _>(key, sealed, Some(Expiration::PX(ttl)), None, false);
+        let call = self
+            .client()
+            .set::<(), _, _>(key, sealed, Some(px(ttl)), None, false);
         self.call(what, call).await
+    }
+
+    /// Stores `value` sealed under `key` for `ttl` and tells every replica to drop
+    /// `invalidation` from its in-process cache, in one round trip.
+    pub async fn set_sealed_and_announce<T: Serialize>(
+        &self,
+        what: &'static str,
+        key: String,
+        value: &T,
+        ttl: Duration,
+        invalidation: Invalidation,
+    ) -> Result<(), StoreError> {
+        let sealed = self.sealer().seal_json(&key, value)?;
+        let pipeline = self.client().pipeline();
+        let queue = async {
+            let () = pipeline
+                .set(key, sealed, Some(px(ttl)), None, false)
+                .await?;
+            let () = pipeline.publish(CHANNEL, invalidation.encode()).await?;
+            pipeline.all::<((), i64)>().await
+        };
+        self.call(what, queue).await.map(drop)
     }
 
     /// The value sealed under `key`; `None` when there is none or it does not open
@@ -299,6 +320,11 @@ fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, ConnectErr
         .map_err(|e| bad_ca(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+/// A Redis expiry of `ttl`, in milliseconds (at least 1).
+fn px(ttl: Duration) -> Expiration {
+    Expiration::PX(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1))
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use super::json::{ApiJson, json_bytes, no_store, private_json_bytes};
 use super::openapi::problems;
 use super::problem::ApiError;
 use super::state::AppState;
-use crate::devices::{Device, Stage, Verification};
+use crate::devices::{Change, Device, Stage, Verification};
 use crate::upstream::twofa::Record;
 
 /// `POST /me/2fa-devices/verifications` answer.
@@ -332,8 +332,16 @@ pub async fn update(
         enabled,
     };
     let (upstream, sid) = (state.upstream(), ops.sid());
+    // A new address gives the device a new id and Worldox's own display of it.
+    let change = match moving {
+        Some(_) => Change::Unknown,
+        None => Change::Edited {
+            name: &name,
+            enabled,
+        },
+    };
     let written = ops
-        .write(&id, |list_id, device| {
+        .write(&id, change, |list_id, device| {
             let record = record.clone();
             async move {
                 upstream
@@ -368,7 +376,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let ops = DeviceOps::new(&state, &current);
     let (upstream, sid) = (state.upstream(), ops.sid());
-    ops.write(&id, |list_id, device| async move {
+    ops.write(&id, Change::Deleted, |list_id, device| async move {
         upstream
             .delete_device(
                 sid,

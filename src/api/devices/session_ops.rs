@@ -11,7 +11,7 @@ use super::super::auth::CurrentSession;
 use super::super::problem::ApiError;
 use super::super::state::AppState;
 use crate::address::Address;
-use crate::devices::{ClaimError, Device, Devices, Outcome, Stage, Status};
+use crate::devices::{Change, ClaimError, Device, Devices, Outcome, Stage, Status};
 use crate::upstream;
 use crate::upstream::fields::command::TWO_FA_SET;
 use crate::upstream::fields::rc;
@@ -74,9 +74,7 @@ impl<'a> DeviceOps<'a> {
         if let Some(device) = listing.find(id) {
             return Ok((listing.clone(), device.clone()));
         }
-        let listing = self.reload().await?;
-        let device = listing.find(id).cloned().ok_or_else(no_such_device)?;
-        Ok((listing, device))
+        self.resolve_fresh(id).await
     }
 
     /// Fails with 409 if `address` is already a device (other than `except`).
@@ -254,31 +252,55 @@ impl<'a> DeviceOps<'a> {
     }
 
     /// Runs a write against the device `id`; if Worldox says the List_ID is stale,
-    /// reloads the listing, resolves `id` again and retries once (then 409). The
-    /// session's cached listing is dropped afterwards, whatever happened.
-    pub async fn write<F, Fut>(&self, id: &str, op: F) -> Result<Device, ApiError>
+    /// reloads the listing, resolves `id` again and retries once (then 409). A listing
+    /// whose List_ID an earlier write spent is reloaded first. Afterwards the session's
+    /// cached listing shows `change` when the write went through, and is dropped
+    /// otherwise (or when the change cannot be shown).
+    pub async fn write<F, Fut>(
+        &self,
+        id: &str,
+        change: Change<'_>,
+        op: F,
+    ) -> Result<Device, ApiError>
     where
         F: Fn(String, Device) -> Fut,
         Fut: Future<Output = Result<(), upstream::Error>>,
     {
         let (mut listing, mut device) = self.resolve(id).await?;
+        if listing.list_id_spent {
+            (listing, device) = self.resolve_fresh(id).await?;
+        }
         let mut retried = false;
         let outcome = loop {
             match op(listing.list_id.clone(), device.clone()).await {
                 Err(upstream::Error::Rejected(e)) if e.is_list_stale() && !retried => {
                     tracing::debug!("stale List_ID; reloading the listing and retrying once");
                     retried = true;
-                    listing = self.reload().await?;
-                    device = listing.find(id).cloned().ok_or_else(no_such_device)?;
+                    (listing, device) = self.resolve_fresh(id).await?;
                 }
                 other => break other,
             }
         };
-        self.state.listings().invalidate(self.current.key).await;
+        let listings = self.state.listings();
+        match outcome
+            .as_ref()
+            .ok()
+            .and_then(|()| listing.after(id, change))
+        {
+            Some(updated) => listings.replace(self.current.key, updated).await,
+            None => listings.invalidate(self.current.key).await,
+        }
         match outcome {
             Ok(()) => Ok(device),
             Err(e) => Err(self.fail(e).await),
         }
+    }
+
+    /// The device with `id` in a listing fresh from upstream.
+    async fn resolve_fresh(&self, id: &str) -> Result<(Arc<Devices>, Device), ApiError> {
+        let listing = self.reload().await?;
+        let device = listing.find(id).cloned().ok_or_else(no_such_device)?;
+        Ok((listing, device))
     }
 
     /// Drops the cached listing after a write that did not go through [`Self::write`].
