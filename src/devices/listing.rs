@@ -8,7 +8,7 @@
 //! address change, a write that failed) drops the entry.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use super::ids::IdKey;
 use super::shared::SharedListings;
 use crate::address::Address;
-use crate::session::{Invalidation, RedisLink, TokenCache, TokenHash, TokenHashState, bus};
+use crate::session::{
+    Generations, Invalidation, RedisLink, TokenCache, TokenHash, TokenHashState, bus,
+};
 use crate::upstream::twofa::{DeviceRow, Listing};
 use crate::upstream::{self};
 
@@ -168,9 +170,9 @@ pub struct ListingCache {
     capacity: u64,
     /// The Redis layer shared by replicas, if any.
     shared: Option<SharedListings>,
-    /// Bumped on every invalidation and replacement (here, or from the shared layer), so
-    /// a load that raced with one is not kept.
-    generation: Arc<AtomicU64>,
+    /// Bumped for a key on every invalidation and replacement of it (here, or from the
+    /// shared layer), so a load that raced with one is not kept.
+    generations: Arc<Generations>,
 }
 
 impl ListingCache {
@@ -189,7 +191,7 @@ impl ListingCache {
             ttl,
             capacity,
             shared: None,
-            generation: Arc::new(AtomicU64::new(0)),
+            generations: Arc::new(Generations::default()),
         }
     }
 
@@ -212,7 +214,7 @@ impl ListingCache {
             tokio::spawn(bus::apply_to_cache(
                 shared.listen(),
                 cache.clone(),
-                self.generation.clone(),
+                self.generations.clone(),
                 |i| match i {
                     Invalidation::Listing(key) => Some(*key),
                     _ => None,
@@ -266,15 +268,15 @@ impl ListingCache {
     where
         F: Future<Output = Result<Listing, upstream::Error>>,
     {
-        let before = self.generation.load(Ordering::SeqCst);
-        let loaded = std::sync::atomic::AtomicBool::new(false);
+        let before = self.generations.of(&key);
+        let loaded = AtomicBool::new(false);
         let translate = async {
             if let Some(devices) = self.shared_get(key).await {
                 return Ok(Arc::new(devices));
             }
             loaded.store(true, Ordering::Relaxed);
             let devices = Arc::new(self.with_ids(username, load.await?));
-            if self.generation.load(Ordering::SeqCst) == before {
+            if self.generations.of(&key) == before {
                 self.shared_put(key, &devices).await;
             }
             Ok(devices)
@@ -286,7 +288,7 @@ impl ListingCache {
                     .await
                     .map_err(Arc::unwrap_or_clone);
                 // An invalidation arrived while loading: do not keep what may be stale.
-                if self.generation.load(Ordering::SeqCst) != before {
+                if self.generations.of(&key) != before {
                     cache.invalidate(&key).await;
                 }
                 devices
@@ -302,7 +304,7 @@ impl ListingCache {
     /// (with Redis) on every replica.
     pub async fn invalidate(&self, key: TokenHash) {
         // A load in flight may have read the rows before the write: it must not keep them.
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.generations.bump(&key);
         if let Some(cache) = &self.cache {
             cache.invalidate(&key).await;
         }
@@ -318,7 +320,7 @@ impl ListingCache {
     /// this one in Redis. Loads in flight do not keep what they read. If Redis cannot
     /// take it, the listing is dropped everywhere instead.
     pub async fn replace(&self, key: TokenHash, devices: Devices) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.generations.bump(&key);
         if let Some(shared) = &self.shared {
             let left = self.ttl.saturating_sub(devices.loaded.0.elapsed());
             if left.is_zero() {
@@ -460,6 +462,75 @@ mod tests {
             .await;
         let got = cache.get(key, "u", fresh).await.expect("listing");
         assert_eq!(got.list_id, "xNEW", "the rows were older than the TTL");
+    }
+
+    #[tokio::test]
+    async fn a_write_to_one_session_does_not_throw_away_another_sessions_load() {
+        let cache = ListingCache::new(IdKey::from_secret(b"k"), Duration::from_secs(60), 10);
+        let mine = TokenHash::from_hex(&"ab".repeat(32)).expect("a hash");
+        let theirs = TokenHash::from_hex(&"cd".repeat(32)).expect("a hash");
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (started, is_started) = tokio::sync::oneshot::channel::<()>();
+        let slow = async move {
+            started.send(()).expect("the test waits");
+            released.await.expect("released");
+            Ok(Listing {
+                list_id: "xMINE".to_owned(),
+                rows: Vec::new(),
+            })
+        };
+        let load = {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.get(mine, "u", || slow).await.map(drop) })
+        };
+        is_started.await.expect("the load started");
+        cache.replace(theirs, listing(Instant::now())).await;
+        cache.invalidate(theirs).await;
+        release.send(()).expect("the load waits");
+        load.await.expect("join").expect("loaded");
+        let again = cache
+            .get(mine, "u", || async { Err(upstream::Error::Saturated) })
+            .await
+            .expect("kept: no second load");
+        assert_eq!(again.list_id, "xMINE");
+    }
+
+    #[tokio::test]
+    async fn a_load_that_overlapped_a_write_to_its_session_is_not_kept() {
+        let cache = ListingCache::new(IdKey::from_secret(b"k"), Duration::from_secs(60), 10);
+        let mine = TokenHash::from_hex(&"ab".repeat(32)).expect("a hash");
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (started, is_started) = tokio::sync::oneshot::channel::<()>();
+        let before_the_write = async move {
+            started.send(()).expect("the test waits");
+            released.await.expect("released");
+            Ok(Listing {
+                list_id: "xOLD".to_owned(),
+                rows: Vec::new(),
+            })
+        };
+        let load = {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.get(mine, "u", || before_the_write).await.map(drop) })
+        };
+        is_started.await.expect("the load started");
+        let written = listing(Instant::now());
+        cache
+            .replace(
+                mine,
+                written.after("dev_1", Change::Deleted).expect("shown"),
+            )
+            .await;
+        release.send(()).expect("the load waits");
+        load.await.expect("join").expect("loaded");
+        let fresh = || async {
+            Ok(Listing {
+                list_id: "xFRESH".to_owned(),
+                rows: Vec::new(),
+            })
+        };
+        let got = cache.get(mine, "u", fresh).await.expect("listing");
+        assert_ne!(got.list_id, "xOLD", "rows read before the write were kept");
     }
 
     /// A listing load is moved into its box on every cache miss; inline Redis futures

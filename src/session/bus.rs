@@ -15,6 +15,7 @@ use fred::clients::Client;
 use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
 use tokio::sync::broadcast;
 
+use super::generations::Generations;
 use super::token::TokenHash;
 
 /// The pub/sub channel every replica listens on.
@@ -42,11 +43,12 @@ pub enum Invalidation {
 
 /// Applies invalidations to an in-process cache until the bus closes: `key_of` picks
 /// the messages about this cache's entries; a lag or `All` drops every entry. Each
-/// applied message bumps `generation`, so a load that overlapped it is not kept.
+/// applied message bumps its key's generation, so a load that overlapped it is not
+/// kept.
 pub async fn apply_to_cache<V>(
     mut listener: broadcast::Receiver<Invalidation>,
     cache: super::TokenCache<V>,
-    generation: Arc<std::sync::atomic::AtomicU64>,
+    generations: Arc<Generations>,
     key_of: fn(&Invalidation) -> Option<TokenHash>,
 ) where
     V: Clone + Send + Sync + 'static,
@@ -58,10 +60,10 @@ pub async fn apply_to_cache<V>(
             Err(broadcast::error::RecvError::Closed) => return,
         };
         if matches!(invalidation, Invalidation::All) {
-            generation.fetch_add(1, Ordering::SeqCst);
+            generations.bump_all();
             cache.invalidate_all();
         } else if let Some(key) = key_of(&invalidation) {
-            generation.fetch_add(1, Ordering::SeqCst);
+            generations.bump(&key);
             cache.invalidate(&key).await;
         }
     }

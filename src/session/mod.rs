@@ -3,6 +3,7 @@
 //! Only this module holds a SID; it leaves only into `upstream/`.
 
 pub mod bus;
+pub mod generations;
 pub mod memory;
 pub mod redis;
 pub mod redis_link;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use bus::Invalidation;
+pub use generations::Generations;
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
 pub use redis_link::{ConnectError, RedisLink};

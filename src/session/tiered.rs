@@ -8,12 +8,12 @@
 //! L1 TTL runs out.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache;
 
 use super::bus::{self, Invalidation};
+use super::generations::Generations;
 use super::redis::RedisStore;
 use super::store::{Session, SessionStore, StoreFuture, unix_now};
 use super::token::{TokenCache, TokenHash, TokenHashState};
@@ -24,9 +24,9 @@ pub struct TieredStore {
     /// `None` when `session.l1_ttl_ms` is 0: every read goes to Redis.
     l1: Option<TokenCache<Arc<Session>>>,
     redis: RedisStore,
-    /// Bumped on every invalidation received, so a read that raced with one does not
-    /// put a stale copy back into the L1.
-    generation: Arc<AtomicU64>,
+    /// Bumped for a key on every invalidation of it received, so a read that raced
+    /// with one does not put a stale copy back into the L1.
+    generations: Arc<Generations>,
 }
 
 impl TieredStore {
@@ -42,14 +42,14 @@ impl TieredStore {
         let store = Self {
             l1,
             redis,
-            generation: Arc::new(AtomicU64::new(0)),
+            generations: Arc::new(Generations::default()),
         };
         if let Some(l1) = &store.l1 {
             let listener = store.redis.link().bus().listen();
             tokio::spawn(bus::apply_to_cache(
                 listener,
                 l1.clone(),
-                store.generation.clone(),
+                store.generations.clone(),
                 |i| match i {
                     Invalidation::Session(key) => Some(*key),
                     _ => None,
@@ -69,13 +69,13 @@ impl TieredStore {
             }
             l1.invalidate(&key).await;
         }
-        let before = self.generation.load(Ordering::SeqCst);
+        let before = self.generations.of(&key);
         let session = self.redis.get_session(key).await?.map(Arc::new);
         if let Some(session) = &session {
             l1.insert(key, session.clone()).await;
             // An invalidation that arrived while Redis was answering may be about this
             // session: drop the copy rather than serve it for a whole L1 TTL.
-            if self.generation.load(Ordering::SeqCst) != before {
+            if self.generations.of(&key) != before {
                 l1.invalidate(&key).await;
             }
         }
@@ -101,14 +101,14 @@ impl SessionStore for TieredStore {
 
     fn touch(&self, key: TokenHash, session: Session) -> StoreFuture<'_, ()> {
         Box::pin(async move {
-            let before = self.generation.load(Ordering::SeqCst);
+            let before = self.generations.of(&key);
             self.redis.touch_session(key, &session).await?;
             if let Some(l1) = &self.l1 {
                 // Only refresh a copy this replica still holds, and not one an
                 // invalidation may have been about meanwhile.
                 if l1.contains_key(&key) {
                     l1.insert(key, Arc::new(session)).await;
-                    if self.generation.load(Ordering::SeqCst) != before {
+                    if self.generations.of(&key) != before {
                         l1.invalidate(&key).await;
                     }
                 }

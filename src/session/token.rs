@@ -112,6 +112,12 @@ impl fmt::Debug for Token {
 }
 
 impl TokenHash {
+    /// A number spread like the digest, for picking a stripe of per-key state (bits
+    /// other than the ones the cache's hasher takes).
+    pub fn stripe(&self) -> usize {
+        usize::from(u16::from_le_bytes([self.0[8], self.0[9]]))
+    }
+
     /// Hashes presented token text, or `None` if it is not shaped like one of ours
     /// (so garbage never costs a store lookup).
     pub fn from_presented(text: &str) -> Option<Self> {
