@@ -176,10 +176,12 @@ impl<'a> DeviceOps<'a> {
     }
 
     /// Whether `verification_id` is verified once the attempts in flight (on any
-    /// replica) have finished: polls the store, which every replica writes, at most as
-    /// long as their 2FSET may take.
+    /// replica) have finished: polls the store, which every replica writes (from every
+    /// 10 ms, backing off to every 200 ms), at most as long as their 2FSET may take.
     async fn verified_once_others_finish(&self, verification_id: &str) -> bool {
-        const POLL: Duration = Duration::from_millis(20);
+        const FIRST_POLL: Duration = Duration::from_millis(10);
+        const LONGEST_POLL: Duration = Duration::from_millis(200);
+        let mut poll = FIRST_POLL;
         let budget = self.state.upstream().timeout_for(TWO_FA_SET) + Duration::from_secs(1);
         let deadline = Instant::now() + budget;
         let verifications = self.state.verifications();
@@ -198,7 +200,8 @@ impl<'a> DeviceOps<'a> {
             if Instant::now() >= deadline {
                 return false;
             }
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(poll).await;
+            poll = (poll * 2).min(LONGEST_POLL);
         }
     }
 
