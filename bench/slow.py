@@ -511,11 +511,12 @@ def report(runs_file, out_path):
         "| path | rate /s | achieved /s | send lag | p50 | p99 | p99.9 | all upstream calls per read | 2FGET per read | stale reads | errors | holds |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
+    na = lambda v: "n/a" if v is None else v  # noqa: E731
     for r in runs + floor:
         lines.append(
             f"| {r['path']} | {r['rate']:g} | {r['achieved_rps']:g} | {r.get('send_lag_ms', '?')} ms"
             f" | {r['p50_ms']} ms | {r['p99_ms']} ms"
-            f" | {r['p999_ms']} ms | {r['upstream_calls_per_read']} | {r['twofa_get_per_read']}"
+            f" | {r['p999_ms']} ms | {na(r['upstream_calls_per_read'])} | {na(r['twofa_get_per_read'])}"
             f" | {r['stale_reads'] if r['path'] != 'floor' else 'n/a'} | {sum(r['errors'].values())} | {'yes' if r['holds'] else 'no'} |"
         )
     if floor:
@@ -550,6 +551,16 @@ def report(runs_file, out_path):
             f" cannot be below {RENAME_RATIO:g} / {1 - RENAME_RATIO:g} = {RENAME_RATIO / (1 - RENAME_RATIO):.4f}"
             f" (one 2FSET a rename, {RENAME_RATIO:.0%} renames) | {'yes' if get is not None and get <= 0.05 else 'no'} |"
         )
+    served = int(env("BENCH_SLOW_CAPACITY", "4")) * 1000 / float(env("BENCH_SLOW_CALL_MS", "20"))
+    for r in (gw, next((r for r in runs if r["path"] == "wdgate" and not r["holds"]), None)):
+        if r and r.get("upstream_calls"):
+            per_s = sum(r["upstream_calls"].values()) / r["seconds"]
+            per_rename = sum(r["upstream_calls"].values()) / max(r["renames"], 1)
+            lines.append(
+                f"| for scale: wdgate's upstream load at {r['rate']:g}/s ({'held' if r['holds'] else 'not held'}) |"
+                f" {per_s:.0f} calls/s of the {served:g}/s the simulator serves; {per_rename:.2f} calls for each rename (all calls ÷ renames)"
+                f" ({', '.join(f'{k} {v}' for k, v in sorted(r['upstream_calls'].items()))}) | |"
+            )
     stale = sum(r["stale_reads"] for r in runs)
     lines.append(f"| 0 stale reads (every run, every path) | {stale} | {'yes' if stale == 0 else 'no'} |")
     section = "\n".join(lines) + "\n"
