@@ -9,7 +9,9 @@ session), loopback targets only.
                                               (bench000…), one device each
   slow.py run PATH BASE SIM RATE SECONDS      one open-loop run, print one JSON line
   slow.py search PATH BASE SIM SECONDS R1,R2,…  runs at each rate, lowest first, until p99
-                                              passes the limit; print one JSON line per run
+                                              passes the limit twice at one rate (a failed
+                                              rate is run again once); print one JSON line
+                                              per run
   slow.py report RUNS.jsonl OUT.md            write the "Slow upstream" section of OUT.md
                                               (replacing the one there) from search lines
   slow.py child …                             one generator process (run starts them)
@@ -463,9 +465,14 @@ def run(path, base, sim, rate, seconds, seed=1):
 
 
 def search(path, base, sim, seconds, rates):
+    """Each rate in turn until one fails twice: a rate that fails is run once more, since
+    one stall of a shared machine can fail a run (both runs are printed)."""
     for rate in rates:
-        result = run(path, base, sim, rate, seconds)
-        print(json.dumps(result), flush=True)
+        for _ in range(2):
+            result = run(path, base, sim, rate, seconds)
+            print(json.dumps(result), flush=True)
+            if result["holds"]:
+                break
         if not result["holds"]:
             break
 
