@@ -31,6 +31,14 @@ def sh(cmd):
     return done.stdout.strip() or done.stderr.strip() or "?"
 
 
+def commit():
+    """HEAD, marked -dirty when files outside bench/ differ from it (bench/run itself
+    rewrites bench/'s pictures before the report is written)."""
+    head = sh("git rev-parse --short HEAD")
+    clean = subprocess.run("git diff --quiet HEAD -- . ':!bench'", shell=True).returncode == 0
+    return head if clean else head + "-dirty"
+
+
 def ms(us):
     return f"{us / 1000:.3f} ms"
 
@@ -268,7 +276,7 @@ def open_loop(rows, duration, tool):
         " every server in turn at each rate.",
         "",
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {sh('nproc')} cores, Linux {sh('uname -r')}; wdgate {sh('git describe --always --dirty')}",
+        f"- machine: {sh('nproc')} cores, Linux {sh('uname -r')}; wdgate {commit()}",
         f"- load average before / after the whole run: {env('BENCH_LOAD_BEFORE')} / {env('BENCH_LOAD_AFTER')}",
         *([f"- note: {env('BENCH_NOTE')}"] if env("BENCH_NOTE") else []),
         "",
