@@ -566,7 +566,10 @@ def report(runs_file, out_path):
             lines.append(
                 f"| for scale: wdgate's upstream load at {r['rate']:g}/s ({'held' if r['holds'] else 'not held'}) |"
                 f" {per_s:.0f} calls/s of the {served:g}/s the simulator serves; {per_rename:.2f} calls for each rename (all calls ÷ renames)"
-                f" ({', '.join(f'{k} {v}' for k, v in sorted(r['upstream_calls'].items()))}) | |"
+                f" ({', '.join(f'{k} {v}' for k, v in sorted(r['upstream_calls'].items()))});"
+                f" so the upstream caps wdgate at {served / (RENAME_RATIO * per_rename):,.0f}/s (its every"
+                f" slot busy), and 20x a direct rate D needs at most {served:g} / (20 D x {RENAME_RATIO:g})"
+                " calls per rename (1.14 for D = 175/s) | |"
             )
     stale = sum(r["stale_reads"] for r in runs)
     lines.append(f"| 0 stale reads (every run, every path) | {stale} | {'yes' if stale == 0 else 'no'} |")
