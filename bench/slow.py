@@ -540,7 +540,9 @@ def report(runs_file, out_path):
         f" {rate(nginx)}, wdgate {rate(gw)} | |"
     )
     if floor:
-        lines.append(f"| the generator's own ceiling (path floor) | {rate(top_floor)} | |")
+        top_tried = max(r["rate"] for r in floor)
+        at_top = " (the highest rate tried: the generator may offer more)" if top_floor and top_floor["rate"] == top_tried else ""
+        lines.append(f"| the generator's own ceiling (path floor) | {rate(top_floor)}{at_top} | |")
     if direct and gw:
         ratio = gw["rate"] / direct["rate"]
         top = max(r["rate"] for r in runs if r["path"] == "wdgate")
