@@ -3,7 +3,10 @@
 burst of requests that are all in flight at once. Standard library only (asyncio and
 raw HTTP/1.1 keep-alive), loopback targets only.
 
-  load.py logins URL COUNT CONCURRENCY   log in COUNT times (POST /sessions), print JSON
+  load.py logins URL COUNT CONCURRENCY [USERS]   log in COUNT times (POST /sessions),
+                                          print JSON; as demo/demo, or with USERS the
+                                          users bench000 … bench(USERS-1) (password
+                                          bench-pw, bench/slow.py's users file) in turn
   load.py burst URL N TOKEN              N concurrent GETs, one connection each, print JSON
   load.py gets URL COUNT CONCURRENCY TOKEN   COUNT GETs over CONCURRENCY connections
 """
@@ -41,12 +44,18 @@ async def read_response(reader):
     return status, body
 
 
-async def logins(url, count, concurrency):
+async def logins(url, count, concurrency, users=0):
     host, port, path = target(url)
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(LOGIN_BODY)}\r\n\r\n"
-    ).encode() + LOGIN_BODY
+
+    def request(i):
+        body = LOGIN_BODY
+        if users:
+            body = json.dumps({"username": f"bench{i % users:03d}", "password": "bench-pw"}).encode()
+        return (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
     remaining = count
     statuses = {}
 
@@ -56,7 +65,7 @@ async def logins(url, count, concurrency):
         try:
             while remaining > 0:
                 remaining -= 1
-                writer.write(request)
+                writer.write(request(remaining))
                 status, _ = await read_response(reader)
                 statuses[status] = statuses.get(status, 0) + 1
         finally:
@@ -113,8 +122,9 @@ async def gets(url, count, concurrency, token):
 
 
 def main(argv):
-    if len(argv) == 5 and argv[1] == "logins":
-        result = asyncio.run(logins(argv[2], int(argv[3]), int(argv[4])))
+    if len(argv) in (5, 6) and argv[1] == "logins":
+        users = int(argv[5]) if len(argv) == 6 else 0
+        result = asyncio.run(logins(argv[2], int(argv[3]), int(argv[4]), users))
     elif len(argv) == 5 and argv[1] == "burst":
         result = asyncio.run(burst(argv[2], int(argv[3]), argv[4]))
     elif len(argv) == 6 and argv[1] == "gets":

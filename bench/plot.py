@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Draws bench/run's open-loop figures: p50 and p99 latency against the offered load,
-one line pair per server, one PNG per scenario (latency-A.png, latency-B.png).
+one line pair per server, one PNG per scenario (latency-A.png, latency-B.png), and the
+slow-upstream scenario's (latency-slow.png: direct, nginx proxy_pass, wdgate, and the
+generator's own floor).
 
-  plot.py OPEN.jsonl OUTDIR     (OPEN.jsonl: the lines bench/k6.js printed, with
-                                 scenario, server and fraction added by bench/run)
+  plot.py OPEN.jsonl OUTDIR        (OPEN.jsonl: the lines bench/oha_line.py or bench/k6.js
+                                    printed, with scenario, server and fraction added by bench/run)
+  plot.py slow SLOW.jsonl OUTDIR   (SLOW.jsonl: the lines `bench/slow.py search` printed)
 """
 
 import json
@@ -19,7 +22,51 @@ TITLES = {
     "A": "A. auth + cached answer: nginx return 200, Caddy respond, wdgate GET /me",
     "B": "B. translated read: nginx proxy_pass, Caddy reverse_proxy, Traefik, wdgate (cache off)",
 }
-COLOURS = {"nginx": "tab:green", "caddy": "tab:blue", "traefik": "tab:purple", "wdgate": "tab:red"}
+COLOURS = {
+    "nginx": "tab:green",
+    "caddy": "tab:blue",
+    "traefik": "tab:purple",
+    "wdgate": "tab:red",
+    "direct": "tab:orange",
+    "floor": "tab:gray",
+}
+SLOW_NAMES = {
+    "direct": "direct to the simulator",
+    "nginx": "nginx proxy_pass",
+    "wdgate": "wdgate",
+    "floor": "generator floor (fixed answers)",
+}
+
+
+def slow(path, outdir):
+    """latency-slow.png: p50 and p99 against the offered rate, per path, log-log, with
+    the 100 ms limit the search holds."""
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    for name in ("direct", "nginx", "wdgate", "floor"):
+        pts = sorted((r["rate"], r["p50_ms"], r["p99_ms"]) for r in rows if r["path"] == name)
+        if not pts:
+            continue
+        colour = COLOURS[name]
+        label = SLOW_NAMES[name]
+        ax.plot([p[0] for p in pts], [p[2] for p in pts], "-o", color=colour, label=f"{label} p99")
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "--s", color=colour, label=f"{label} p50", alpha=0.7)
+    ax.axhline(100, color="black", linewidth=0.8, linestyle=":", label="p99 limit, 100 ms")
+    ax.set_title(
+        "Slow upstream: simulator capacity 4, 20 ms a call; 200 sessions, 5 % renames, open loop",
+        fontsize=9,
+    )
+    ax.set_xlabel("offered load, requests/s (bench/slow.py, latency from when each was due)")
+    ax.set_ylabel("latency, ms")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    out = os.path.join(outdir, "latency-slow.png")
+    fig.savefig(out)
+    plt.close(fig)
+    print(f"drawn {out}", file=sys.stderr)
 
 
 def main(path, outdir):
@@ -49,4 +96,9 @@ def main(path, outdir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if len(sys.argv) == 4 and sys.argv[1] == "slow":
+        slow(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3:
+        main(sys.argv[1], sys.argv[2])
+    else:
+        sys.exit(__doc__)
