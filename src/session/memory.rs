@@ -29,14 +29,18 @@ pub struct MemoryStore {
     max_per_user: usize,
 }
 
-/// Owner → their sessions (store key and a copy for listing), oldest first.
+/// Owner → their sessions, oldest first: the store key and the session the cache holds
+/// (shared with it, not copied).
 #[derive(Debug, Default)]
 struct Index {
-    owners: Mutex<HashMap<String, Vec<(TokenHash, Session)>>>,
+    owners: Mutex<HashMap<String, Vec<(TokenHash, Arc<Session>)>>>,
 }
 
+/// An owner's entries in the index.
+type Owned = Vec<(TokenHash, Arc<Session>)>;
+
 impl Index {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<(TokenHash, Session)>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Owned>> {
         // The map is consistent after every statement: a panic elsewhere leaves it usable.
         self.owners.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -122,7 +126,8 @@ impl MemoryStore {
     async fn insert_session(&self, key: TokenHash, session: Session) -> Vec<Session> {
         let owner = session.owner();
         // Cached first, so a concurrent listing never prunes the entry as dead.
-        self.cache.insert(key, Arc::new(session.clone())).await;
+        let session = Arc::new(session);
+        self.cache.insert(key, session.clone()).await;
         let overflow: Vec<TokenHash> = {
             let mut owners = self.index.lock();
             let list = owners.entry(owner).or_default();
@@ -141,14 +146,15 @@ impl MemoryStore {
     }
 
     async fn touch_session(&self, key: TokenHash, session: Session) {
-        let last_seen = session.last_seen_at;
         let owner = session.owner();
+        let session = Arc::new(session);
+        let put = session.clone();
         let result = self
             .cache
             .entry(key)
             .and_compute_with(|entry| {
                 std::future::ready(match entry {
-                    Some(_) => Op::Put(Arc::new(session)),
+                    Some(_) => Op::Put(put),
                     // Ended meanwhile: stays ended.
                     None => Op::Nop,
                 })
@@ -159,8 +165,8 @@ impl MemoryStore {
             let entry = owners
                 .get_mut(&owner)
                 .and_then(|list| list.iter_mut().find(|(k, _)| *k == key));
-            if let Some((_, copy)) = entry {
-                copy.last_seen_at = last_seen;
+            if let Some((_, held)) = entry {
+                *held = session;
             }
         }
     }
@@ -171,7 +177,10 @@ impl MemoryStore {
             return Vec::new();
         };
         list.retain(|(k, _)| self.cache.contains_key(k));
-        let live = list.clone();
+        let live = list
+            .iter()
+            .map(|(k, session)| (*k, Session::clone(session)))
+            .collect();
         if list.is_empty() {
             owners.remove(owner);
         }
