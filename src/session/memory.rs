@@ -33,7 +33,7 @@ pub struct MemoryStore {
 /// (shared with it, not copied).
 #[derive(Debug, Default)]
 struct Index {
-    owners: Mutex<HashMap<String, Vec<(TokenHash, Arc<Session>)>>>,
+    owners: Mutex<HashMap<String, Owned>>,
 }
 
 /// An owner's entries in the index.
