@@ -28,11 +28,19 @@ const SID_BYTES: usize = 44;
 /// so that many sessions of one user reading at once do not evict each other's.
 const LISTS_PER_USER: usize = 1024;
 
+/// How often a LOGON sweeps idle sessions out of the table.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// The simulator's whole state.
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) users: Vec<UserState>,
+    /// User index by username, ASCII-lowercased (Worldox user codes ignore case).
+    by_name: HashMap<String, usize>,
     sessions: HashMap<String, Session>,
+    /// When idle sessions were last swept out (at most every [`SWEEP_EVERY`], so a
+    /// LOGON does not walk every session).
+    swept: Option<Instant>,
     lists: HashMap<String, ListRef>,
     refs: HashMap<String, PendingRef>,
     pub(crate) outbox: Vec<OutboxEntry>,
@@ -153,9 +161,17 @@ impl State {
                 verified: Vec::new(),
             });
         }
+        let mut by_name = HashMap::with_capacity(states.len());
+        for (i, user) in states.iter().enumerate() {
+            by_name
+                .entry(user.profile.username.to_ascii_lowercase())
+                .or_insert(i);
+        }
         Ok(Self {
             users: states,
+            by_name,
             sessions: HashMap::new(),
+            swept: None,
             lists: HashMap::new(),
             refs: HashMap::new(),
             outbox: Vec::new(),
@@ -176,19 +192,23 @@ impl State {
 
     /// The user whose code is `username` (case-insensitive).
     pub(crate) fn find_user(&self, username: &str) -> Option<usize> {
-        self.users
-            .iter()
-            .position(|u| u.profile.username.eq_ignore_ascii_case(username))
+        self.by_name.get(&username.to_ascii_lowercase()).copied()
     }
 
     /// Starts a session and returns its raw SID: standard base64 with `/`, `+` and `=`
     /// escaped as `$2F`, `$2B`, `$3D`.
     pub(crate) fn new_session(&mut self, user: usize, now: Instant) -> String {
-        let idle = self.sid_idle;
-        self.sessions
-            .retain(|_, s| now.duration_since(s.last_used) <= idle);
-        let sessions = &self.sessions;
-        self.store.retain_sessions(|sid| sessions.contains_key(sid));
+        if self
+            .swept
+            .is_none_or(|at| now.duration_since(at) >= SWEEP_EVERY)
+        {
+            self.swept = Some(now);
+            let idle = self.sid_idle;
+            self.sessions
+                .retain(|_, s| now.duration_since(s.last_used) <= idle);
+            let sessions = &self.sessions;
+            self.store.retain_sessions(|sid| sessions.contains_key(sid));
+        }
         let mut bytes = [0u8; SID_BYTES];
         random::fill(&mut bytes);
         let sid = STANDARD
@@ -282,8 +302,10 @@ impl State {
 
     /// Every live session as `(username, raw SID)`, for tests that look for leaks.
     pub(crate) fn live_sessions(&self) -> Vec<(String, String)> {
+        let now = Instant::now();
         self.sessions
             .iter()
+            .filter(|(_, s)| now.duration_since(s.last_used) <= self.sid_idle)
             .map(|(sid, s)| (self.users[s.user].profile.username.clone(), sid.clone()))
             .collect()
     }
