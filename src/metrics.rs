@@ -68,38 +68,72 @@ pub async fn run_upkeep() {
 
 /// The request counters and latency histograms, with their handles kept: looking a
 /// labelled metric up in the recorder formats and hashes its labels, several times the
-/// cost of recording into it, so each (route, method, status) is looked up once.
-#[derive(Debug, Default)]
+/// cost of recording into it, so each series is registered once, on its first request.
+/// The handles sit in one slot per (route, method), found by index: no hashing, and no
+/// handle cloned, per request.
+#[derive(Debug)]
 pub struct RequestMetrics {
-    /// By (route, method, status).
-    counts: RwLock<HashMap<(&'static str, &'static str, u16), Counter>>,
-    /// By (route, method).
-    durations: RwLock<HashMap<(&'static str, &'static str), Histogram>>,
+    /// The route labels, by route id.
+    routes: Box<[&'static str]>,
+    /// By `route id × METHOD_LABELS.len() + method index`.
+    series: Box<[RouteSeries]>,
+}
+
+/// One (route, method)'s latency histogram and request counters.
+#[derive(Debug, Default)]
+struct RouteSeries {
+    duration: OnceLock<Histogram>,
+    /// By status: the few a route answers, so a scan beats a map.
+    counts: RwLock<Vec<(u16, Counter)>>,
 }
 
 impl RequestMetrics {
-    /// Counts one answered request and records its latency. `route` is a route
-    /// template (or `unmatched`) and `method` a [`method_label`]: both from a fixed
-    /// set, so the number of series is bounded whatever clients send.
-    pub fn record(
-        &self,
-        route: &'static str,
-        method: &'static str,
-        status: u16,
-        latency: Duration,
-    ) {
-        let counter = cached(
-            &self.counts,
-            (route, method, status),
-            || metrics::counter!(HTTP_REQUESTS, "route" => route, "method" => method, "status" => status.to_string()),
-        );
-        counter.increment(1);
-        let histogram = cached(
-            &self.durations,
-            (route, method),
-            || metrics::histogram!(HTTP_DURATION, "route" => route, "method" => method),
-        );
-        histogram.record(latency.as_secs_f64());
+    /// Series for the routes labelled `routes`, by route id. Their labels are route
+    /// templates (or `unmatched`): a fixed set, so the number of series is bounded
+    /// whatever clients send.
+    pub fn new(routes: impl IntoIterator<Item = &'static str>) -> Self {
+        let routes: Box<[&'static str]> = routes.into_iter().collect();
+        let series = std::iter::repeat_with(RouteSeries::default)
+            .take(routes.len() * METHOD_LABELS.len())
+            .collect();
+        Self { routes, series }
+    }
+
+    /// Counts one answered request and records its latency. `route` is a route id (an
+    /// index into the labels given to [`Self::new`]; any other is not recorded) and
+    /// `method` a [`method_index`].
+    pub fn record(&self, route: usize, method: usize, status: u16, latency: Duration) {
+        let method = method.min(METHOD_LABELS.len() - 1);
+        let (Some(&route_label), Some(series)) = (
+            self.routes.get(route),
+            self.series.get(route * METHOD_LABELS.len() + method),
+        ) else {
+            return;
+        };
+        let method_label = METHOD_LABELS[method];
+        series
+            .duration
+            .get_or_init(|| metrics::histogram!(HTTP_DURATION, "route" => route_label, "method" => method_label))
+            .record(latency.as_secs_f64());
+        {
+            let counts = series.counts.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, counter)) = counts.iter().find(|(s, _)| *s == status) {
+                counter.increment(1);
+                return;
+            }
+        }
+        let mut counts = series.counts.write().unwrap_or_else(PoisonError::into_inner);
+        let at = match counts.iter().position(|(s, _)| *s == status) {
+            Some(at) => at,
+            None => {
+                counts.push((
+                    status,
+                    metrics::counter!(HTTP_REQUESTS, "route" => route_label, "method" => method_label, "status" => status.to_string()),
+                ));
+                counts.len() - 1
+            }
+        };
+        counts[at].1.increment(1);
     }
 }
 
@@ -119,20 +153,31 @@ fn cached<K: Eq + Hash + Copy, H: Clone>(
         .clone()
 }
 
+/// Methods as metric labels, by [`method_index`]: the standard ones by name, anything
+/// else `other`.
+const METHOD_LABELS: [&str; 10] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "other",
+];
+
+/// A method's place in the metric labels (see [`method_label`]).
+pub fn method_index(method: &Method) -> usize {
+    match *method {
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::PATCH => 3,
+        Method::DELETE => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        Method::TRACE => 7,
+        Method::CONNECT => 8,
+        _ => 9,
+    }
+}
+
 /// A method as a metric label: the standard ones by name, anything else `other`.
 pub fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        _ => "other",
-    }
+    METHOD_LABELS[method_index(method)]
 }
 
 /// Records one upstream call.
@@ -258,4 +303,36 @@ pub fn document_transfer(direction: &'static str, outcome: &'static str, bytes: 
     metrics::counter!(DOCUMENT_TRANSFERS, "direction" => direction, "outcome" => outcome)
         .increment(1);
     metrics::counter!(DOCUMENT_TRANSFER_BYTES, "direction" => direction).increment(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_are_labelled_by_name_or_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::CONNECT), "CONNECT");
+        let custom = Method::from_bytes(b"PURGE").expect("a method");
+        assert_eq!(method_label(&custom), "other");
+    }
+
+    /// Each (route, method) keeps its handles in its own slot, registered on first use;
+    /// a route id the table does not know is not recorded (and does not panic).
+    #[test]
+    fn series_are_kept_by_route_and_method_and_statuses_once_each() {
+        let metrics = RequestMetrics::new(["/me", "unmatched"]);
+        assert_eq!(metrics.series.len(), 2 * METHOD_LABELS.len());
+        for status in [200, 200, 404, 200] {
+            metrics.record(0, method_index(&Method::GET), status, Duration::from_millis(1));
+        }
+        let series = &metrics.series[0];
+        assert!(series.duration.get().is_some());
+        let statuses: Vec<u16> = series.counts.read().expect("counts").iter().map(|(s, _)| *s).collect();
+        assert_eq!(statuses, [200, 404]);
+        assert!(metrics.series[1].duration.get().is_none(), "POST /me untouched");
+        metrics.record(2, 0, 200, Duration::ZERO);
+        metrics.record(1, usize::MAX, 500, Duration::ZERO);
+        assert!(metrics.series[2 * METHOD_LABELS.len() - 1].duration.get().is_some(), "other");
+    }
 }
