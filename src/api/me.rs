@@ -2,6 +2,7 @@
 
 use axum::response::Response;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use super::auth::CurrentSession;
@@ -83,12 +84,13 @@ pub async fn get(current: CurrentSession) -> Response {
             created_at: s.created_at,
             expires_at: s.expires_at,
         },
-        links: &links::OF_ME,
+        links: &links::OF_ME_JSON,
     };
     private_json(&body, 768)
 }
 
-/// [`MeResponse`] borrowed from the session and the static links: nothing is copied.
+/// [`MeResponse`] borrowed from the session, with the static links pre-rendered:
+/// nothing is copied, and the links are not escaped again.
 #[derive(Serialize)]
 struct MeBody<'a> {
     username: &'a str,
@@ -97,7 +99,7 @@ struct MeBody<'a> {
     firm: &'a str,
     session: SessionBody<'a>,
     #[serde(rename = "_links")]
-    links: &'static [Link],
+    links: &'static RawValue,
 }
 
 /// [`SessionView`] borrowed from the session.
