@@ -122,7 +122,10 @@ impl RequestMetrics {
                 return;
             }
         }
-        let mut counts = series.counts.write().unwrap_or_else(PoisonError::into_inner);
+        let mut counts = series
+            .counts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let at = match counts.iter().position(|(s, _)| *s == status) {
             Some(at) => at,
             None => {
@@ -324,15 +327,35 @@ mod tests {
         let metrics = RequestMetrics::new(["/me", "unmatched"]);
         assert_eq!(metrics.series.len(), 2 * METHOD_LABELS.len());
         for status in [200, 200, 404, 200] {
-            metrics.record(0, method_index(&Method::GET), status, Duration::from_millis(1));
+            metrics.record(
+                0,
+                method_index(&Method::GET),
+                status,
+                Duration::from_millis(1),
+            );
         }
         let series = &metrics.series[0];
         assert!(series.duration.get().is_some());
-        let statuses: Vec<u16> = series.counts.read().expect("counts").iter().map(|(s, _)| *s).collect();
+        let statuses: Vec<u16> = series
+            .counts
+            .read()
+            .expect("counts")
+            .iter()
+            .map(|(s, _)| *s)
+            .collect();
         assert_eq!(statuses, [200, 404]);
-        assert!(metrics.series[1].duration.get().is_none(), "POST /me untouched");
+        assert!(
+            metrics.series[1].duration.get().is_none(),
+            "POST /me untouched"
+        );
         metrics.record(2, 0, 200, Duration::ZERO);
         metrics.record(1, usize::MAX, 500, Duration::ZERO);
-        assert!(metrics.series[2 * METHOD_LABELS.len() - 1].duration.get().is_some(), "other");
+        assert!(
+            metrics.series[2 * METHOD_LABELS.len() - 1]
+                .duration
+                .get()
+                .is_some(),
+            "other"
+        );
     }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use axum::http::HeaderName;
 
-use self::context::{JsonLines, PrettyLines};
 pub use self::context::{Entered, RequestContext};
+use self::context::{JsonLines, PrettyLines};
 use self::fields::PlainFields;
 pub use self::request_id::{RequestIds, assign as assign_request_id, mint as mint_request_id};
 use crate::config::{LogConfig, LogFormat};

@@ -252,9 +252,11 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let start = Instant::now();
         let body_due = start + self.shared.body_timeout;
+        let mut bodiless = false;
         let mut request = request.map(|body| {
             // A body that has already ended (a GET) needs no deadline.
             if body.is_end_stream() {
+                bodiless = true;
                 Body::new(body)
             } else {
                 Body::new(DeadlineBody::new(body, body_due.into()))
@@ -325,7 +327,10 @@ where
                 }
             }
         }
-        self.shared.body_limit.apply(&mut request);
+        // Nothing to limit in a body that has ended (the extension costs an allocation).
+        if !bodiless {
+            self.shared.body_limit.apply(&mut request);
+        }
         let called = answer
             .log
             .in_scope(|| catch_unwind(AssertUnwindSafe(|| self.inner.call(request))));

@@ -161,7 +161,11 @@ mod tests {
             let digest = mac.finalize().into_bytes();
             let expected = format!("dev_{}", URL_SAFE_NO_PAD.encode(&digest[..ID_BYTES]));
             assert_eq!(key.device_id(user, &address), expected, "{user}");
-            assert_eq!(key.device_id(user, &address), expected, "remembered: {user}");
+            assert_eq!(
+                key.device_id(user, &address),
+                expected,
+                "remembered: {user}"
+            );
             assert_eq!(key.clone().device_id(user, &address), expected, "a clone");
         }
         // A fixed value (Python's hmac module agrees), so that a change to the framing

@@ -167,7 +167,10 @@ mod tests {
             "gw%2Dx.example",
             "gw_x~.example",
         ] {
-            assert!(check(v, &origin_form(), &hosts(&[good])).is_ok(), "{good:?}");
+            assert!(
+                check(v, &origin_form(), &hosts(&[good])).is_ok(),
+                "{good:?}"
+            );
         }
         assert!(check(v, &origin_form(), &hosts(&[])).is_err(), "none");
         assert!(
