@@ -3,8 +3,7 @@
 //! Labels are route templates, methods, statuses, upstream command names and outcomes:
 //! never a path with an id in it, a token, a username or a SID.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::Hash;
+use std::collections::HashMap;
 use std::sync::{OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -140,22 +139,6 @@ impl RequestMetrics {
     }
 }
 
-/// The handle under `key`, registered by `register` the first time.
-fn cached<K: Eq + Hash + Copy, H: Clone>(
-    map: &RwLock<HashMap<K, H>>,
-    key: K,
-    register: impl FnOnce() -> H,
-) -> H {
-    if let Some(handle) = map.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
-        return handle.clone();
-    }
-    map.write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(key)
-        .or_insert_with(register)
-        .clone()
-}
-
 /// Methods as metric labels, by [`method_index`]: the standard ones by name, anything
 /// else `other`.
 const METHOD_LABELS: [&str; 10] = [
@@ -185,49 +168,67 @@ pub fn method_label(method: &Method) -> &'static str {
 
 /// Records one upstream call.
 pub fn upstream_call(command: &str, outcome: &'static str, started: Instant) {
-    /// Handles by command, and by (command, outcome), kept like [`RequestMetrics`]'.
-    #[derive(Default)]
-    struct Handles {
-        durations: RwLock<HashMap<&'static str, Histogram>>,
-        calls: RwLock<HashMap<(&'static str, &'static str), Counter>>,
+    let latency = started.elapsed().as_secs_f64();
+    let series = command_series(command);
+    series.duration.record(latency);
+    {
+        let calls = series.calls.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, counter)) = calls.iter().find(|(o, _)| *o == outcome) {
+            counter.increment(1);
+            return;
+        }
     }
-    static HANDLES: OnceLock<Handles> = OnceLock::new();
-    let handles = HANDLES.get_or_init(Handles::default);
-    let command = interned(command);
-    cached(
-        &handles.durations,
-        command,
-        || metrics::histogram!(UPSTREAM_DURATION, "command" => command),
-    )
-    .record(started.elapsed().as_secs_f64());
-    cached(
-        &handles.calls,
-        (command, outcome),
-        || metrics::counter!(UPSTREAM_CALLS, "command" => command, "outcome" => outcome),
-    )
-    .increment(1);
+    let mut calls = series.calls.write().unwrap_or_else(PoisonError::into_inner);
+    let at = match calls.iter().position(|(o, _)| *o == outcome) {
+        Some(at) => at,
+        None => {
+            let command = series.command;
+            calls.push((
+                outcome,
+                metrics::counter!(UPSTREAM_CALLS, "command" => command, "outcome" => outcome),
+            ));
+            calls.len() - 1
+        }
+    };
+    calls[at].1.increment(1);
 }
 
-/// `command` as a `&'static str`, each text kept once. Only the gateway's own commands
-/// and the passthrough's allow-list ever reach the upstream, so the set stays a few
-/// dozen short strings.
-fn interned(command: &str) -> &'static str {
-    static KNOWN: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
-    let known = KNOWN.get_or_init(RwLock::default);
-    if let Some(text) = known
+/// One upstream command's latency histogram and call counters by outcome.
+#[derive(Debug)]
+struct CommandSeries {
+    /// The command, kept once (the label).
+    command: &'static str,
+    duration: Histogram,
+    /// By outcome: a handful, so a scan beats a map.
+    calls: RwLock<Vec<(&'static str, Counter)>>,
+}
+
+/// `command`'s series, registered the first time: one lookup by the command's text per
+/// call, which also interns it. Only the gateway's own commands and the passthrough's
+/// allow-list ever reach the upstream, so the map stays a few dozen entries.
+fn command_series(command: &str) -> &'static CommandSeries {
+    static SERIES: OnceLock<RwLock<HashMap<&'static str, &'static CommandSeries>>> =
+        OnceLock::new();
+    let series = SERIES.get_or_init(RwLock::default);
+    if let Some(found) = series
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .get(command)
     {
-        return text;
+        return found;
     }
-    let mut known = known.write().unwrap_or_else(PoisonError::into_inner);
-    if let Some(text) = known.get(command) {
-        return text;
+    let mut series = series.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(found) = series.get(command) {
+        return found;
     }
     let text: &'static str = Box::leak(command.into());
-    known.insert(text);
-    text
+    let made: &'static CommandSeries = Box::leak(Box::new(CommandSeries {
+        command: text,
+        duration: metrics::histogram!(UPSTREAM_DURATION, "command" => text),
+        calls: RwLock::default(),
+    }));
+    series.insert(text, made);
+    made
 }
 
 /// Connections open on the listener (gauge).
