@@ -3,8 +3,7 @@
 //! Labels are route templates, methods, statuses, upstream command names and outcomes:
 //! never a path with an id in it, a token, a username or a SID.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::Hash;
+use std::collections::HashMap;
 use std::sync::{OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -68,118 +67,168 @@ pub async fn run_upkeep() {
 
 /// The request counters and latency histograms, with their handles kept: looking a
 /// labelled metric up in the recorder formats and hashes its labels, several times the
-/// cost of recording into it, so each (route, method, status) is looked up once.
-#[derive(Debug, Default)]
+/// cost of recording into it, so each series is registered once, on its first request.
+/// The handles sit in one slot per (route, method), found by index: no hashing, and no
+/// handle cloned, per request.
+#[derive(Debug)]
 pub struct RequestMetrics {
-    /// By (route, method, status).
-    counts: RwLock<HashMap<(&'static str, &'static str, u16), Counter>>,
-    /// By (route, method).
-    durations: RwLock<HashMap<(&'static str, &'static str), Histogram>>,
+    /// The route labels, by route id.
+    routes: Box<[&'static str]>,
+    /// By `route id × METHOD_LABELS.len() + method index`.
+    series: Box<[RouteSeries]>,
+}
+
+/// One (route, method)'s latency histogram and request counters.
+#[derive(Debug, Default)]
+struct RouteSeries {
+    duration: OnceLock<Histogram>,
+    /// By status: the few a route answers, so a scan beats a map.
+    counts: RwLock<Vec<(u16, Counter)>>,
 }
 
 impl RequestMetrics {
-    /// Counts one answered request and records its latency. `route` is a route
-    /// template (or `unmatched`) and `method` a [`method_label`]: both from a fixed
-    /// set, so the number of series is bounded whatever clients send.
-    pub fn record(
-        &self,
-        route: &'static str,
-        method: &'static str,
-        status: u16,
-        latency: Duration,
-    ) {
-        let counter = cached(
-            &self.counts,
-            (route, method, status),
-            || metrics::counter!(HTTP_REQUESTS, "route" => route, "method" => method, "status" => status.to_string()),
-        );
-        counter.increment(1);
-        let histogram = cached(
-            &self.durations,
-            (route, method),
-            || metrics::histogram!(HTTP_DURATION, "route" => route, "method" => method),
-        );
-        histogram.record(latency.as_secs_f64());
+    /// Series for the routes labelled `routes`, by route id. Their labels are route
+    /// templates (or `unmatched`): a fixed set, so the number of series is bounded
+    /// whatever clients send.
+    pub fn new(routes: impl IntoIterator<Item = &'static str>) -> Self {
+        let routes: Box<[&'static str]> = routes.into_iter().collect();
+        let series = std::iter::repeat_with(RouteSeries::default)
+            .take(routes.len() * METHOD_LABELS.len())
+            .collect();
+        Self { routes, series }
+    }
+
+    /// Counts one answered request and records its latency. `route` is a route id (an
+    /// index into the labels given to [`Self::new`]; any other is not recorded) and
+    /// `method` a [`method_index`].
+    pub fn record(&self, route: usize, method: usize, status: u16, latency: Duration) {
+        let method = method.min(METHOD_LABELS.len() - 1);
+        let (Some(&route_label), Some(series)) = (
+            self.routes.get(route),
+            self.series.get(route * METHOD_LABELS.len() + method),
+        ) else {
+            return;
+        };
+        let method_label = METHOD_LABELS[method];
+        series
+            .duration
+            .get_or_init(|| metrics::histogram!(HTTP_DURATION, "route" => route_label, "method" => method_label))
+            .record(latency.as_secs_f64());
+        {
+            let counts = series.counts.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, counter)) = counts.iter().find(|(s, _)| *s == status) {
+                counter.increment(1);
+                return;
+            }
+        }
+        let mut counts = series
+            .counts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let at = match counts.iter().position(|(s, _)| *s == status) {
+            Some(at) => at,
+            None => {
+                counts.push((
+                    status,
+                    metrics::counter!(HTTP_REQUESTS, "route" => route_label, "method" => method_label, "status" => status.to_string()),
+                ));
+                counts.len() - 1
+            }
+        };
+        counts[at].1.increment(1);
     }
 }
 
-/// The handle under `key`, registered by `register` the first time.
-fn cached<K: Eq + Hash + Copy, H: Clone>(
-    map: &RwLock<HashMap<K, H>>,
-    key: K,
-    register: impl FnOnce() -> H,
-) -> H {
-    if let Some(handle) = map.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
-        return handle.clone();
+/// Methods as metric labels, by [`method_index`]: the standard ones by name, anything
+/// else `other`.
+const METHOD_LABELS: [&str; 10] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "other",
+];
+
+/// A method's place in the metric labels (see [`method_label`]).
+pub fn method_index(method: &Method) -> usize {
+    match *method {
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::PATCH => 3,
+        Method::DELETE => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        Method::TRACE => 7,
+        Method::CONNECT => 8,
+        _ => 9,
     }
-    map.write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(key)
-        .or_insert_with(register)
-        .clone()
 }
 
 /// A method as a metric label: the standard ones by name, anything else `other`.
 pub fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        _ => "other",
-    }
+    METHOD_LABELS[method_index(method)]
 }
 
 /// Records one upstream call.
 pub fn upstream_call(command: &str, outcome: &'static str, started: Instant) {
-    /// Handles by command, and by (command, outcome), kept like [`RequestMetrics`]'.
-    #[derive(Default)]
-    struct Handles {
-        durations: RwLock<HashMap<&'static str, Histogram>>,
-        calls: RwLock<HashMap<(&'static str, &'static str), Counter>>,
+    let latency = started.elapsed().as_secs_f64();
+    let series = command_series(command);
+    series.duration.record(latency);
+    {
+        let calls = series.calls.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, counter)) = calls.iter().find(|(o, _)| *o == outcome) {
+            counter.increment(1);
+            return;
+        }
     }
-    static HANDLES: OnceLock<Handles> = OnceLock::new();
-    let handles = HANDLES.get_or_init(Handles::default);
-    let command = interned(command);
-    cached(
-        &handles.durations,
-        command,
-        || metrics::histogram!(UPSTREAM_DURATION, "command" => command),
-    )
-    .record(started.elapsed().as_secs_f64());
-    cached(
-        &handles.calls,
-        (command, outcome),
-        || metrics::counter!(UPSTREAM_CALLS, "command" => command, "outcome" => outcome),
-    )
-    .increment(1);
+    let mut calls = series.calls.write().unwrap_or_else(PoisonError::into_inner);
+    let at = match calls.iter().position(|(o, _)| *o == outcome) {
+        Some(at) => at,
+        None => {
+            let command = series.command;
+            calls.push((
+                outcome,
+                metrics::counter!(UPSTREAM_CALLS, "command" => command, "outcome" => outcome),
+            ));
+            calls.len() - 1
+        }
+    };
+    calls[at].1.increment(1);
 }
 
-/// `command` as a `&'static str`, each text kept once. Only the gateway's own commands
-/// and the passthrough's allow-list ever reach the upstream, so the set stays a few
-/// dozen short strings.
-fn interned(command: &str) -> &'static str {
-    static KNOWN: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
-    let known = KNOWN.get_or_init(RwLock::default);
-    if let Some(text) = known
+/// One upstream command's latency histogram and call counters by outcome.
+#[derive(Debug)]
+struct CommandSeries {
+    /// The command, kept once (the label).
+    command: &'static str,
+    duration: Histogram,
+    /// By outcome: a handful, so a scan beats a map.
+    calls: RwLock<Vec<(&'static str, Counter)>>,
+}
+
+/// `command`'s series, registered the first time: one lookup by the command's text per
+/// call, which also interns it. Only the gateway's own commands and the passthrough's
+/// allow-list ever reach the upstream, so the map stays a few dozen entries.
+fn command_series(command: &str) -> &'static CommandSeries {
+    static SERIES: OnceLock<RwLock<HashMap<&'static str, &'static CommandSeries>>> =
+        OnceLock::new();
+    let series = SERIES.get_or_init(RwLock::default);
+    if let Some(found) = series
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .get(command)
     {
-        return text;
+        return found;
     }
-    let mut known = known.write().unwrap_or_else(PoisonError::into_inner);
-    if let Some(text) = known.get(command) {
-        return text;
+    let mut series = series.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(found) = series.get(command) {
+        return found;
     }
     let text: &'static str = Box::leak(command.into());
-    known.insert(text);
-    text
+    let made: &'static CommandSeries = Box::leak(Box::new(CommandSeries {
+        command: text,
+        duration: metrics::histogram!(UPSTREAM_DURATION, "command" => text),
+        calls: RwLock::default(),
+    }));
+    series.insert(text, made);
+    made
 }
 
 /// Connections open on the listener (gauge).
@@ -258,4 +307,56 @@ pub fn document_transfer(direction: &'static str, outcome: &'static str, bytes: 
     metrics::counter!(DOCUMENT_TRANSFERS, "direction" => direction, "outcome" => outcome)
         .increment(1);
     metrics::counter!(DOCUMENT_TRANSFER_BYTES, "direction" => direction).increment(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_are_labelled_by_name_or_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::CONNECT), "CONNECT");
+        let custom = Method::from_bytes(b"PURGE").expect("a method");
+        assert_eq!(method_label(&custom), "other");
+    }
+
+    /// Each (route, method) keeps its handles in its own slot, registered on first use;
+    /// a route id the table does not know is not recorded (and does not panic).
+    #[test]
+    fn series_are_kept_by_route_and_method_and_statuses_once_each() {
+        let metrics = RequestMetrics::new(["/me", "unmatched"]);
+        assert_eq!(metrics.series.len(), 2 * METHOD_LABELS.len());
+        for status in [200, 200, 404, 200] {
+            metrics.record(
+                0,
+                method_index(&Method::GET),
+                status,
+                Duration::from_millis(1),
+            );
+        }
+        let series = &metrics.series[0];
+        assert!(series.duration.get().is_some());
+        let statuses: Vec<u16> = series
+            .counts
+            .read()
+            .expect("counts")
+            .iter()
+            .map(|(s, _)| *s)
+            .collect();
+        assert_eq!(statuses, [200, 404]);
+        assert!(
+            metrics.series[1].duration.get().is_none(),
+            "POST /me untouched"
+        );
+        metrics.record(2, 0, 200, Duration::ZERO);
+        metrics.record(1, usize::MAX, 500, Duration::ZERO);
+        assert!(
+            metrics.series[2 * METHOD_LABELS.len() - 1]
+                .duration
+                .get()
+                .is_some(),
+            "other"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Logging setup, request ids, and the per-request log line.
 
+mod context;
 mod fields;
 mod request_id;
 
@@ -8,6 +9,8 @@ use std::time::Duration;
 
 use axum::http::HeaderName;
 
+pub use self::context::{Entered, RequestContext};
+use self::context::{JsonLines, PrettyLines};
 use self::fields::PlainFields;
 pub use self::request_id::{RequestIds, assign as assign_request_id, mint as mint_request_id};
 use crate::config::{LogConfig, LogFormat};
@@ -24,9 +27,18 @@ pub fn init(config: &LogConfig) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     // A second init (tests) keeps the first subscriber.
+    // Both formats name the request a line belongs to (`context.rs`).
+    let format = tracing_subscriber::fmt::format();
     let _ = match config.format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder.with_ansi(false).fmt_fields(PlainFields).try_init(),
+        LogFormat::Json => builder
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(JsonLines(format.json().flatten_event(true)))
+            .try_init(),
+        LogFormat::Pretty => builder
+            .with_ansi(false)
+            .fmt_fields(PlainFields)
+            .event_format(PrettyLines(format))
+            .try_init(),
     };
 }
 
@@ -46,29 +58,15 @@ pub fn log_response(status: u16, latency: Duration, client_ip: Option<IpAddr>) {
     }
 }
 
-/// The per-request span: request id, method and route template (never the path, the
-/// query or headers, which may carry ids and credentials), and the id an untrusted
-/// client sent, when it sent one.
-pub fn request_span(
+/// The per-request log fields: request id, method and route template (never the path,
+/// the query or headers, which may carry ids and credentials), and the id an untrusted
+/// client sent, when it sent one. Every line logged while the request is current
+/// ([`RequestContext::enter`]) names them.
+pub fn request_context(
     request_id: &str,
     client_request_id: Option<&str>,
-    method: &str,
-    route: &str,
-) -> tracing::Span {
-    // Plain strings, so the log formatter writes them without going through `core::fmt`.
-    match client_request_id {
-        None => tracing::info_span!(
-            "request",
-            request_id = request_id,
-            method = method,
-            route = route
-        ),
-        Some(client_request_id) => tracing::info_span!(
-            "request",
-            request_id = request_id,
-            client_request_id = client_request_id,
-            method = method,
-            route = route
-        ),
-    }
+    method: &axum::http::Method,
+    route: &'static str,
+) -> RequestContext {
+    RequestContext::new(request_id, client_request_id, method, route)
 }

@@ -1,9 +1,10 @@
 //! The edge: what every request goes through once, in front of the router.
 //!
 //! One tower layer and one future, with nothing boxed on a request that succeeds. On
-//! the way in it works out the client IP, gives the request its id, opens its log
-//! span, refuses a bad `Host` (`host.rs`), holds the client to its share of the request
-//! slots (`per_client.rs`) and sheds load, and sets the body limit and the body's
+//! the way in it works out the client IP, gives the request its id and its log fields
+//! (`telemetry::RequestContext`, current while the request is polled), refuses a bad
+//! `Host` (`host.rs`), holds the client to its share of the request slots
+//! (`per_client.rs`) and sheds load, and sets the body limit and the body's
 //! deadline (`body_deadline.rs`), and negotiates the answer's representation by `Accept`
 //! (`super::negotiate`: 406 when nothing offered is acceptable). While the handler runs
 //! it catches a panic and bounds the time. On the way out it re-encodes a JSON answer as
@@ -43,7 +44,6 @@ use bytes::Bytes;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tower::{BoxError, Layer, Service};
-use tracing::Span;
 
 pub use self::body_deadline::BodyTimeout;
 use self::body_deadline::DeadlineBody;
@@ -53,8 +53,8 @@ use self::per_client::PerClient;
 use super::client_ip::ClientIpResolver;
 use super::negotiate::{Decision, Format, Negotiation, RouteOffers};
 use super::problem::{self, ApiError};
-use crate::metrics::{RequestMetrics, method_label};
-use crate::telemetry::{self, REQUEST_ID};
+use crate::metrics::{RequestMetrics, method_index};
+use crate::telemetry::{self, REQUEST_ID, RequestContext};
 
 /// The route label of a path that matches no route.
 const UNMATCHED: &str = "unmatched";
@@ -195,9 +195,16 @@ impl EdgeLayer {
         let per_client = (settings.max_concurrent_requests_per_ip
             < settings.max_concurrent_requests)
             .then(|| PerClient::new(settings.max_concurrent_requests_per_ip));
+        let metrics = RequestMetrics::new(
+            routes
+                .templates
+                .iter()
+                .copied()
+                .chain(std::iter::once(UNMATCHED)),
+        );
         Self(Arc::new(Shared {
             routes,
-            metrics: RequestMetrics::default(),
+            metrics,
             body_limit: DefaultBodyLimit::max(settings.body_limit_bytes),
             timeout: settings.request_timeout,
             stream_timeout: settings.stream_timeout,
@@ -245,9 +252,11 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let start = Instant::now();
         let body_due = start + self.shared.body_timeout;
+        let mut bodiless = false;
         let mut request = request.map(|body| {
             // A body that has already ended (a GET) needs no deadline.
             if body.is_end_stream() {
+                bodiless = true;
                 Body::new(body)
             } else {
                 Body::new(DeadlineBody::new(body, body_due.into()))
@@ -270,19 +279,19 @@ where
             request.method(),
             request.headers(),
         );
-        let span = telemetry::request_span(
+        let log = telemetry::request_context(
             ids.id.as_ref().map_or("", header_text),
             ids.client.as_ref().map(header_text),
-            request.method().as_str(),
+            request.method(),
             route.template,
         );
         let mut answer = EdgeFuture {
             state: State::Done,
             shared: self.shared.clone(),
-            span,
+            log,
             request_id: ids.id,
-            route: route.template,
-            method: method_label(request.method()),
+            route: route.id,
+            method: method_index(request.method()),
             http1: request.version() <= Version::HTTP_11,
             client,
             start,
@@ -318,9 +327,12 @@ where
                 }
             }
         }
-        self.shared.body_limit.apply(&mut request);
+        // Nothing to limit in a body that has ended (the extension costs an allocation).
+        if !bodiless {
+            self.shared.body_limit.apply(&mut request);
+        }
         let called = answer
-            .span
+            .log
             .in_scope(|| catch_unwind(AssertUnwindSafe(|| self.inner.call(request))));
         answer.state = match called {
             Ok(inner) => State::Running {
@@ -328,7 +340,7 @@ where
                 deadline: None,
             },
             Err(panic) => {
-                let _entered = answer.span.enter();
+                let _entered = answer.log.enter();
                 rendering(
                     panicked(&*panic),
                     answer.request_id.as_ref(),
@@ -394,10 +406,12 @@ pin_project! {
         #[pin]
         state: State<F>,
         shared: Arc<Shared>,
-        span: Span,
+        // The request's log fields, current while it is polled.
+        log: RequestContext,
         request_id: Option<HeaderValue>,
-        route: &'static str,
-        method: &'static str,
+        // The route's id and the method's index, the metrics' labels.
+        route: usize,
+        method: usize,
         // Whether the connection is HTTP/1, which a 408 closes.
         http1: bool,
         client: Option<IpAddr>,
@@ -463,7 +477,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let _entered = this.span.enter();
+        let _entered = this.log.enter();
         let response = loop {
             let response = match this.state.as_mut().project() {
                 StateProj::Running { inner, deadline } => {
@@ -530,7 +544,7 @@ where
         let status = response.status().as_u16();
         this.shared
             .metrics
-            .record(this.route, this.method, status, latency);
+            .record(*this.route, *this.method, status, latency);
         telemetry::log_response(status, latency, *this.client);
         this.slot.take();
         Poll::Ready(Ok(response))

@@ -14,6 +14,9 @@
 //! | `list`, `insert`, `update`, `delete` | the device collection and a device (devices answers) |
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use serde_json::value::RawValue;
 
 use super::devices::view::{COLLECTION as DEVICES, Link};
 use super::paths;
@@ -120,6 +123,17 @@ pub static OF_ME: [Link; 4] = [
     ),
 ];
 
+/// [`OF_ME`] as JSON, rendered once: the answer writes these bytes as they are instead
+/// of escaping the same text again on every request (most of what serializing `GET /me`
+/// cost). An XML answer is re-encoded from the JSON, so it reads them too.
+pub static OF_ME_JSON: LazyLock<Box<RawValue>> = LazyLock::new(|| rendered(&OF_ME));
+
+/// `links` as JSON, for an answer that writes the same links every time (`null` if they
+/// cannot be encoded, which a list of links always can).
+pub fn rendered(links: &[Link]) -> Box<RawValue> {
+    serde_json::value::to_raw_value(links).unwrap_or_default()
+}
+
 /// The links of `GET /me/sessions`: `self`, `end-others`, `me`.
 pub fn of_sessions() -> Vec<Link> {
     vec![
@@ -158,6 +172,11 @@ mod tests {
             assert!(!link.title.is_empty());
         }
         assert_eq!(end("ses_abc").href, "/me/sessions/ses_abc");
+        // The pre-rendered links are what serializing them gives.
+        assert_eq!(
+            OF_ME_JSON.get(),
+            serde_json::to_string(&OF_ME).expect("JSON")
+        );
         // `GET /me`'s static links are the ones its helpers make, rel for rel.
         let helpers = [devices(), sessions(), logout()];
         for (fixed, helper) in OF_ME[1..].iter().zip(&helpers) {

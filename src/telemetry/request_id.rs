@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 
 use axum::http::{HeaderValue, Request};
+use bytes::Bytes;
 
 use super::REQUEST_ID;
 
@@ -60,7 +61,10 @@ fn acceptable(id: &[u8]) -> bool {
 pub fn mint() -> Option<HeaderValue> {
     let uuid = uuid::Builder::from_random_bytes(random_id_bytes()?).into_uuid();
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut text)).ok()
+    uuid.hyphenated().encode_lower(&mut text);
+    // Shared from the start: the edge puts the id on the request and on the answer,
+    // and each clone of a copied value would allocate again.
+    HeaderValue::from_maybe_shared(Bytes::from_owner(text)).ok()
 }
 
 /// Random bytes fetched from the OS at a time for request ids: one `getrandom` call

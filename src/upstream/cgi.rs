@@ -75,7 +75,7 @@ impl Params {
     /// The query string for `command`: `COMMAND+name=value+…`.
     pub fn to_query(&self, command: &str) -> String {
         let mut out = String::with_capacity(command.len() + 64);
-        out.push_str(&encode(command));
+        push_encoded(&mut out, command);
         for (name, value) in &self.0 {
             out.push('+');
             push_pair(&mut out, name, value);
@@ -97,9 +97,14 @@ impl Params {
 }
 
 fn push_pair(out: &mut String, name: &str, value: &str) {
-    out.push_str(&encode(name));
+    push_encoded(out, name);
     out.push('=');
-    out.push_str(&encode(value));
+    push_encoded(out, value);
+}
+
+/// Appends [`encode`]'s text without making it a string of its own first.
+fn push_encoded(out: &mut String, value: &str) {
+    out.extend(utf8_percent_encode(value, VALUE));
 }
 
 /// A decoded query string: the command and its parameters.

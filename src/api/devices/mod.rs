@@ -15,6 +15,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
+use bytes::Bytes;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -25,7 +26,7 @@ use self::view::{
     verification_links,
 };
 use super::auth::CurrentSession;
-use super::json::{ApiJson, json_bytes, no_store, private_json_bytes};
+use super::json::{ApiJson, no_store, private_json_bytes};
 use super::openapi::problems;
 use super::problem::ApiError;
 use super::state::AppState;
@@ -68,8 +69,9 @@ pub async fn list(
     let listing = DeviceOps::new(&state, &current).listing().await?;
     // Rendered once per listing (and redaction); later reads answer the same bytes.
     let body = listing.rendered.get_or_init(redact, || {
-        let devices = listing.devices.iter().map(|d| view(d, redact)).collect();
-        json_bytes(&DeviceList::new(devices), 256 + 768 * listing.devices.len())
+        view::list_json(&listing.devices, redact)
+            .map(Bytes::from)
+            .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))
     })?;
     Ok(private_json_bytes(body))
 }

@@ -47,21 +47,92 @@ pub(super) fn check(version: Version, uri: &Uri, headers: &HeaderMap) -> Result<
     }
 }
 
-/// `uri-host [ ":" port ]` (RFC 9110 §7.2): a non-empty host, no user info, and a
-/// port that fits 16 bits when there is one.
+/// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2): an IP literal in brackets,
+/// or a non-empty registered name (or IPv4 address); no user info; a port, when there
+/// is one, that fits 16 bits (an empty port is allowed). Read in place: this runs on
+/// every request, and parsing an `Authority` first copied the header.
 fn is_valid_host(value: &[u8]) -> bool {
-    let Ok(authority) = Authority::try_from(value) else {
-        return false;
+    let rest = match value.first() {
+        Some(b'[') => match value.iter().position(|&b| b == b']') {
+            Some(end) if is_ip_literal(&value[1..end]) => &value[end + 1..],
+            _ => return false,
+        },
+        _ => {
+            let end = value.iter().position(|&b| b == b':').unwrap_or(value.len());
+            if end == 0 || !is_reg_name(&value[..end]) {
+                return false;
+            }
+            &value[end..]
+        }
     };
-    if authority.host().is_empty() || authority.as_str().contains('@') {
-        return false;
+    match rest.split_first() {
+        None => true,
+        Some((b':', port)) => is_port(port),
+        Some(_) => false,
     }
-    let after_host = &authority.as_str()[authority.host().len()..];
-    match after_host.strip_prefix(':') {
-        None => after_host.is_empty(),
-        Some("") => true,
-        Some(_) => authority.port_u16().is_some(),
+}
+
+/// `IPv6address / IPvFuture`, the inside of `[…]`.
+fn is_ip_literal(inside: &[u8]) -> bool {
+    if let [b'v' | b'V', future @ ..] = inside {
+        // IPvFuture: "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+        let Some(dot) = future.iter().position(|&b| b == b'.') else {
+            return false;
+        };
+        let (version, tail) = (&future[..dot], &future[dot + 1..]);
+        return !version.is_empty()
+            && version.iter().all(u8::is_ascii_hexdigit)
+            && !tail.is_empty()
+            && tail
+                .iter()
+                .all(|&b| is_unreserved(b) || is_sub_delim(b) || b == b':');
     }
+    std::str::from_utf8(inside).is_ok_and(|text| text.parse::<std::net::Ipv6Addr>().is_ok())
+}
+
+/// `reg-name` (which also covers `IPv4address`): unreserved, sub-delims and
+/// percent-encoded octets.
+fn is_reg_name(name: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = name.get(i) {
+        if b == b'%' {
+            match name.get(i + 1..i + 3) {
+                Some([h, l]) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => i += 3,
+                _ => return false,
+            }
+        } else if is_unreserved(b) || is_sub_delim(b) {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// `*DIGIT` whose value fits 16 bits.
+fn is_port(port: &[u8]) -> bool {
+    let mut value: u32 = 0;
+    for &b in port {
+        if !b.is_ascii_digit() {
+            return false;
+        }
+        value = value * 10 + u32::from(b - b'0');
+        if value > u32::from(u16::MAX) {
+            return false;
+        }
+    }
+    true
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn is_sub_delim(b: u8) -> bool {
+    matches!(
+        b,
+        b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+    )
 }
 
 #[cfg(test)]
@@ -88,6 +159,19 @@ mod tests {
         assert!(check(v, &origin_form(), &hosts(&["gw.example:8080"])).is_ok());
         assert!(check(v, &origin_form(), &hosts(&["[::1]:8080"])).is_ok());
         assert!(check(v, &origin_form(), &hosts(&["gw.example"])).is_ok());
+        for good in [
+            "gw.example:",
+            "127.0.0.1:65535",
+            "[2001:db8::1]",
+            "[v1.fe80::a+en1]:443",
+            "gw%2Dx.example",
+            "gw_x~.example",
+        ] {
+            assert!(
+                check(v, &origin_form(), &hosts(&[good])).is_ok(),
+                "{good:?}"
+            );
+        }
         assert!(check(v, &origin_form(), &hosts(&[])).is_err(), "none");
         assert!(
             check(v, &origin_form(), &hosts(&["a.example", "b.example"])).is_err(),
@@ -99,6 +183,13 @@ mod tests {
             "gw.example:99999",
             "gw.example:x",
             "a b",
+            ":8080",
+            "[::1",
+            "[not-an-ip]:80",
+            "[::1]x",
+            "gw.example:80:80",
+            "gw%zz.example",
+            "gw.example/path",
         ] {
             let mut headers = HeaderMap::new();
             headers.insert(header::HOST, HeaderValue::from_str(bad).expect("a value"));

@@ -7,6 +7,7 @@
 //! to zero.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
@@ -45,11 +46,11 @@ impl PerClient {
     /// Counts a request of `client` out (one that [`Self::enter`] let in).
     pub(super) fn leave(&self, client: IpAddr) {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = key(client);
-        if let Some(count) = counts.get_mut(&key) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(&key);
+        // One lookup (this runs on every request that took a slot).
+        if let Entry::Occupied(mut count) = counts.entry(key(client)) {
+            *count.get_mut() = count.get().saturating_sub(1);
+            if *count.get() == 0 {
+                count.remove();
             }
         }
     }
