@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use wdgate::address::Address;
-use wdgate::api::devices::view::{DeviceList, DeviceView};
+use wdgate::api::devices::view::list_json;
 use wdgate::devices::{IdKey, ListingCache};
 use wdgate::session::{MemoryStore, Sealer, Session, SessionId, SessionStore, Token, TokenHash};
 use wdgate::upstream::Sid;
@@ -144,22 +144,7 @@ fn devices(c: &mut Criterion) {
         .block_on(translate.get(key, "QC1", || async { Ok(listing()) }))
         .unwrap();
     c.bench_function("devices/render GET /me/2fa-devices (masked)", |b| {
-        b.iter(|| {
-            let views = devices
-                .devices
-                .iter()
-                .map(|d| {
-                    DeviceView::new(
-                        d.id.clone(),
-                        &d.address,
-                        d.row.name.clone(),
-                        d.row.enabled,
-                        true,
-                    )
-                })
-                .collect();
-            serde_json::to_vec(&DeviceList::new(views)).unwrap()
-        })
+        b.iter(|| list_json(&devices.devices, true).unwrap())
     });
     c.bench_function("devices/parse an address", |b| {
         b.iter(|| Address::parse(black_box("(551) 655-5721")).unwrap())

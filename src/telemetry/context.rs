@@ -120,6 +120,30 @@ fn with_current<T>(f: impl FnOnce(&Fields) -> T) -> Option<T> {
     CURRENT.with_borrow(|current| current.as_ref().map(f))
 }
 
+/// Writes `event` as `inner` formats it; while a request is current, into a buffer
+/// first, where `splice` puts the request's fields (as `fields_of` renders them).
+fn with_request<S, N, F>(
+    inner: &F,
+    ctx: &FmtContext<'_, S, N>,
+    mut writer: Writer<'_>,
+    event: &Event<'_>,
+    fields_of: fn(&Fields) -> String,
+    splice: impl FnOnce(&mut String, &str),
+) -> fmt::Result
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    let Some(fields) = with_current(fields_of) else {
+        return inner.format_event(ctx, writer, event);
+    };
+    let mut line = String::with_capacity(512);
+    inner.format_event(ctx, Writer::new(&mut line), event)?;
+    splice(&mut line, &fields);
+    writer.write_str(&line)
+}
+
 /// The `pretty` format's lines, with the current request where its span was:
 /// `TIME LEVEL request{request_id="…" method="GET" route="/me"}: target: fields`.
 #[derive(Debug)]
@@ -134,23 +158,19 @@ where
     fn format_event(
         &self,
         ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
+        writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let Some(scope) = with_current(pretty_scope) else {
-            return self.0.format_event(ctx, writer, event);
-        };
-        let mut line = String::with_capacity(256);
-        self.0.format_event(ctx, Writer::new(&mut line), event)?;
-        // The line starts `TIME LEVEL ` (the time has no space in it, the level is
-        // padded to five); spans, when there are any, come next.
-        let at = line
-            .find(' ')
-            .map(|time| time + " LEVEL ".len())
-            .filter(|&at| line.is_char_boundary(at))
-            .unwrap_or(0);
-        line.insert_str(at, &scope);
-        writer.write_str(&line)
+        with_request(&self.0, ctx, writer, event, pretty_scope, |line, scope| {
+            // The line starts `TIME LEVEL ` (the time has no space in it, the level is
+            // padded to five); spans, when there are any, come next.
+            let at = line
+                .find(' ')
+                .map(|time| time + " LEVEL ".len())
+                .filter(|&at| line.is_char_boundary(at))
+                .unwrap_or(0);
+            line.insert_str(at, scope);
+        })
     }
 }
 
@@ -194,24 +214,21 @@ where
     fn format_event(
         &self,
         ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
+        writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let Some(span) = with_current(json_span) else {
-            return self.0.format_event(ctx, writer, event);
-        };
-        let mut line = String::with_capacity(512);
-        self.0.format_event(ctx, Writer::new(&mut line), event)?;
-        // `{…}\n`; a line with spans of its own already has these keys.
-        match line.rfind('}') {
-            Some(end) if ctx.lookup_current().is_none() => {
-                let keys = format!(",\"span\":{span},\"spans\":[{span}]");
-                line.insert_str(end, &keys);
+        let own_spans = ctx.lookup_current().is_some();
+        with_request(&self.0, ctx, writer, event, json_span, |line, span| {
+            // `{…}\n`; a line with spans of its own already has these keys.
+            match line.rfind('}') {
+                Some(end) if !own_spans => {
+                    let keys = format!(",\"span\":{span},\"spans\":[{span}]");
+                    line.insert_str(end, &keys);
+                }
+                Some(end) => line.insert_str(end, &format!(",\"request\":{span}")),
+                None => {}
             }
-            Some(end) => line.insert_str(end, &format!(",\"request\":{span}")),
-            None => {}
-        }
-        writer.write_str(&line)
+        })
     }
 }
 
