@@ -181,6 +181,33 @@ struct XmlSent {
     verification_id: String,
 }
 
+/// 2FSET step 1 with an XML body and an XML answer (202 `VerificationSent`): the
+/// verification and the code the simulator's outbox got.
+async fn send_code_in_xml(
+    gw: &Gateway,
+    sim: &Sim,
+    token: Option<&str>,
+    address: &str,
+) -> (XmlSent, String) {
+    let body = format!("<VerificationRequest><address>{address}</address></VerificationRequest>");
+    let reply = call(
+        gw,
+        Method::POST,
+        "/me/2fa-devices/verifications",
+        token,
+        Some(XML),
+        Some((XML, body)),
+    )
+    .await;
+    assert_xml(&reply, 202, "VerificationSent");
+    let sent: XmlSent = quick_xml::de::from_str(&reply.text).expect("sent");
+    let code = sim.outbox().await.last().expect("a code")["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    (sent, code)
+}
+
 fn login_xml() -> String {
     r#"<?xml version="1.0" encoding="utf-8"?>
 <LoginRequest xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -301,25 +328,7 @@ async fn every_route_takes_and_gives_json_and_xml() {
     );
 
     // The writes, with XML bodies.
-    let reply = call(
-        &gw,
-        Method::POST,
-        "/me/2fa-devices/verifications",
-        t,
-        Some(XML),
-        Some((
-            XML,
-            "<VerificationRequest><address>new@example.com</address></VerificationRequest>"
-                .to_owned(),
-        )),
-    )
-    .await;
-    assert_xml(&reply, 202, "VerificationSent");
-    let sent: XmlSent = quick_xml::de::from_str(&reply.text).expect("sent");
-    let code = sim.outbox().await.last().expect("a code")["code"]
-        .as_str()
-        .expect("code")
-        .to_owned();
+    let (sent, code) = send_code_in_xml(&gw, &sim, t, "new@example.com").await;
     let create = format!(
         "<CreateRequest><address>new@example.com</address><name>From XML</name><enabled>true</enabled>\
          <verification_id>{}</verification_id><code>{code}</code></CreateRequest>",
@@ -1045,21 +1054,7 @@ async fn the_verify_step_and_the_session_routes_speak_xml_too() {
     let other = gw.login("demo", "demo").await;
 
     // The verify step: send a code, read the verification, verify it, then create.
-    let sent = call(
-        &gw,
-        Method::POST,
-        "/me/2fa-devices/verifications",
-        t,
-        Some(XML),
-        Some((
-            XML,
-            "<VerificationRequest><address>xml@example.com</address></VerificationRequest>"
-                .to_owned(),
-        )),
-    )
-    .await;
-    assert_xml(&sent, 202, "VerificationSent");
-    let sent: XmlSent = quick_xml::de::from_str(&sent.text).expect("sent");
+    let (sent, code) = send_code_in_xml(&gw, &sim, t, "xml@example.com").await;
     let path = format!("/me/2fa-devices/verifications/{}", sent.verification_id);
     let pending = call(&gw, Method::GET, &path, t, Some("text/xml"), None).await;
     assert_eq!(pending.status, 200, "{}", pending.text);
@@ -1068,10 +1063,6 @@ async fn the_verify_step_and_the_session_routes_speak_xml_too() {
     let pending: XmlVerification = quick_xml::de::from_str(&pending.text).expect("pending");
     assert_eq!(pending.state, "pending");
     assert!(pending.links.link.iter().any(|l| l.rel == "verify"));
-    let code = sim.outbox().await.last().expect("a code")["code"]
-        .as_str()
-        .expect("code")
-        .to_owned();
     let wrong_code = if code == "000000" { "111111" } else { "000000" };
     let wrong = call(
         &gw,
