@@ -3,7 +3,7 @@
 //! owner's session index, never a scan of every session.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use futures_util::stream;
@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::CurrentSession;
-use super::browser;
 use super::devices::view::Link;
 use super::json::private_json;
 use super::links;
@@ -139,13 +138,7 @@ pub async fn end_one(
     };
     end_and_log_off(&state, key).await?;
     tracing::info!(user = %current.session.profile.username, "session ended by its user");
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    if key == current.key && state.browser().cookie_enabled {
-        if let Some(cookie) = browser::clearing_cookie(state.browser()) {
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-        }
-    }
-    Ok(response)
+    Ok(super::sessions::ended(&state, key == current.key))
 }
 
 /// Ends every session of the caller but this one, everywhere.

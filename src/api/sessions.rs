@@ -222,13 +222,19 @@ pub async fn delete_current(
         tracing::warn!(error = %e, "LOGOFF failed; the Worldox session will expire on its own");
     }
     tracing::info!(user = %current.session.profile.username, "session ended");
+    Ok(ended(&state, true))
+}
+
+/// The 204 that ends a session; with `this_browser` (the caller's own session ended)
+/// it also clears the session cookie, in cookie mode.
+pub(crate) fn ended(state: &AppState, this_browser: bool) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
-    if state.browser().cookie_enabled {
+    if this_browser && state.browser().cookie_enabled {
         if let Some(cookie) = browser::clearing_cookie(state.browser()) {
             response.headers_mut().insert(header::SET_COOKIE, cookie);
         }
     }
-    Ok(response)
+    response
 }
 
 /// The login's own rules (422), before any limit or upstream call.
