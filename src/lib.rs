@@ -158,7 +158,7 @@ pub fn build_app_with(
     let openapi = api::openapi::document().map_err(|e| BuildError::Routes(e.to_string()))?;
     let routes = api::edge::RouteTable::new(api::ROUTES)
         .map_err(|e| BuildError::Routes(e.to_string()))?
-        .with_negotiation(api::negotiate::Negotiation::from_openapi(openapi));
+        .with_negotiation(api::negotiate::Negotiation::from_openapi(&openapi));
     let edge = EdgeLayer::new(
         routes,
         EdgeSettings {

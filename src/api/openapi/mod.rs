@@ -119,25 +119,24 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The document, built once: what is served, and what content negotiation reads.
-pub fn document() -> Result<&'static Value, ApiError> {
-    static DOC: OnceLock<Result<Value, String>> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut doc = serde_json::to_value(ApiDoc::openapi()).map_err(|e| e.to_string())?;
-        require_headers(&mut doc);
-        xml::add_twins(&mut doc);
-        Ok(doc)
-    })
-    .as_ref()
-    .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))
+/// Builds the document: what is served, and what content negotiation reads at start-up.
+///
+/// Not kept: its `serde_json::Value` tree is several MiB of small maps, and a running
+/// gateway needs only the negotiation table built from it and, once asked, its JSON.
+pub fn document() -> Result<Value, ApiError> {
+    let mut doc = serde_json::to_value(ApiDoc::openapi())
+        .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))?;
+    require_headers(&mut doc);
+    xml::add_twins(&mut doc);
+    Ok(doc)
 }
 
-/// The document as JSON, built once.
+/// The document as JSON, built on the first request for it and kept (about 300 KB).
 pub fn json() -> Result<&'static str, ApiError> {
     static JSON: OnceLock<Result<String, String>> = OnceLock::new();
     JSON.get_or_init(|| {
         let doc = document().map_err(|e| e.to_string())?;
-        serde_json::to_string(doc).map_err(|e| e.to_string())
+        serde_json::to_string(&doc).map_err(|e| e.to_string())
     })
     .as_deref()
     .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))
