@@ -155,10 +155,11 @@ pub fn build_app_with(
     if let Some(dir) = &config.server.ui_dir {
         router = router.merge(api::ui::routes(dir));
     }
-    let openapi = api::openapi::document().map_err(|e| BuildError::Routes(e.to_string()))?;
+    let openapi =
+        api::openapi::negotiation_document().map_err(|e| BuildError::Routes(e.to_string()))?;
     let routes = api::edge::RouteTable::new(api::ROUTES)
         .map_err(|e| BuildError::Routes(e.to_string()))?
-        .with_negotiation(api::negotiate::Negotiation::from_openapi(&openapi));
+        .with_negotiation(api::negotiate::Negotiation::from_openapi(openapi));
     let edge = EdgeLayer::new(
         routes,
         EdgeSettings {

@@ -118,7 +118,7 @@ impl Decision {
 }
 
 /// The negotiated operations, from the OpenAPI document.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Negotiation {
     /// Route template → (method, index into `operations`).
     routes: HashMap<String, Vec<(Method, usize)>>,
@@ -138,7 +138,7 @@ pub struct RouteOffers {
 }
 
 /// One negotiated operation.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct Operation {
     offers: &'static [Offer],
     /// Status → the answer's schema (a `$ref` or inline), for each 2xx with JSON.
@@ -147,13 +147,13 @@ struct Operation {
 
 impl Negotiation {
     /// The table of `doc` (an OpenAPI 3.1 document as JSON).
-    pub fn from_openapi(doc: &Value) -> Self {
+    pub fn from_openapi(mut doc: Value) -> Self {
+        let schemas = match doc.pointer_mut("/components/schemas").map(Value::take) {
+            Some(Value::Object(schemas)) => schemas,
+            _ => serde_json::Map::new(),
+        };
         let mut table = Self {
-            schemas: doc
-                .pointer("/components/schemas")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
+            schemas,
             ..Self::default()
         };
         let paths = doc.get("paths").and_then(Value::as_object);

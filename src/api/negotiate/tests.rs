@@ -124,7 +124,7 @@ fn problems_are_xml_only_when_xml_weighs_more() {
 }
 
 fn table() -> Negotiation {
-    Negotiation::from_openapi(&json!({
+    Negotiation::from_openapi(json!({
         "paths": {
             "/me": {"get": {"responses": {
                 "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/MeResponse"}}}},

@@ -131,6 +131,16 @@ pub fn document() -> Result<Value, ApiError> {
     Ok(doc)
 }
 
+/// What content negotiation reads of the document: its operations, and its schemas with
+/// their XML names. Without the XML twins of every problem answer, which negotiation
+/// does not read and which are most of the document's start-up memory.
+pub fn negotiation_document() -> Result<Value, ApiError> {
+    let mut doc = serde_json::to_value(ApiDoc::openapi())
+        .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))?;
+    xml::name_schemas(&mut doc);
+    Ok(doc)
+}
+
 /// The document as JSON, built on the first request for it and kept (about 300 KB).
 pub fn json() -> Result<&'static str, ApiError> {
     static JSON: OnceLock<Result<String, String>> = OnceLock::new();

@@ -13,6 +13,7 @@ use utoipa::OpenApi;
 
 use super::ApiDoc;
 use crate::Config;
+use crate::api::negotiate::Negotiation;
 
 /// Every route `api::routes` and `api::ops_routes` serve.
 const ROUTES: &[(&str, &str)] = &[
@@ -218,4 +219,14 @@ fn security_schemes_are_bearer_and_the_session_cookie() {
     assert_eq!(schemes[super::COOKIE]["in"], "cookie");
     assert_eq!(schemes[super::COOKIE]["name"], "wdgate_session");
     assert_eq!(schemes[super::OPERATOR]["scheme"], "bearer");
+}
+
+#[test]
+fn negotiation_reads_the_same_table_from_its_lighter_document_as_from_the_served_one() {
+    let served = super::document().expect("the served document builds");
+    let lighter = super::negotiation_document().expect("the negotiation document builds");
+    assert_eq!(
+        Negotiation::from_openapi(lighter),
+        Negotiation::from_openapi(served)
+    );
 }

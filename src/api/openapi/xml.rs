@@ -24,11 +24,14 @@ pub fn add_twins(doc: &mut Value) {
     let not_acceptable = serde_json::to_value(problems::responses(&[&[(406, "not_acceptable")]]))
         .ok()
         .and_then(|mut r| r.get_mut("406").map(Value::take));
-    let schemas = doc
-        .pointer("/components/schemas")
+    // Lent out of the document while the paths are changed, and put back: a copy would
+    // be a megabyte more of start-up peak.
+    let schemas_slot = doc.pointer_mut("/components/schemas").map(Value::take);
+    let empty = serde_json::Map::new();
+    let schemas = schemas_slot
+        .as_ref()
         .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+        .unwrap_or(&empty);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (template, item) in paths.iter_mut() {
             if UNTOUCHED.contains(&template.as_str()) {
@@ -40,10 +43,19 @@ pub fn add_twins(doc: &mut Value) {
                 .into_iter()
                 .flat_map(|i| i.values_mut());
             for operation in operations {
-                operation_twins(operation, json_only, not_acceptable.as_ref(), &schemas);
+                operation_twins(operation, json_only, not_acceptable.as_ref(), schemas);
             }
         }
     }
+    if let (Some(schemas), Some(slot)) = (schemas_slot, doc.pointer_mut("/components/schemas")) {
+        *slot = schemas;
+    }
+    name_schemas(doc);
+}
+
+/// Gives every schema in `doc`'s components its OpenAPI `xml` object: its element name,
+/// and `wrapped` arrays.
+pub fn name_schemas(doc: &mut Value) {
     if let Some(schemas) = doc
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
