@@ -242,6 +242,67 @@ async fn a_slow_loris_client_is_cut_off() {
 }
 
 #[tokio::test]
+async fn a_kept_alive_connection_waits_for_its_next_request_past_the_header_timeout() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(
+        &sim.url(),
+        &[
+            ("WDGATE_SERVER_HEADER_READ_TIMEOUT_SECS", "1"),
+            ("WDGATE_SERVER_IDLE_TIMEOUT_SECS", "60"),
+        ],
+    );
+    let mut stream = TcpStream::connect(gw.addr).await.expect("connect");
+    assert!(healthz_on(&mut stream).await.contains("200"));
+    // Waiting between requests is the idle timeout's business, not the header
+    // timeout's: a client (or a load balancer's pool) keeps the connection for the next
+    // request, as nginx's keepalive_timeout does. The wait is what is tested.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert!(
+        healthz_on(&mut stream).await.contains("200"),
+        "the kept-alive connection was closed at the header timeout"
+    );
+}
+
+#[tokio::test]
+async fn a_head_dripped_on_a_kept_alive_connection_is_cut_at_the_header_timeout() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(
+        &sim.url(),
+        &[
+            ("WDGATE_SERVER_HEADER_READ_TIMEOUT_SECS", "1"),
+            ("WDGATE_SERVER_IDLE_TIMEOUT_SECS", "60"),
+        ],
+    );
+    let mut stream = TcpStream::connect(gw.addr).await.expect("connect");
+    assert!(healthz_on(&mut stream).await.contains("200"));
+    // The next head a byte at a time, each well within the idle timeout, never ending.
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("write");
+    let start = Instant::now();
+    let mut buf = [0u8; 64];
+    let took = loop {
+        tokio::select! {
+            read = stream.read(&mut buf) => match read {
+                Ok(0) | Err(_) => break start.elapsed(),
+                Ok(_) => panic!("an answer to a head never finished"),
+            },
+            () = tokio::time::sleep(Duration::from_millis(200)) => {
+                assert!(start.elapsed() < DEADLINE, "the server kept the dripping connection open");
+                if stream.write_all(b"x").await.is_err() {
+                    break start.elapsed();
+                }
+            }
+        }
+    };
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        "cut after {took:?}, not at the 1 s header timeout"
+    );
+}
+
+#[tokio::test]
 async fn an_idle_connection_is_closed() {
     let sim = Sim::start().await;
     let gw = Gateway::start(

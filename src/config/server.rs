@@ -21,7 +21,9 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Longest a client may take to send a request's headers, in seconds; slower
     /// connections are closed (slow-loris defence). For a new connection it runs from
-    /// accept, through the TLS handshake and the HTTP/2 preface, to the first request.
+    /// accept, through the TLS handshake and the HTTP/2 preface, to the first request;
+    /// for each later request of an HTTP/1.1 connection, from the head's first byte
+    /// (waiting for the next request is `idle_timeout_secs`'s).
     pub header_read_timeout_secs: u64,
     /// A connection with no request in flight for this many seconds is closed
     /// (gracefully), whatever HTTP/2 PINGs or other frames it sends; one with a

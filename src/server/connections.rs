@@ -31,8 +31,11 @@ struct Open {
 pub(crate) struct Conn {
     epoch: Instant,
     in_flight: AtomicUsize,
-    /// A request head has arrived on it.
-    requested: AtomicBool,
+    /// Request heads that have arrived on it.
+    requests: AtomicU64,
+    /// A request arrived over HTTP/2 (no head timeout between its requests, only the
+    /// idle one: frames between streams are not a request head).
+    http2: AtomicBool,
     /// When its last request ended (or it was accepted), in microseconds from `epoch`.
     idle_since_us: AtomicU64,
     /// Told to close: to make room, or because the server shuts down.
@@ -91,7 +94,8 @@ impl Registry {
         let conn = Arc::new(Conn {
             epoch: self.epoch,
             in_flight: AtomicUsize::new(0),
-            requested: AtomicBool::new(false),
+            requests: AtomicU64::new(0),
+            http2: AtomicBool::new(false),
             idle_since_us: AtomicU64::new(micros_since(self.epoch)),
             close: AtomicBool::new(false),
             evicted: AtomicBool::new(false),
@@ -155,14 +159,29 @@ impl Drop for Ticket {
 impl Conn {
     /// Counts a request that has just arrived.
     pub(crate) fn start_request(self: &Arc<Self>) -> InFlight {
-        self.requested.store(true, Ordering::Relaxed);
+        self.requests.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight { conn: self.clone() }
     }
 
     /// Whether a request head has arrived.
     pub(crate) fn has_requested(&self) -> bool {
-        self.requested.load(Ordering::Relaxed)
+        self.requests() > 0
+    }
+
+    /// How many request heads have arrived.
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Notes that the connection speaks HTTP/2.
+    pub(crate) fn note_http2(&self) {
+        self.http2.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a request arrived on it over HTTP/2.
+    pub(crate) fn is_http2(&self) -> bool {
+        self.http2.load(Ordering::Relaxed)
     }
 
     /// Whether no request is in flight.

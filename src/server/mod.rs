@@ -146,7 +146,10 @@ fn builder(options: &Options) -> auto::Builder<TokioExecutor> {
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(options.header_read_timeout)
+        // The head timeout of each later request is `IdleTimeout`'s (from the head's
+        // first byte, with no timer made per request); the first's, from accept, is
+        // `connection::drive`'s.
+        .header_read_timeout(None)
         .max_buf_size(options.max_header_bytes);
     builder
         .http2()
@@ -171,11 +174,15 @@ fn spawn_connection(
     let builder = builder.clone();
     let tls = options.tls.as_ref().map(ReloadingTls::acceptor);
     let limits = options.limits();
-    let stream = IdleTimeout::new(stream, options.idle_timeout);
+    let stream = IdleTimeout::new(stream, options.idle_timeout)
+        .with_head_timeout(ticket.conn().clone(), options.header_read_timeout);
     tokio::spawn(async move {
         let conn = ticket.conn().clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             let in_flight = conn.start_request();
+            if request.version() == http::Version::HTTP_2 {
+                conn.note_http2();
+            }
             request.extensions_mut().insert(ConnectInfo(peer));
             let call = app.clone().oneshot(request);
             async move {
