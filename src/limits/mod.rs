@@ -199,7 +199,10 @@ impl Limiter {
             });
         }
         if let Some(redis) = &self.inner.redis {
-            match redis.admit(&hits).await {
+            // Boxed: a Redis call's future is kilobytes (the client's), and inline it
+            // would make every login's future that big, with or without Redis, copied
+            // whole each time the handler's future moves.
+            match Box::pin(redis.admit(&hits)).await {
                 Ok(outcome) => {
                     if self.inner.degraded.swap(false, Ordering::Relaxed) {
                         // Redis is authoritative again: what this replica counted
@@ -243,7 +246,7 @@ impl Limiter {
         }
         match (&admission.stamp, &self.inner.redis) {
             (Stamp::Redis(member), Some(redis)) => {
-                if let Err(e) = redis.refund(&hits, member).await {
+                if let Err(e) = Box::pin(redis.refund(&hits, member)).await {
                     tracing::debug!(error = %e, "a refund could not reach Redis; the attempt stays counted");
                 }
             }
