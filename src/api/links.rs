@@ -50,33 +50,42 @@ pub const fn fixed(
 }
 
 /// `me`: the profile.
+const ME: Link = fixed("me", paths::ME, "GET", "Your profile");
+/// `devices`: the 2FA devices.
+const DEVICES_LINK: Link = fixed("devices", DEVICES, "GET", "Your two-factor devices");
+/// `sessions`: where the user is signed in.
+const SESSIONS: Link = fixed(
+    "sessions",
+    paths::MY_SESSIONS,
+    "GET",
+    "Where you are signed in",
+);
+/// `logout`: end the session the request came with.
+const LOGOUT: Link = fixed(
+    "logout",
+    paths::CURRENT_SESSION,
+    "DELETE",
+    "Sign out of this session",
+);
+
+/// `me`: the profile.
 pub fn me() -> Link {
-    fixed("me", paths::ME, "GET", "Your profile")
+    ME
 }
 
 /// `devices`: the 2FA devices.
 pub fn devices() -> Link {
-    fixed("devices", DEVICES, "GET", "Your two-factor devices")
+    DEVICES_LINK
 }
 
 /// `sessions`: where the user is signed in.
 pub fn sessions() -> Link {
-    fixed(
-        "sessions",
-        paths::MY_SESSIONS,
-        "GET",
-        "Where you are signed in",
-    )
+    SESSIONS
 }
 
 /// `logout`: end the session the request came with.
 pub fn logout() -> Link {
-    fixed(
-        "logout",
-        paths::CURRENT_SESSION,
-        "DELETE",
-        "Sign out of this session",
-    )
+    LOGOUT
 }
 
 /// `end`: end one of the user's other sessions.
@@ -99,28 +108,19 @@ pub fn end_others() -> Link {
     )
 }
 
-/// The links of the login answer: `me`, `devices`, `sessions`, `logout`.
-pub fn after_login() -> Vec<Link> {
-    vec![me(), devices(), sessions(), logout()]
-}
+/// The links of the login answer: `me`, `devices`, `sessions`, `logout` (built once).
+pub static AFTER_LOGIN: [Link; 4] = [ME, DEVICES_LINK, SESSIONS, LOGOUT];
+
+/// [`AFTER_LOGIN`] as JSON, rendered once (as [`OF_ME_JSON`]).
+pub static AFTER_LOGIN_JSON: LazyLock<Box<RawValue>> = LazyLock::new(|| rendered(&AFTER_LOGIN));
 
 /// The links of `GET /me`: `self`, `devices`, `sessions`, `logout` (built once: the
 /// answer borrows them).
 pub static OF_ME: [Link; 4] = [
     fixed("self", paths::ME, "GET", "Your profile"),
-    fixed("devices", DEVICES, "GET", "Your two-factor devices"),
-    fixed(
-        "sessions",
-        paths::MY_SESSIONS,
-        "GET",
-        "Where you are signed in",
-    ),
-    fixed(
-        "logout",
-        paths::CURRENT_SESSION,
-        "DELETE",
-        "Sign out of this session",
-    ),
+    DEVICES_LINK,
+    SESSIONS,
+    LOGOUT,
 ];
 
 /// [`OF_ME`] as JSON, rendered once: the answer writes these bytes as they are instead
@@ -159,7 +159,7 @@ mod tests {
             "end-others",
         ];
         let all: Vec<Link> = [
-            after_login(),
+            AFTER_LOGIN.to_vec(),
             OF_ME.to_vec(),
             of_sessions(),
             vec![end("ses_x")],
@@ -177,13 +177,9 @@ mod tests {
             OF_ME_JSON.get(),
             serde_json::to_string(&OF_ME).expect("JSON")
         );
-        // `GET /me`'s static links are the ones its helpers make, rel for rel.
-        let helpers = [devices(), sessions(), logout()];
-        for (fixed, helper) in OF_ME[1..].iter().zip(&helpers) {
-            assert_eq!(
-                (fixed.rel, &fixed.href, fixed.method, fixed.title),
-                (helper.rel, &helper.href, helper.method, helper.title)
-            );
-        }
+        assert_eq!(
+            AFTER_LOGIN_JSON.get(),
+            serde_json::to_string(&AFTER_LOGIN).expect("JSON")
+        );
     }
 }

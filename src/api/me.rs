@@ -82,18 +82,11 @@ pub async fn get(current: CurrentSession) -> Response {
 /// links are fixed text and only the values are escaped. Serializing a struct escaped
 /// every key, and before that the four constant links, on every request.
 fn me_json(s: &Session) -> Result<Vec<u8>, serde_json::Error> {
-    let p = &s.profile;
     let mut out = Vec::with_capacity(640);
-    for (key, value) in [
-        (&b"{\"username\":"[..], p.username.as_str()),
-        (b",\"name\":", &p.name),
-        (b",\"email\":", &p.email),
-        (b",\"firm\":", &p.firm),
-        (b",\"session\":{\"id\":", s.id.as_str()),
-    ] {
-        out.extend_from_slice(key);
-        serde_json::to_writer(&mut out, value)?;
-    }
+    out.push(b'{');
+    write_user_fields(&mut out, &s.profile)?;
+    out.extend_from_slice(b",\"session\":{\"id\":");
+    serde_json::to_writer(&mut out, s.id.as_str())?;
     out.extend_from_slice(b",\"created_at\":");
     serde_json::to_writer(&mut out, &s.created_at)?;
     out.extend_from_slice(b",\"expires_at\":");
@@ -102,6 +95,21 @@ fn me_json(s: &Session) -> Result<Vec<u8>, serde_json::Error> {
     out.extend_from_slice(links::OF_ME_JSON.get().as_bytes());
     out.push(b'}');
     Ok(out)
+}
+
+/// [`UserView`]'s members as JSON (`"username":…,"name":…,"email":…,"firm":…`, no
+/// braces): the keys fixed text, the values escaped.
+pub(crate) fn write_user_fields(out: &mut Vec<u8>, p: &Profile) -> Result<(), serde_json::Error> {
+    for (key, value) in [
+        (&b"\"username\":"[..], p.username.as_str()),
+        (b",\"name\":", &p.name),
+        (b",\"email\":", &p.email),
+        (b",\"firm\":", &p.firm),
+    ] {
+        out.extend_from_slice(key);
+        serde_json::to_writer(&mut *out, value)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

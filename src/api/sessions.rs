@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -10,15 +11,16 @@ use super::auth::CurrentSession;
 use super::browser;
 use super::client_ip::ClientIp;
 use super::devices::view::Link;
-use super::json::ApiJson;
+use super::json::{ApiJson, private_json_bytes};
 use super::links;
-use super::me::UserView;
+use super::me::{UserView, write_user_fields};
 use super::openapi::{fields, problems};
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::limits::login::normalize_username;
 use crate::session::{Session, SessionId, Token};
 use crate::upstream;
+use crate::upstream::auth::Profile;
 
 /// Longest accepted username, in characters.
 const MAX_USERNAME_CHARS: usize = 256;
@@ -72,6 +74,41 @@ pub struct LoginResponse {
     /// `me`, `devices`, `sessions`, `logout`.
     #[serde(rename = "_links")]
     pub links: Vec<Link>,
+}
+
+/// What a login answers with, borrowed from the new session.
+struct LoginAnswer<'a> {
+    /// The bearer token, when it goes in the body.
+    token: Option<&'a str>,
+    expires_in: u64,
+    max_expires_in: u64,
+    profile: &'a Profile,
+    id: &'a str,
+}
+
+/// The JSON of [`LoginResponse`], written straight from the login: the keys and the
+/// links are fixed text and only the values are escaped (serializing the struct
+/// escaped every key and the four constant links on every login).
+fn login_json(a: &LoginAnswer<'_>) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::with_capacity(768);
+    out.push(b'{');
+    if let Some(token) = a.token {
+        out.extend_from_slice(b"\"token\":");
+        serde_json::to_writer(&mut out, token)?;
+        out.extend_from_slice(b",\"token_type\":\"Bearer\",");
+    }
+    out.extend_from_slice(b"\"expires_in\":");
+    serde_json::to_writer(&mut out, &a.expires_in)?;
+    out.extend_from_slice(b",\"max_expires_in\":");
+    serde_json::to_writer(&mut out, &a.max_expires_in)?;
+    out.extend_from_slice(b",\"user\":{");
+    write_user_fields(&mut out, a.profile)?;
+    out.extend_from_slice(b"},\"id\":");
+    serde_json::to_writer(&mut out, a.id)?;
+    out.extend_from_slice(b",\"_links\":");
+    out.extend_from_slice(links::AFTER_LOGIN_JSON.get().as_bytes());
+    out.push(b'}');
+    Ok(out)
 }
 
 /// Logs in upstream and opens a gateway session.
@@ -153,16 +190,16 @@ pub async fn create(
         state.absolute_timeout(),
     )
     .from_client(ip, user_agent.as_deref());
-    let user = UserView::from(&session.profile);
+    let session_profile = session.profile.clone();
     let ended = state
         .store()
         .insert(token.hash(), session)
         .await
         .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
-    tracing::info!(user = %user.username, client_ip = ip.map(tracing::field::display), "session created");
+    tracing::info!(user = %session_profile.username, client_ip = ip.map(tracing::field::display), "session created");
     if !ended.is_empty() {
         tracing::info!(
-            user = %user.username,
+            user = %session_profile.username,
             ended = ended.len(),
             limit = "session.max_sessions_per_user",
             "the user's oldest sessions ended to make room for this login"
@@ -179,18 +216,17 @@ pub async fn create(
         .flatten();
     // A browser page gets the cookie alone; other clients (no Origin) the token as well.
     let token_in_body = cookie.is_none() || !request_headers.contains_key(header::ORIGIN);
-    let body = LoginResponse {
-        token: token_in_body.then(|| token.as_str().to_owned()),
-        token_type: token_in_body.then_some("Bearer"),
+    let body = login_json(&LoginAnswer {
+        token: token_in_body.then(|| token.as_str()),
         expires_in: state.idle_timeout().as_secs(),
         max_expires_in: state.absolute_timeout().as_secs(),
-        user,
-        id: id.as_str().to_owned(),
-        links: links::after_login(),
-    };
-    let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
+        profile: &session_profile,
+        id: id.as_str(),
+    })
+    .map_err(|e| ApiError::Internal(format!("cannot encode the answer: {e}")))?;
+    let mut response = private_json_bytes(Bytes::from(body));
+    *response.status_mut() = StatusCode::CREATED;
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::LOCATION,
         HeaderValue::from_static("/sessions/current"),
@@ -260,4 +296,45 @@ pub(crate) fn validate(login: &LoginRequest) -> Result<(), ApiError> {
         return Err(invalid("password", "is too long"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The answer written by hand is the JSON of its documented shape, byte for byte,
+    /// with the token in the body and without it, and values that need escaping.
+    #[test]
+    fn the_answer_is_the_json_of_login_response() {
+        let profile = Profile {
+            username: "DEMO".to_owned(),
+            name: "Zo\u{eb} \"Q\" O\u{2019}Brien\\".to_owned(),
+            email: "zoe@example.com".to_owned(),
+            firm: "A&B <Law>\n\u{1}".to_owned(),
+        };
+        for token in [Some("wdg_abc-_123"), None] {
+            let answer = LoginAnswer {
+                token,
+                expires_in: 1_800,
+                max_expires_in: 43_200,
+                profile: &profile,
+                id: "ses_3q2-7wAbC",
+            };
+            let expected = serde_json::to_vec(&LoginResponse {
+                token: token.map(str::to_owned),
+                token_type: token.map(|_| "Bearer"),
+                expires_in: 1_800,
+                max_expires_in: 43_200,
+                user: UserView::from(&profile),
+                id: "ses_3q2-7wAbC".to_owned(),
+                links: links::AFTER_LOGIN.to_vec(),
+            })
+            .expect("JSON");
+            let written = login_json(&answer).expect("JSON");
+            assert_eq!(
+                String::from_utf8_lossy(&written),
+                String::from_utf8_lossy(&expected)
+            );
+        }
+    }
 }
