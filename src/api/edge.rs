@@ -274,10 +274,11 @@ where
         let body_due = start + self.shared.body_timeout;
         let mut bodiless = false;
         let mut request = request.map(|body| {
-            // A body that has already ended (a GET) needs no deadline.
+            // A body that has already ended (a GET) needs no deadline, nor a box: an
+            // empty body stands for it (a box of nothing allocates nothing).
             if body.is_end_stream() {
                 bodiless = true;
-                Body::new(body)
+                Body::empty()
             } else {
                 Body::new(DeadlineBody::new(body, body_due.into()))
             }

@@ -119,12 +119,15 @@ fn set_content_length(size: Option<u64>, headers: &mut HeaderMap) {
     if headers.contains_key(header::CONTENT_LENGTH) {
         return;
     }
-    if let Some(size) = size {
-        let value = if size == 0 {
-            HeaderValue::from_static("0")
-        } else {
-            HeaderValue::from(size)
-        };
-        headers.insert(header::CONTENT_LENGTH, value);
-    }
+    let value = match size {
+        None => return,
+        Some(0) => HeaderValue::from_static("0"),
+        // Copied into a buffer of its own length: `HeaderValue::from(u64)` allocates
+        // twice (a growing buffer, then the shared one it is frozen into).
+        Some(size) => match HeaderValue::from_str(itoa::Buffer::new().format(size)) {
+            Ok(value) => value,
+            Err(_) => return,
+        },
+    };
+    headers.insert(header::CONTENT_LENGTH, value);
 }

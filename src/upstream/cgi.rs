@@ -75,12 +75,17 @@ impl Params {
     /// The query string for `command`: `COMMAND+name=value+…`.
     pub fn to_query(&self, command: &str) -> String {
         let mut out = String::with_capacity(command.len() + 64);
-        push_encoded(&mut out, command);
+        self.push_query(&mut out, command);
+        out
+    }
+
+    /// Appends [`Self::to_query`]'s text to `out` (after the URL it belongs to).
+    pub fn push_query(&self, out: &mut String, command: &str) {
+        push_encoded(out, command);
         for (name, value) in &self.0 {
             out.push('+');
-            push_pair(&mut out, name, value);
+            push_pair(out, name, value);
         }
-        out
     }
 
     /// A form body: `name=value&…`.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, header};
+use http::{HeaderValue, Method, Request, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
@@ -179,6 +179,9 @@ pub enum BuildError {
 pub struct Client {
     pub(super) http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
     endpoint: Arc<str>,
+    /// The `Host` every call sends (the endpoint's host, and its port unless it is the
+    /// scheme's default), made once: the pool would make it again for each request.
+    host: Option<HeaderValue>,
     /// `upstream.url` without a trailing `/`: where same-origin file paths are sent.
     pub(super) origin: Arc<str>,
     pub(super) timeout: Duration,
@@ -214,9 +217,11 @@ impl Client {
             // The read buffer bounds what one streamed file body holds in memory.
             .http1_max_buf_size(UPSTREAM_READ_BUFFER)
             .build(https);
+        let endpoint: Arc<str> = format!("{}{}", url.trim_end_matches('/'), config.cgi_path).into();
         Ok(Self {
             http,
-            endpoint: format!("{}{}", url.trim_end_matches('/'), config.cgi_path).into(),
+            host: host_header(&endpoint),
+            endpoint,
             origin: url.trim_end_matches('/').into(),
             timeout: Duration::from_millis(config.timeout_ms),
             command_timeouts: Arc::new(
@@ -386,7 +391,11 @@ impl Client {
     /// Sends a call and returns the raw body of a 200 answer.
     async fn fetch(&self, call: &Call<'_>) -> Result<Bytes, Failed> {
         let timeout = self.timeout_for(call.command);
-        let uri = format!("{}?{}", self.endpoint, call.query.to_query(call.command));
+        // The query written straight after the endpoint: one string, moved into the URI.
+        let mut uri = String::with_capacity(self.endpoint.len() + 160);
+        uri.push_str(&self.endpoint);
+        uri.push('?');
+        call.query.push_query(&mut uri, call.command);
         let mut request = Request::builder()
             .method(call.method.clone())
             .uri(uri)
@@ -397,6 +406,10 @@ impl Client {
         } else {
             Full::new(Bytes::new())
         };
+        // Last, where the pool would have put it.
+        if let Some(host) = &self.host {
+            request = request.header(header::HOST, host.clone());
+        }
         let request = request
             .body(body)
             .map_err(|e| Error::Unreachable(format!("cannot build the request: {e}")))?;
@@ -451,6 +464,23 @@ impl Client {
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
+}
+
+/// The `Host` the pool sends for `endpoint`: its host, with the port when the URL
+/// names one that is not its scheme's default. `None` when it is not a URL with a host
+/// (the pool then reports the bad URL per call, as before).
+fn host_header(endpoint: &str) -> Option<HeaderValue> {
+    let uri: Uri = endpoint.parse().ok()?;
+    let host = uri.host()?;
+    let secure = matches!(uri.scheme_str(), Some("https" | "wss"));
+    let text = match uri.port_u16() {
+        Some(443) if secure => host.to_owned(),
+        Some(80) if !secure => host.to_owned(),
+        Some(_) => format!("{host}:{}", uri.port()?.as_str()),
+        None => host.to_owned(),
+    };
+    // Shared from the start: each call clones it.
+    HeaderValue::from_maybe_shared(Bytes::from(text)).ok()
 }
 
 /// The `outcome` label of an exchange.
@@ -564,7 +594,29 @@ fn tls_config(config: &UpstreamConfig) -> Result<rustls::ClientConfig, BuildErro
 
 #[cfg(test)]
 mod tests {
-    use super::decode_mixed;
+    use super::{decode_mixed, host_header};
+
+    /// The `Host` made once is the one hyper-util's pool makes for each request.
+    #[test]
+    fn the_host_names_the_port_unless_it_is_the_default() {
+        for (endpoint, host) in [
+            ("http://127.0.0.1:8080/cgi-bin/wdwebcgi.exe", Some("127.0.0.1:8080")),
+            ("http://wd.example/cgi-bin/wdwebcgi.exe", Some("wd.example")),
+            ("http://wd.example:80/cgi", Some("wd.example")),
+            ("https://wd.example:443/cgi", Some("wd.example")),
+            ("https://wd.example:80/cgi", Some("wd.example:80")),
+            ("http://wd.example:443/cgi", Some("wd.example:443")),
+            ("https://[::1]:8443/cgi", Some("[::1]:8443")),
+            ("not a url", None),
+        ] {
+            let made = host_header(endpoint);
+            assert_eq!(
+                made.as_ref().map(|v| v.to_str().expect("ascii")),
+                host,
+                "{endpoint}"
+            );
+        }
+    }
 
     #[test]
     fn only_the_bytes_that_are_not_utf8_are_read_in_the_fallback() {
