@@ -362,6 +362,13 @@ impl Client {
         if self.command_timeouts.is_empty() {
             return self.timeout;
         }
+        // The gateway's own commands are upper case already: no copy to look them up.
+        if let Some(budget) = self.command_timeouts.get(command) {
+            return *budget;
+        }
+        if !command.bytes().any(|b| b.is_ascii_lowercase() || b.is_ascii_whitespace()) {
+            return self.timeout;
+        }
         self.command_timeouts
             .get(command.trim().to_ascii_uppercase().as_str())
             .copied()
