@@ -366,7 +366,10 @@ impl Client {
         if let Some(budget) = self.command_timeouts.get(command) {
             return *budget;
         }
-        if !command.bytes().any(|b| b.is_ascii_lowercase() || b.is_ascii_whitespace()) {
+        if !command
+            .bytes()
+            .any(|b| b.is_ascii_lowercase() || b.is_ascii_whitespace())
+        {
             return self.timeout;
         }
         self.command_timeouts
@@ -607,7 +610,10 @@ mod tests {
     #[test]
     fn the_host_names_the_port_unless_it_is_the_default() {
         for (endpoint, host) in [
-            ("http://127.0.0.1:8080/cgi-bin/wdwebcgi.exe", Some("127.0.0.1:8080")),
+            (
+                "http://127.0.0.1:8080/cgi-bin/wdwebcgi.exe",
+                Some("127.0.0.1:8080"),
+            ),
             ("http://wd.example/cgi-bin/wdwebcgi.exe", Some("wd.example")),
             ("http://wd.example:80/cgi", Some("wd.example")),
             ("https://wd.example:443/cgi", Some("wd.example")),

@@ -238,7 +238,6 @@ pub fn list_json(devices: &[Device], redact: bool) -> Result<Vec<u8>, serde_json
     Ok(out)
 }
 
-
 /// A verification as `GET` and `POST /me/2fa-devices/verifications/{id}` answer it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VerificationView {

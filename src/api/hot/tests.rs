@@ -17,6 +17,9 @@ use crate::{Config, build_routes, edge_settings, route_table};
 /// An answer with its request id taken out: status, headers in order, body.
 type Answer = (u16, Vec<(String, String)>, String);
 
+/// A request (path, headers) and the status both ways must answer it with.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16);
+
 /// Two edges over one router and one state: one answering the hot routes itself,
 /// one passing everything to the router.
 struct Pair {
@@ -54,8 +57,18 @@ impl Pair {
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(r#"{"username":"demo","password":"demo"}"#))
             .expect("a request");
-        let response = self.routed.clone().oneshot(request).await.expect("infallible");
-        let body = response.into_body().collect().await.expect("a body").to_bytes();
+        let response = self
+            .routed
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
         let json: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
         json["token"].as_str().expect("a token").to_owned()
     }
@@ -63,7 +76,14 @@ impl Pair {
     /// The answers of both edges to the request `make` builds.
     async fn both(&self, make: impl Fn() -> Request<Body>) -> (Answer, Answer) {
         let hot = answer(self.hot.clone().oneshot(make()).await.expect("infallible")).await;
-        let routed = answer(self.routed.clone().oneshot(make()).await.expect("infallible")).await;
+        let routed = answer(
+            self.routed
+                .clone()
+                .oneshot(make())
+                .await
+                .expect("infallible"),
+        )
+        .await;
         (hot, routed)
     }
 }
@@ -87,7 +107,12 @@ async fn answer(response: Response) -> Answer {
             )
         })
         .collect();
-    let body = response.into_body().collect().await.expect("a body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
     let body = String::from_utf8_lossy(&body).replace(&id, "<request id>");
     (status, headers, body)
 }
@@ -119,19 +144,47 @@ async fn hot_routes_answer_what_the_router_answers() {
     let token = pair.login().await;
     let bearer = format!("Bearer {token}");
     let bearer = bearer.as_str();
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("/me", vec![("authorization", bearer)], 200),
         ("/me", vec![], 401),
-        ("/me", vec![("authorization", "Bearer wdg_not-a-token")], 401),
+        (
+            "/me",
+            vec![("authorization", "Bearer wdg_not-a-token")],
+            401,
+        ),
         ("/me", vec![("authorization", "Basic ZGVtbzpkZW1v")], 401),
-        ("/me", vec![("authorization", bearer), ("accept", "application/xml")], 200),
-        ("/me", vec![("authorization", bearer), ("accept", "text/csv")], 406),
+        (
+            "/me",
+            vec![("authorization", bearer), ("accept", "application/xml")],
+            200,
+        ),
+        (
+            "/me",
+            vec![("authorization", bearer), ("accept", "text/csv")],
+            406,
+        ),
         ("/me?x=1", vec![("authorization", bearer)], 200),
         ("/me/2fa-devices", vec![("authorization", bearer)], 200),
-        ("/me/2fa-devices?redact=false", vec![("authorization", bearer)], 200),
-        ("/me/2fa-devices?redact=maybe", vec![("authorization", bearer)], 400),
-        ("/me/2fa-devices?redact=1&redact=0", vec![("authorization", bearer)], 400),
-        ("/me/2fa-devices?redact=%ZZ", vec![("authorization", bearer)], 400),
+        (
+            "/me/2fa-devices?redact=false",
+            vec![("authorization", bearer)],
+            200,
+        ),
+        (
+            "/me/2fa-devices?redact=maybe",
+            vec![("authorization", bearer)],
+            400,
+        ),
+        (
+            "/me/2fa-devices?redact=1&redact=0",
+            vec![("authorization", bearer)],
+            400,
+        ),
+        (
+            "/me/2fa-devices?redact=%ZZ",
+            vec![("authorization", bearer)],
+            400,
+        ),
         ("/me/2fa-devices", vec![], 401),
         ("/me/2fa-devices?redact=maybe", vec![], 401),
         (
@@ -145,7 +198,9 @@ async fn hot_routes_answer_what_the_router_answers() {
         assert_eq!(hot, routed, "GET {path} {headers:?}");
         assert_eq!(hot.0, status, "GET {path} {headers:?}: {hot:?}");
         // As the router's route future does (the edge rewrites problems and XML).
-        let json = hot.1.contains(&("content-type".to_owned(), "application/json".to_owned()));
+        let json = hot
+            .1
+            .contains(&("content-type".to_owned(), "application/json".to_owned()));
         if json {
             assert!(
                 hot.1.iter().any(|(name, _)| name == "content-length"),
