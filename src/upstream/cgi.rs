@@ -79,6 +79,18 @@ impl Params {
         out
     }
 
+    /// About as long as [`Self::to_query`]'s text or longer (escapes lengthen it), to
+    /// size a buffer for it once.
+    pub fn query_len_hint(&self, command: &str) -> usize {
+        let plain = command.len()
+            + self
+                .0
+                .iter()
+                .map(|(name, value)| name.len() + value.len() + 2)
+                .sum::<usize>();
+        plain + plain / 2
+    }
+
     /// Appends [`Self::to_query`]'s text to `out` (after the URL it belongs to).
     pub fn push_query(&self, out: &mut String, command: &str) {
         push_encoded(out, command);

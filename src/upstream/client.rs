@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Method, Request, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
@@ -179,6 +180,10 @@ pub enum BuildError {
 pub struct Client {
     pub(super) http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
     endpoint: Arc<str>,
+    /// The endpoint's scheme, authority and path, parsed once, so that a call's URI is
+    /// parsed for its query alone; `None` if the endpoint does not parse (each call then
+    /// parses the whole URL, and reports it).
+    target: Option<Arc<Target>>,
     /// The `Host` every call sends (the endpoint's host, and its port unless it is the
     /// scheme's default), made once: the pool would make it again for each request.
     host: Option<HeaderValue>,
@@ -221,6 +226,7 @@ impl Client {
         Ok(Self {
             http,
             host: host_header(&endpoint),
+            target: Target::of(&endpoint).map(Arc::new),
             endpoint,
             origin: url.trim_end_matches('/').into(),
             timeout: Duration::from_millis(config.timeout_ms),
@@ -401,11 +407,7 @@ impl Client {
     /// Sends a call and returns the raw body of a 200 answer.
     async fn fetch(&self, call: &Call<'_>) -> Result<Bytes, Failed> {
         let timeout = self.timeout_for(call.command);
-        // The query written straight after the endpoint: one string, moved into the URI.
-        let mut uri = String::with_capacity(self.endpoint.len() + 160);
-        uri.push_str(&self.endpoint);
-        uri.push('?');
-        call.query.push_query(&mut uri, call.command);
+        let uri = self.uri_of(call)?;
         let mut request = Request::builder()
             .method(call.method.clone())
             .uri(uri)
@@ -445,6 +447,23 @@ impl Client {
             .map_err(|_| Failed::from(Error::Timeout(timeout)))?
     }
 
+    /// The URI of `call`: the endpoint's, with the query written straight after its
+    /// path into one buffer sized once, which becomes the URI's without a copy.
+    fn uri_of(&self, call: &Call<'_>) -> Result<Uri, Failed> {
+        let prefix = self.target.as_ref().map_or(&*self.endpoint, |t| &*t.path);
+        let mut text =
+            String::with_capacity(prefix.len() + 1 + call.query.query_len_hint(call.command));
+        text.push_str(prefix);
+        text.push('?');
+        call.query.push_query(&mut text, call.command);
+        let built = match &self.target {
+            Some(target) => target.with(text),
+            None => Uri::try_from(text).map_err(|e| e.to_string()),
+        };
+        built
+            .map_err(|e| Failed::from(Error::Unreachable(format!("cannot build the request: {e}"))))
+    }
+
     /// Whether the upstream answers at all: any HTTP answer from the CGI URL within
     /// the per-call timeout counts (for readiness; no command is run).
     pub async fn probe(&self) -> Result<(), Error> {
@@ -473,6 +492,45 @@ impl Client {
     /// The endpoint URL (no query, so no secrets), for logs and readiness.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+}
+
+/// An endpoint URL's parts that every call shares.
+#[derive(Debug)]
+struct Target {
+    scheme: Scheme,
+    authority: Authority,
+    /// The path, without a query.
+    path: Box<str>,
+}
+
+impl Target {
+    /// The parts of `endpoint`, if it is an absolute URL without a query.
+    fn of(endpoint: &str) -> Option<Self> {
+        let uri: Uri = endpoint.parse().ok()?;
+        let parts = uri.into_parts();
+        let path_and_query = parts.path_and_query?;
+        // The path as written (an endpoint without one parses with `/`), and no query.
+        if path_and_query.query().is_some() || !endpoint.ends_with(path_and_query.path()) {
+            return None;
+        }
+        Some(Self {
+            scheme: parts.scheme?,
+            authority: parts.authority?,
+            path: path_and_query.path().into(),
+        })
+    }
+
+    /// The URI of `path_and_query` (this target's path and a query) at this target.
+    fn with(&self, path_and_query: String) -> Result<Uri, String> {
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(
+            PathAndQuery::from_maybe_shared(Bytes::from(path_and_query))
+                .map_err(|e| e.to_string())?,
+        );
+        Uri::from_parts(parts).map_err(|e| e.to_string())
     }
 }
 
@@ -604,7 +662,35 @@ fn tls_config(config: &UpstreamConfig) -> Result<rustls::ClientConfig, BuildErro
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_mixed, host_header};
+    use super::{Target, Uri, decode_mixed, host_header};
+
+    /// A call's URI built from the endpoint's parts is the one parsed from the whole
+    /// text, whatever the endpoint.
+    #[test]
+    fn a_uri_from_the_endpoint_parts_is_the_parsed_one() {
+        let query = "2FGET+wd_SID=a%24b+HTMLOnOk=%2Fv4%2Fx.json";
+        for endpoint in [
+            "http://127.0.0.1:8080/cgi-bin/wdwebcgi.exe",
+            "https://wd.example/cgi-bin/wdwebcgi.exe",
+            "http://[::1]:9/x",
+        ] {
+            let target = Target::of(endpoint).expect("an absolute URL");
+            let built = target
+                .with(format!("{}?{query}", target.path))
+                .expect("a URI");
+            let parsed: Uri = format!("{endpoint}?{query}").parse().expect("a URI");
+            assert_eq!(built, parsed, "{endpoint}");
+            assert_eq!(built.to_string(), parsed.to_string(), "{endpoint}");
+        }
+        for not_one in [
+            "/cgi-bin/wdwebcgi.exe",
+            "http://wd.example",
+            "http://wd.example/x?y=1",
+            "not a url",
+        ] {
+            assert!(Target::of(not_one).is_none(), "{not_one}");
+        }
+    }
 
     /// The `Host` made once is the one hyper-util's pool makes for each request.
     #[test]
