@@ -20,7 +20,7 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 
 use super::breaker::{self, Admission, CircuitBreaker};
-use super::cgi::Params;
+use super::cgi::{FixedParams, Params};
 use super::envelope::{EmptyResults, Envelope, ShapeError, UpstreamError};
 use super::fields::{param, repeat};
 use crate::config::UpstreamConfig;
@@ -48,6 +48,9 @@ pub struct Call<'a> {
     pub method: Method,
     /// Parameters after the command in the query string.
     pub query: Params,
+    /// Parameters after `query`'s that are the same on every call of the command,
+    /// encoded once.
+    pub fixed: Option<&'static FixedParams>,
     /// Form-encoded body parameters (POST only).
     pub form: Params,
 }
@@ -57,7 +60,26 @@ impl Call<'_> {
     /// by the command table in [`repeat`]; never by the HTTP method, since
     /// Worldox carries writes as GET.
     pub fn is_read(&self) -> bool {
-        is_read(self.command, &self.query, &self.form)
+        match self.fixed {
+            // The query's own template first, as it comes first.
+            Some(fixed) if !self.query.contains(param::HTML) => {
+                is_read(self.command, fixed.params(), &self.form)
+            }
+            _ => is_read(self.command, &self.query, &self.form),
+        }
+    }
+
+    /// Appends the query string (`COMMAND+name=value+…`, the fixed parameters last).
+    pub fn push_query(&self, out: &mut String) {
+        self.query.push_query(out, self.command);
+        if let Some(fixed) = self.fixed {
+            out.push_str(fixed.text());
+        }
+    }
+
+    /// About as long as the query string or longer, to size a buffer for it once.
+    fn query_len_hint(&self) -> usize {
+        self.query.query_len_hint(self.command) + self.fixed.map_or(0, |f| f.text().len())
     }
 }
 
@@ -451,11 +473,10 @@ impl Client {
     /// path into one buffer sized once, which becomes the URI's without a copy.
     fn uri_of(&self, call: &Call<'_>) -> Result<Uri, Failed> {
         let prefix = self.target.as_ref().map_or(&*self.endpoint, |t| &*t.path);
-        let mut text =
-            String::with_capacity(prefix.len() + 1 + call.query.query_len_hint(call.command));
+        let mut text = String::with_capacity(prefix.len() + 1 + call.query_len_hint());
         text.push_str(prefix);
         text.push('?');
-        call.query.push_query(&mut text, call.command);
+        call.push_query(&mut text);
         let built = match &self.target {
             Some(target) => target.with(text),
             None => Uri::try_from(text).map_err(|e| e.to_string()),
