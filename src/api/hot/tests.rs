@@ -209,3 +209,24 @@ async fn hot_routes_answer_what_the_router_answers() {
         }
     }
 }
+
+/// A `GET` that comes with a body (which neither way reads) is answered alike.
+#[tokio::test]
+async fn a_get_with_a_body_is_answered_alike() {
+    let pair = Pair::start().await;
+    let token = pair.login().await;
+    let bearer = format!("Bearer {token}");
+    for path in ["/me", "/me/2fa-devices", "/me/2fa-devices?redact=false"] {
+        let with_body = || {
+            Request::get(path)
+                .header(header::HOST, "gw.example")
+                .header(header::AUTHORIZATION, bearer.as_str())
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"ignored":true}"#))
+                .expect("a request")
+        };
+        let (hot, routed) = pair.both(with_body).await;
+        assert_eq!(hot, routed, "GET {path} with a body");
+        assert_eq!(hot.0, 200, "GET {path} with a body: {hot:?}");
+    }
+}
