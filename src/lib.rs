@@ -85,6 +85,24 @@ pub fn build_app_with(
     config: &Config,
     readiness: api::health::Readiness,
 ) -> Result<App, BuildError> {
+    let (state, router) = build_routes(config, readiness)?;
+    // The edge answers the busiest reads itself, with the router's state.
+    let edge = EdgeLayer::with_hot_routes(
+        route_table()?,
+        edge_settings(config),
+        Some(api::hot::HotRoutes::new(state)),
+    );
+    Ok(ServiceBuilder::new()
+        .option_layer(api::browser::cors_layer(&config.browser))
+        .layer(edge)
+        .service(router))
+}
+
+/// The handlers' shared state and the router over it.
+pub(crate) fn build_routes(
+    config: &Config,
+    readiness: api::health::Readiness,
+) -> Result<(AppState, Router), BuildError> {
     // The recorder exists before the first request or upstream call is counted.
     metrics::handle();
     let upstream = upstream::Client::new(&config.upstream)?;
@@ -151,29 +169,31 @@ pub fn build_app_with(
         readiness,
         admin: config.admin.clone(),
     });
-    let mut router = api::routes(state.clone()).merge(api::ops_routes(state));
+    let mut router = api::routes(state.clone()).merge(api::ops_routes(state.clone()));
     if let Some(dir) = &config.server.ui_dir {
         router = router.merge(api::ui::routes(dir));
     }
+    Ok((state, router))
+}
+
+/// The edge's route table, negotiating by the OpenAPI document.
+pub(crate) fn route_table() -> Result<api::edge::RouteTable, BuildError> {
     let openapi =
         api::openapi::negotiation_document().map_err(|e| BuildError::Routes(e.to_string()))?;
-    let routes = api::edge::RouteTable::new(api::ROUTES)
+    Ok(api::edge::RouteTable::new(api::ROUTES)
         .map_err(|e| BuildError::Routes(e.to_string()))?
-        .with_negotiation(api::negotiate::Negotiation::from_openapi(openapi));
-    let edge = EdgeLayer::new(
-        routes,
-        EdgeSettings {
-            body_limit_bytes: config.server.body_limit_bytes,
-            request_timeout: Duration::from_secs(config.server.request_timeout_secs),
-            stream_timeout: Duration::from_secs(config.documents.transfer_max_secs),
-            body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
-            max_concurrent_requests: config.server.max_concurrent_requests,
-            max_concurrent_requests_per_ip: config.server.per_ip_limit(),
-            client_ip: ClientIpResolver::new(config.server.trusted_networks()),
-        },
-    );
-    Ok(ServiceBuilder::new()
-        .option_layer(api::browser::cors_layer(&config.browser))
-        .layer(edge)
-        .service(router))
+        .with_negotiation(api::negotiate::Negotiation::from_openapi(openapi)))
+}
+
+/// The edge's settings from `config`.
+pub(crate) fn edge_settings(config: &Config) -> EdgeSettings {
+    EdgeSettings {
+        body_limit_bytes: config.server.body_limit_bytes,
+        request_timeout: Duration::from_secs(config.server.request_timeout_secs),
+        stream_timeout: Duration::from_secs(config.documents.transfer_max_secs),
+        body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
+        max_concurrent_requests: config.server.max_concurrent_requests,
+        max_concurrent_requests_per_ip: config.server.per_ip_limit(),
+        client_ip: ClientIpResolver::new(config.server.trusted_networks()),
+    }
 }

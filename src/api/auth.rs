@@ -29,8 +29,10 @@ impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let via_cookie = !parts.headers.contains_key(header::AUTHORIZATION);
-        let presented = match parts.headers.get(header::AUTHORIZATION) {
+        // One lookup: whether the header is there and what it says.
+        let authorization = parts.headers.get(header::AUTHORIZATION);
+        let via_cookie = authorization.is_none();
+        let presented = match authorization {
             Some(value) => value
                 .to_str()
                 .ok()

@@ -10,7 +10,8 @@
 //! it catches a panic and bounds the time. On the way out it re-encodes a JSON answer as
 //! XML when XML was chosen (`super::xml`), writes problem bodies (JSON or XML), puts the
 //! id and `Vary: Accept` on the answer, and counts, times and logs the answer (a refusal
-//! with the client IP).
+//! with the client IP). The `GET`s of the busiest routes it answers itself, with the
+//! router's handlers (`super::hot`), instead of passing them to the router.
 //!
 //! Seven stacked layers used to do this (request id, trace, metrics and problems
 //! middleware, catch-panic, timeout, load shedding). Each had its own future, and
@@ -51,6 +52,7 @@ pub use self::host::target_authority;
 use self::negotiated::{is_json, json_validators, negotiated, reencoding};
 use self::per_client::PerClient;
 use super::client_ip::ClientIpResolver;
+use super::hot::{Hot, HotFuture, HotRoutes};
 use super::negotiate::{Decision, Format, Negotiation, RouteOffers};
 use super::problem::{self, ApiError};
 use crate::metrics::{RequestMetrics, method_index};
@@ -84,6 +86,8 @@ struct Route {
     /// the transfer budget instead of the request timeout (and takes a transfer permit
     /// of its own instead of shedding).
     streams: bool,
+    /// Whether a `GET` of it is answered without the router (`super::hot`).
+    hot: Option<Hot>,
 }
 
 impl RouteTable {
@@ -96,6 +100,7 @@ impl RouteTable {
                 template,
                 sheds,
                 streams,
+                hot: HotRoutes::get_of(template),
             };
             table.insert(template, route)?;
             // A catch-all needs a segment; the bare prefix (`/ui/`) is the same route.
@@ -130,6 +135,7 @@ impl RouteTable {
                 template: UNMATCHED,
                 sheds: true,
                 streams: false,
+                hot: None,
             },
             |found| *found.value,
         )
@@ -187,11 +193,24 @@ struct Shared {
     /// `None` when the per-client cap is no tighter than the global one.
     per_client: Option<PerClient>,
     client_ip: ClientIpResolver,
+    /// The routes answered without the service below, if any.
+    hot: Option<HotRoutes>,
 }
 
 impl EdgeLayer {
-    /// An edge for the routes of `routes`.
+    /// An edge for the routes of `routes`, every request passed to the service below.
     pub fn new(routes: RouteTable, settings: EdgeSettings) -> Self {
+        Self::with_hot_routes(routes, settings, None)
+    }
+
+    /// An edge for the routes of `routes` that answers the `GET`s of `hot` itself
+    /// (`super::hot`), the rest through the service below (the router `hot` shares
+    /// its state with).
+    pub fn with_hot_routes(
+        routes: RouteTable,
+        settings: EdgeSettings,
+        hot: Option<HotRoutes>,
+    ) -> Self {
         let per_client = (settings.max_concurrent_requests_per_ip
             < settings.max_concurrent_requests)
             .then(|| PerClient::new(settings.max_concurrent_requests_per_ip));
@@ -213,6 +232,7 @@ impl EdgeLayer {
             in_flight: AtomicUsize::new(0),
             per_client,
             client_ip: settings.client_ip,
+            hot,
         }))
     }
 }
@@ -254,10 +274,11 @@ where
         let body_due = start + self.shared.body_timeout;
         let mut bodiless = false;
         let mut request = request.map(|body| {
-            // A body that has already ended (a GET) needs no deadline.
+            // A body that has already ended (a GET) needs no deadline, nor a box: an
+            // empty body stands for it (a box of nothing allocates nothing).
             if body.is_end_stream() {
                 bodiless = true;
-                Body::new(body)
+                Body::empty()
             } else {
                 Body::new(DeadlineBody::new(body, body_due.into()))
             }
@@ -331,9 +352,20 @@ where
         if !bodiless {
             self.shared.body_limit.apply(&mut request);
         }
-        let called = answer
-            .log
-            .in_scope(|| catch_unwind(AssertUnwindSafe(|| self.inner.call(request))));
+        let hot = match (&self.shared.hot, route.hot) {
+            (Some(routes), Some(hot)) if HotRoutes::takes(request.method()) => Some((routes, hot)),
+            _ => None,
+        };
+        let called = answer.log.in_scope(|| {
+            catch_unwind(AssertUnwindSafe(|| match hot {
+                Some((routes, hot)) => Call::Hot {
+                    answer: routes.call(hot, request),
+                },
+                None => Call::Routed {
+                    inner: self.inner.call(request),
+                },
+            }))
+        });
         answer.state = match called {
             Ok(inner) => State::Running {
                 inner,
@@ -437,13 +469,42 @@ impl<F> EdgeFuture<F> {
 }
 
 pin_project! {
-    #[project = StateProj]
-    enum State<F> {
-        /// The router has the request. The deadline is armed only if the first poll
-        /// does not finish it, so a request answered at once never touches a timer.
-        Running {
+    /// The handler's answer: through the service below, or a hot route's.
+    #[project = CallProj]
+    enum Call<F> {
+        Routed {
             #[pin]
             inner: F,
+        },
+        Hot {
+            answer: HotFuture,
+        },
+    }
+}
+
+impl<F> Future for Call<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            CallProj::Routed { inner } => inner.poll(cx),
+            CallProj::Hot { answer } => answer.as_mut().poll(cx).map(Ok),
+        }
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        /// The router (or a hot route) has the request. The deadline is armed only if
+        /// the first poll does not finish it, so a request answered at once never
+        /// touches a timer.
+        Running {
+            #[pin]
+            inner: Call<F>,
             deadline: Option<Pin<Box<Sleep>>>,
         },
         /// A problem answer, or an XML one, is being written.

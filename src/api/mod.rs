@@ -8,6 +8,7 @@ pub mod devices;
 pub mod documents;
 pub mod edge;
 pub mod health;
+pub mod hot;
 pub mod json;
 pub mod limits;
 pub mod links;

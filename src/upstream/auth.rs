@@ -42,6 +42,7 @@ impl Client {
             command: command::LOGON,
             method: Method::POST,
             query: Params::new(),
+            fixed: None,
             form: Params::new()
                 .with(param::HTML_ON_OK, template::LOGIN)
                 .with(param::HTML_ON_FAIL, template::LOGIN)
@@ -68,6 +69,7 @@ impl Client {
                 .with(param::SID, sid.expose())
                 .with(param::HTML_ON_OK, template::LOGOFF_OK)
                 .with(param::HTML_ON_FAIL, template::LOGOFF_FAIL),
+            fixed: None,
             form: Params::new(),
         };
         self.call(&call).await.map(drop)

@@ -75,12 +75,34 @@ impl Params {
     /// The query string for `command`: `COMMAND+name=value+…`.
     pub fn to_query(&self, command: &str) -> String {
         let mut out = String::with_capacity(command.len() + 64);
-        push_encoded(&mut out, command);
+        self.push_query(&mut out, command);
+        out
+    }
+
+    /// About as long as [`Self::to_query`]'s text or longer (escapes lengthen it), to
+    /// size a buffer for it once.
+    pub fn query_len_hint(&self, command: &str) -> usize {
+        let plain = command.len()
+            + self
+                .0
+                .iter()
+                .map(|(name, value)| name.len() + value.len() + 2)
+                .sum::<usize>();
+        plain + plain / 2
+    }
+
+    /// Appends [`Self::to_query`]'s text to `out` (after the URL it belongs to).
+    pub fn push_query(&self, out: &mut String, command: &str) {
+        push_encoded(out, command);
+        self.push_following(out);
+    }
+
+    /// Appends `+name=value` for each parameter: the text that follows a command.
+    fn push_following(&self, out: &mut String) {
         for (name, value) in &self.0 {
             out.push('+');
-            push_pair(&mut out, name, value);
+            push_pair(out, name, value);
         }
-        out
     }
 
     /// A form body: `name=value&…`.
@@ -105,6 +127,36 @@ fn push_pair(out: &mut String, name: &str, value: &str) {
 /// Appends [`encode`]'s text without making it a string of its own first.
 fn push_encoded(out: &mut String, value: &str) {
     out.extend(utf8_percent_encode(value, VALUE));
+}
+
+/// Parameters that are the same on every call of a command (templates, filters),
+/// percent-encoded once, by the code [`Params::to_query`] runs, and appended after a
+/// call's own parameters: encoding them again on every call cost more than the rest of
+/// the query.
+#[derive(Debug)]
+pub struct FixedParams {
+    params: Params,
+    /// `+name=value…`, encoded.
+    text: String,
+}
+
+impl FixedParams {
+    /// `params`, encoded now.
+    pub fn new(params: Params) -> Self {
+        let mut text = String::new();
+        params.push_following(&mut text);
+        Self { params, text }
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Their encoded text, as it follows a command and its other parameters.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 /// A decoded query string: the command and its parameters.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, header};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderValue, Method, Request, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
@@ -19,7 +20,7 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 
 use super::breaker::{self, Admission, CircuitBreaker};
-use super::cgi::Params;
+use super::cgi::{FixedParams, Params};
 use super::envelope::{EmptyResults, Envelope, ShapeError, UpstreamError};
 use super::fields::{param, repeat};
 use crate::config::UpstreamConfig;
@@ -47,6 +48,9 @@ pub struct Call<'a> {
     pub method: Method,
     /// Parameters after the command in the query string.
     pub query: Params,
+    /// Parameters after `query`'s that are the same on every call of the command,
+    /// encoded once.
+    pub fixed: Option<&'static FixedParams>,
     /// Form-encoded body parameters (POST only).
     pub form: Params,
 }
@@ -56,7 +60,26 @@ impl Call<'_> {
     /// by the command table in [`repeat`]; never by the HTTP method, since
     /// Worldox carries writes as GET.
     pub fn is_read(&self) -> bool {
-        is_read(self.command, &self.query, &self.form)
+        match self.fixed {
+            // The query's own template first, as it comes first.
+            Some(fixed) if !self.query.contains(param::HTML) => {
+                is_read(self.command, fixed.params(), &self.form)
+            }
+            _ => is_read(self.command, &self.query, &self.form),
+        }
+    }
+
+    /// Appends the query string (`COMMAND+name=value+…`, the fixed parameters last).
+    pub fn push_query(&self, out: &mut String) {
+        self.query.push_query(out, self.command);
+        if let Some(fixed) = self.fixed {
+            out.push_str(fixed.text());
+        }
+    }
+
+    /// About as long as the query string or longer, to size a buffer for it once.
+    fn query_len_hint(&self) -> usize {
+        self.query.query_len_hint(self.command) + self.fixed.map_or(0, |f| f.text().len())
     }
 }
 
@@ -179,6 +202,13 @@ pub enum BuildError {
 pub struct Client {
     pub(super) http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
     endpoint: Arc<str>,
+    /// The endpoint's scheme, authority and path, parsed once, so that a call's URI is
+    /// parsed for its query alone; `None` if the endpoint does not parse (each call then
+    /// parses the whole URL, and reports it).
+    target: Option<Arc<Target>>,
+    /// The `Host` every call sends (the endpoint's host, and its port unless it is the
+    /// scheme's default), made once: the pool would make it again for each request.
+    host: Option<HeaderValue>,
     /// `upstream.url` without a trailing `/`: where same-origin file paths are sent.
     pub(super) origin: Arc<str>,
     pub(super) timeout: Duration,
@@ -214,9 +244,12 @@ impl Client {
             // The read buffer bounds what one streamed file body holds in memory.
             .http1_max_buf_size(UPSTREAM_READ_BUFFER)
             .build(https);
+        let endpoint: Arc<str> = format!("{}{}", url.trim_end_matches('/'), config.cgi_path).into();
         Ok(Self {
             http,
-            endpoint: format!("{}{}", url.trim_end_matches('/'), config.cgi_path).into(),
+            host: host_header(&endpoint),
+            target: Target::of(&endpoint).map(Arc::new),
+            endpoint,
             origin: url.trim_end_matches('/').into(),
             timeout: Duration::from_millis(config.timeout_ms),
             command_timeouts: Arc::new(
@@ -357,6 +390,16 @@ impl Client {
         if self.command_timeouts.is_empty() {
             return self.timeout;
         }
+        // The gateway's own commands are upper case already: no copy to look them up.
+        if let Some(budget) = self.command_timeouts.get(command) {
+            return *budget;
+        }
+        if !command
+            .bytes()
+            .any(|b| b.is_ascii_lowercase() || b.is_ascii_whitespace())
+        {
+            return self.timeout;
+        }
         self.command_timeouts
             .get(command.trim().to_ascii_uppercase().as_str())
             .copied()
@@ -386,7 +429,7 @@ impl Client {
     /// Sends a call and returns the raw body of a 200 answer.
     async fn fetch(&self, call: &Call<'_>) -> Result<Bytes, Failed> {
         let timeout = self.timeout_for(call.command);
-        let uri = format!("{}?{}", self.endpoint, call.query.to_query(call.command));
+        let uri = self.uri_of(call)?;
         let mut request = Request::builder()
             .method(call.method.clone())
             .uri(uri)
@@ -397,6 +440,10 @@ impl Client {
         } else {
             Full::new(Bytes::new())
         };
+        // Last, where the pool would have put it.
+        if let Some(host) = &self.host {
+            request = request.header(header::HOST, host.clone());
+        }
         let request = request
             .body(body)
             .map_err(|e| Error::Unreachable(format!("cannot build the request: {e}")))?;
@@ -420,6 +467,22 @@ impl Client {
         tokio::time::timeout(timeout, exchange)
             .await
             .map_err(|_| Failed::from(Error::Timeout(timeout)))?
+    }
+
+    /// The URI of `call`: the endpoint's, with the query written straight after its
+    /// path into one buffer sized once, which becomes the URI's without a copy.
+    fn uri_of(&self, call: &Call<'_>) -> Result<Uri, Failed> {
+        let prefix = self.target.as_ref().map_or(&*self.endpoint, |t| &*t.path);
+        let mut text = String::with_capacity(prefix.len() + 1 + call.query_len_hint());
+        text.push_str(prefix);
+        text.push('?');
+        call.push_query(&mut text);
+        let built = match &self.target {
+            Some(target) => target.with(text),
+            None => Uri::try_from(text).map_err(|e| e.to_string()),
+        };
+        built
+            .map_err(|e| Failed::from(Error::Unreachable(format!("cannot build the request: {e}"))))
     }
 
     /// Whether the upstream answers at all: any HTTP answer from the CGI URL within
@@ -451,6 +514,62 @@ impl Client {
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
+}
+
+/// An endpoint URL's parts that every call shares.
+#[derive(Debug)]
+struct Target {
+    scheme: Scheme,
+    authority: Authority,
+    /// The path, without a query.
+    path: Box<str>,
+}
+
+impl Target {
+    /// The parts of `endpoint`, if it is an absolute URL without a query.
+    fn of(endpoint: &str) -> Option<Self> {
+        let uri: Uri = endpoint.parse().ok()?;
+        let parts = uri.into_parts();
+        let path_and_query = parts.path_and_query?;
+        // The path as written (an endpoint without one parses with `/`), and no query.
+        if path_and_query.query().is_some() || !endpoint.ends_with(path_and_query.path()) {
+            return None;
+        }
+        Some(Self {
+            scheme: parts.scheme?,
+            authority: parts.authority?,
+            path: path_and_query.path().into(),
+        })
+    }
+
+    /// The URI of `path_and_query` (this target's path and a query) at this target.
+    fn with(&self, path_and_query: String) -> Result<Uri, String> {
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(
+            PathAndQuery::from_maybe_shared(Bytes::from(path_and_query))
+                .map_err(|e| e.to_string())?,
+        );
+        Uri::from_parts(parts).map_err(|e| e.to_string())
+    }
+}
+
+/// The `Host` the pool sends for `endpoint`: its host, with the port when the URL
+/// names one that is not its scheme's default. `None` when it is not a URL with a host
+/// (the pool then reports the bad URL per call, as before).
+fn host_header(endpoint: &str) -> Option<HeaderValue> {
+    let uri: Uri = endpoint.parse().ok()?;
+    let host = uri.host()?;
+    let secure = matches!(uri.scheme_str(), Some("https" | "wss"));
+    let text = match uri.port_u16() {
+        Some(443) if secure => host.to_owned(),
+        Some(80) if !secure => host.to_owned(),
+        Some(_) => format!("{host}:{}", uri.port()?.as_str()),
+        None => host.to_owned(),
+    };
+    // Shared from the start: each call clones it.
+    HeaderValue::from_maybe_shared(Bytes::from(text)).ok()
 }
 
 /// The `outcome` label of an exchange.
@@ -564,7 +683,60 @@ fn tls_config(config: &UpstreamConfig) -> Result<rustls::ClientConfig, BuildErro
 
 #[cfg(test)]
 mod tests {
-    use super::decode_mixed;
+    use super::{Target, Uri, decode_mixed, host_header};
+
+    /// A call's URI built from the endpoint's parts is the one parsed from the whole
+    /// text, whatever the endpoint.
+    #[test]
+    fn a_uri_from_the_endpoint_parts_is_the_parsed_one() {
+        let query = "2FGET+wd_SID=a%24b+HTMLOnOk=%2Fv4%2Fx.json";
+        for endpoint in [
+            "http://127.0.0.1:8080/cgi-bin/wdwebcgi.exe",
+            "https://wd.example/cgi-bin/wdwebcgi.exe",
+            "http://[::1]:9/x",
+        ] {
+            let target = Target::of(endpoint).expect("an absolute URL");
+            let built = target
+                .with(format!("{}?{query}", target.path))
+                .expect("a URI");
+            let parsed: Uri = format!("{endpoint}?{query}").parse().expect("a URI");
+            assert_eq!(built, parsed, "{endpoint}");
+            assert_eq!(built.to_string(), parsed.to_string(), "{endpoint}");
+        }
+        for not_one in [
+            "/cgi-bin/wdwebcgi.exe",
+            "http://wd.example",
+            "http://wd.example/x?y=1",
+            "not a url",
+        ] {
+            assert!(Target::of(not_one).is_none(), "{not_one}");
+        }
+    }
+
+    /// The `Host` made once is the one hyper-util's pool makes for each request.
+    #[test]
+    fn the_host_names_the_port_unless_it_is_the_default() {
+        for (endpoint, host) in [
+            (
+                "http://127.0.0.1:8080/cgi-bin/wdwebcgi.exe",
+                Some("127.0.0.1:8080"),
+            ),
+            ("http://wd.example/cgi-bin/wdwebcgi.exe", Some("wd.example")),
+            ("http://wd.example:80/cgi", Some("wd.example")),
+            ("https://wd.example:443/cgi", Some("wd.example")),
+            ("https://wd.example:80/cgi", Some("wd.example:80")),
+            ("http://wd.example:443/cgi", Some("wd.example:443")),
+            ("https://[::1]:8443/cgi", Some("[::1]:8443")),
+            ("not a url", None),
+        ] {
+            let made = host_header(endpoint);
+            assert_eq!(
+                made.as_ref().map(|v| v.to_str().expect("ascii")),
+                host,
+                "{endpoint}"
+            );
+        }
+    }
 
     #[test]
     fn only_the_bytes_that_are_not_utf8_are_read_in_the_fallback() {

@@ -549,6 +549,7 @@ fn get(command: &str, query: Params) -> Call<'_> {
         command,
         method: Method::GET,
         query,
+        fixed: None,
         form: Params::new(),
     }
 }

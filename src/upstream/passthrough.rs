@@ -40,6 +40,7 @@ impl Client {
             command,
             method,
             query: with_sid,
+            fixed: None,
             form,
         };
         let body = self.exchange(&call).await?;

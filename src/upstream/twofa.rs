@@ -6,12 +6,13 @@
 //! `wd_List_RecNum`, `wd_2FA_RecEnabled=DELETE`).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::cgi::Params;
+use super::cgi::{FixedParams, Params};
 use super::client::{Call, Client, Error, Parsed};
 use super::envelope::{ShapeError, Success};
 use super::fields::{REC_DELETE, command, filter, param, template};
@@ -21,6 +22,27 @@ use super::sid::Sid;
 const SEND_OBJECT: &str = "Worldox";
 /// Why the code is sent, as the reference's example sends it.
 const SEND_ACTION: &str = "Worldox Web Authentication";
+
+/// 2FGET's parameters after the SID: the same on every call, so encoded once.
+static LIST_FIXED: LazyLock<FixedParams> = LazyLock::new(|| {
+    FixedParams::new(
+        Params::new()
+            .with(param::HTML_ON_OK, template::TWO_FA_LIST)
+            .with(param::HTML_ON_FAIL, template::TWO_FA_LIST)
+            .with(param::LIST_FILTER, filter::SHOW),
+    )
+});
+
+/// The 2FGET call for `sid`.
+fn list_call(sid: &Sid) -> Call<'static> {
+    Call {
+        command: command::TWO_FA_GET,
+        method: Method::GET,
+        query: Params::new().with(param::SID, sid.expose()),
+        fixed: Some(&*LIST_FIXED),
+        form: Params::new(),
+    }
+}
 
 /// One 2FGET listing: its id and its rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,16 +91,7 @@ pub struct Record<'a> {
 impl Client {
     /// 2FGET, with addresses in clear (`Redact>0`).
     pub async fn list_devices(&self, sid: &Sid) -> Result<Listing, Error> {
-        let call = Call {
-            command: command::TWO_FA_GET,
-            method: Method::GET,
-            query: Params::new()
-                .with(param::SID, sid.expose())
-                .with(param::HTML_ON_OK, template::TWO_FA_LIST)
-                .with(param::HTML_ON_FAIL, template::TWO_FA_LIST)
-                .with(param::LIST_FILTER, filter::SHOW),
-            form: Params::new(),
-        };
+        let call = list_call(sid);
         let envelope = match self.call_parsed(&call, fast_listing).await? {
             Parsed::Fast(listing) => return Ok(listing),
             Parsed::Envelope(envelope) => envelope,
@@ -167,6 +180,7 @@ fn set_call(sid: &Sid, form: Params) -> Call<'static> {
             .with(param::SID, sid.expose())
             .with(param::HTML_ON_OK, template::TWO_FA_SET)
             .with(param::HTML_ON_FAIL, template::TWO_FA_SET),
+        fixed: None,
         form,
     }
 }
@@ -266,6 +280,27 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// The 2FGET query with its fixed parameters encoded once is the query of all of
+    /// them encoded together, and still a read.
+    #[test]
+    fn the_listing_query_is_the_one_of_all_its_parameters() {
+        let sid = Sid::new("mK2JN75CKK2NN643$2Ff2XB$2B/=+&x".to_owned());
+        let call = list_call(&sid);
+        let mut written = String::new();
+        call.push_query(&mut written);
+        let whole = Params::new()
+            .with(param::SID, sid.expose())
+            .with(param::HTML_ON_OK, template::TWO_FA_LIST)
+            .with(param::HTML_ON_FAIL, template::TWO_FA_LIST)
+            .with(param::LIST_FILTER, filter::SHOW)
+            .to_query(command::TWO_FA_GET);
+        assert_eq!(written, whole);
+        assert!(call.is_read());
+        let decoded = crate::upstream::cgi::parse_query(&written);
+        assert_eq!(decoded.params.get(param::SID), Some(sid.expose()));
+        assert_eq!(decoded.params.get(param::LIST_FILTER), Some(filter::SHOW));
+    }
 
     #[test]
     fn seed_rows_parse_and_placeholders_are_skipped() {
