@@ -58,6 +58,17 @@ pub enum BuildError {
 /// CORS headers a listed origin needs to read it.
 pub type App = Either<Cors<Edge<Router>>, Edge<Router>>;
 
+/// `app` for one connection, from `peer`: its requests need no `ConnectInfo` (see
+/// [`Edge::set_peer`]).
+pub fn app_for_peer(app: &App, peer: std::net::SocketAddr) -> App {
+    let mut app = app.clone();
+    match &mut app {
+        Either::Left(cors) => cors.get_mut().set_peer(peer),
+        Either::Right(edge) => edge.set_peer(peer),
+    }
+    app
+}
+
 /// Pending verifications where sessions live: in Redis with the Redis store, so each
 /// step of the add flow may land on any replica.
 fn verifications(config: &Config, redis: Option<&session::RedisLink>) -> Verifications {

@@ -243,16 +243,11 @@ async fn a_slow_loris_client_is_cut_off() {
 
 #[tokio::test]
 async fn a_kept_alive_connection_waits_for_its_next_request_past_the_header_timeout() {
-    let sim = Sim::start().await;
-    let gw = Gateway::start(
-        &sim.url(),
-        &[
-            ("WDGATE_SERVER_HEADER_READ_TIMEOUT_SECS", "1"),
-            ("WDGATE_SERVER_IDLE_TIMEOUT_SECS", "60"),
-        ],
-    );
-    let mut stream = TcpStream::connect(gw.addr).await.expect("connect");
-    assert!(healthz_on(&mut stream).await.contains("200"));
+    let (_sim, _gw, mut stream) = after_one_request(&[
+        ("WDGATE_SERVER_HEADER_READ_TIMEOUT_SECS", "1"),
+        ("WDGATE_SERVER_IDLE_TIMEOUT_SECS", "60"),
+    ])
+    .await;
     // Waiting between requests is the idle timeout's business, not the header
     // timeout's: a client (or a load balancer's pool) keeps the connection for the next
     // request, as nginx's keepalive_timeout does. The wait is what is tested.
@@ -265,16 +260,11 @@ async fn a_kept_alive_connection_waits_for_its_next_request_past_the_header_time
 
 #[tokio::test]
 async fn a_head_dripped_on_a_kept_alive_connection_is_cut_at_the_header_timeout() {
-    let sim = Sim::start().await;
-    let gw = Gateway::start(
-        &sim.url(),
-        &[
-            ("WDGATE_SERVER_HEADER_READ_TIMEOUT_SECS", "1"),
-            ("WDGATE_SERVER_IDLE_TIMEOUT_SECS", "60"),
-        ],
-    );
-    let mut stream = TcpStream::connect(gw.addr).await.expect("connect");
-    assert!(healthz_on(&mut stream).await.contains("200"));
+    let (_sim, _gw, mut stream) = after_one_request(&[
+        ("WDGATE_SERVER_HEADER_READ_TIMEOUT_SECS", "1"),
+        ("WDGATE_SERVER_IDLE_TIMEOUT_SECS", "60"),
+    ])
+    .await;
     // The next head a byte at a time, each well within the idle timeout, never ending.
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
@@ -304,17 +294,21 @@ async fn a_head_dripped_on_a_kept_alive_connection_is_cut_at_the_header_timeout(
 
 #[tokio::test]
 async fn an_idle_connection_is_closed() {
+    let (_sim, _gw, stream) = after_one_request(&[
+        ("WDGATE_SERVER_IDLE_TIMEOUT_SECS", "1"),
+        ("WDGATE_SERVER_REQUEST_TIMEOUT_SECS", "1"),
+    ])
+    .await;
+    closed_within(stream).await;
+}
+
+/// A gateway started with `env` and a connection kept alive after one answered request.
+async fn after_one_request(env: &[(&str, &str)]) -> (Sim, Gateway, TcpStream) {
     let sim = Sim::start().await;
-    let gw = Gateway::start(
-        &sim.url(),
-        &[
-            ("WDGATE_SERVER_IDLE_TIMEOUT_SECS", "1"),
-            ("WDGATE_SERVER_REQUEST_TIMEOUT_SECS", "1"),
-        ],
-    );
+    let gw = Gateway::start(&sim.url(), env);
     let mut stream = TcpStream::connect(gw.addr).await.expect("connect");
     assert!(healthz_on(&mut stream).await.contains("200"));
-    closed_within(stream).await;
+    (sim, gw, stream)
 }
 
 #[tokio::test]

@@ -244,6 +244,7 @@ impl<S> Layer<S> for EdgeLayer {
         Edge {
             inner,
             shared: self.0.clone(),
+            peer: None,
         }
     }
 }
@@ -253,6 +254,18 @@ impl<S> Layer<S> for EdgeLayer {
 pub struct Edge<S> {
     inner: S,
     shared: Arc<Shared>,
+    /// The connection's peer, when the edge serves one connection (see
+    /// [`Edge::set_peer`]); else a request's `ConnectInfo`.
+    peer: Option<SocketAddr>,
+}
+
+impl<S> Edge<S> {
+    /// Serves the connection of `peer`. The edge reads the peer from here rather than
+    /// from a `ConnectInfo` in each request's extensions (a map, its table and a box
+    /// made for every request), and gives it to the routed handlers that read it.
+    pub fn set_peer(&mut self, peer: SocketAddr) {
+        self.peer = Some(peer);
+    }
 }
 
 impl<S, B> Service<Request<B>> for Edge<S>
@@ -283,10 +296,15 @@ where
                 Body::new(DeadlineBody::new(body, body_due.into()))
             }
         });
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip());
+        let peer = self
+            .peer
+            .or_else(|| {
+                request
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(peer)| *peer)
+            })
+            .map(|peer| peer.ip());
         let resolver = &self.shared.client_ip;
         let client = peer.map(|peer| resolver.client_behind(peer, request.headers()));
         let ids = telemetry::assign_request_id(
@@ -356,6 +374,11 @@ where
             (Some(routes), Some(hot)) if HotRoutes::takes(request.method()) => Some((routes, hot)),
             _ => None,
         };
+        // The routed handlers read the peer from the request (the client-IP extractor);
+        // the hot ones have no use for it.
+        if let (None, Some(peer)) = (hot, self.peer) {
+            request.extensions_mut().insert(ConnectInfo(peer));
+        }
         let called = answer.log.in_scope(|| {
             catch_unwind(AssertUnwindSafe(|| match hot {
                 Some((routes, hot)) => Call::Hot {

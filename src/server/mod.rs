@@ -15,7 +15,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::App;
-use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -170,7 +169,7 @@ fn spawn_connection(
     ticket: Ticket,
     accepted: Instant,
 ) {
-    let app = app.clone();
+    let app = crate::app_for_peer(app, peer);
     let builder = builder.clone();
     let tls = options.tls.as_ref().map(ReloadingTls::acceptor);
     let limits = options.limits();
@@ -178,12 +177,11 @@ fn spawn_connection(
         .with_head_timeout(ticket.conn().clone(), options.header_read_timeout);
     tokio::spawn(async move {
         let conn = ticket.conn().clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let in_flight = conn.start_request();
             if request.version() == http::Version::HTTP_2 {
                 conn.note_http2();
             }
-            request.extensions_mut().insert(ConnectInfo(peer));
             let call = app.clone().oneshot(request);
             async move {
                 let response = call.await?;
