@@ -50,43 +50,23 @@ pub const fn fixed(
 }
 
 /// `me`: the profile.
-const ME: Link = fixed("me", paths::ME, "GET", "Your profile");
+pub const ME_LINK: Link = fixed("me", paths::ME, "GET", "Your profile");
 /// `devices`: the 2FA devices.
-const DEVICES_LINK: Link = fixed("devices", DEVICES, "GET", "Your two-factor devices");
+pub const DEVICES_LINK: Link = fixed("devices", DEVICES, "GET", "Your two-factor devices");
 /// `sessions`: where the user is signed in.
-const SESSIONS: Link = fixed(
+pub const SESSIONS_LINK: Link = fixed(
     "sessions",
     paths::MY_SESSIONS,
     "GET",
     "Where you are signed in",
 );
 /// `logout`: end the session the request came with.
-const LOGOUT: Link = fixed(
+pub const LOGOUT_LINK: Link = fixed(
     "logout",
     paths::CURRENT_SESSION,
     "DELETE",
     "Sign out of this session",
 );
-
-/// `me`: the profile.
-pub fn me() -> Link {
-    ME
-}
-
-/// `devices`: the 2FA devices.
-pub fn devices() -> Link {
-    DEVICES_LINK
-}
-
-/// `sessions`: where the user is signed in.
-pub fn sessions() -> Link {
-    SESSIONS
-}
-
-/// `logout`: end the session the request came with.
-pub fn logout() -> Link {
-    LOGOUT
-}
 
 /// `end`: end one of the user's other sessions.
 pub fn end(id: &str) -> Link {
@@ -109,7 +89,7 @@ pub fn end_others() -> Link {
 }
 
 /// The links of the login answer: `me`, `devices`, `sessions`, `logout` (built once).
-pub static AFTER_LOGIN: [Link; 4] = [ME, DEVICES_LINK, SESSIONS, LOGOUT];
+pub static AFTER_LOGIN: [Link; 4] = [ME_LINK, DEVICES_LINK, SESSIONS_LINK, LOGOUT_LINK];
 
 /// [`AFTER_LOGIN`] as JSON, rendered once (as [`OF_ME_JSON`]).
 pub static AFTER_LOGIN_JSON: LazyLock<Box<RawValue>> = LazyLock::new(|| rendered(&AFTER_LOGIN));
@@ -119,8 +99,8 @@ pub static AFTER_LOGIN_JSON: LazyLock<Box<RawValue>> = LazyLock::new(|| rendered
 pub static OF_ME: [Link; 4] = [
     fixed("self", paths::ME, "GET", "Your profile"),
     DEVICES_LINK,
-    SESSIONS,
-    LOGOUT,
+    SESSIONS_LINK,
+    LOGOUT_LINK,
 ];
 
 /// [`OF_ME`] as JSON, rendered once: the answer writes these bytes as they are instead
@@ -139,7 +119,7 @@ pub fn of_sessions() -> Vec<Link> {
     vec![
         fixed("self", paths::MY_SESSIONS, "GET", "Where you are signed in"),
         end_others(),
-        me(),
+        ME_LINK,
     ]
 }
 

@@ -201,7 +201,7 @@ fn summary(session: &Session, current: bool) -> SessionSummary {
         client_ip: session.client_ip.map(|ip| ip.to_string()),
         user_agent: session.user_agent.clone(),
         links: vec![if current {
-            links::logout()
+            links::LOGOUT_LINK
         } else {
             links::end(id)
         }],

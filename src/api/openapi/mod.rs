@@ -124,19 +124,14 @@ impl Modify for SecuritySchemes {
 /// Not kept: its `serde_json::Value` tree is several MiB of small maps, and a running
 /// gateway needs only the negotiation table built from it and, once asked, its JSON.
 pub fn document() -> Result<Value, ApiError> {
-    let mut doc = serde_json::to_value(ApiDoc::openapi())
-        .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))?;
-    require_headers(&mut doc);
-    xml::add_twins(&mut doc);
-    Ok(doc)
+    served().map_err(internal)
 }
 
 /// What content negotiation reads of the document: its operations, and its schemas with
 /// their XML names. Without the XML twins of every problem answer, which negotiation
 /// does not read and which are most of the document's start-up memory.
 pub fn negotiation_document() -> Result<Value, ApiError> {
-    let mut doc = serde_json::to_value(ApiDoc::openapi())
-        .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))?;
+    let mut doc = generated().map_err(internal)?;
     xml::name_schemas(&mut doc);
     Ok(doc)
 }
@@ -145,11 +140,29 @@ pub fn negotiation_document() -> Result<Value, ApiError> {
 pub fn json() -> Result<&'static str, ApiError> {
     static JSON: OnceLock<Result<String, String>> = OnceLock::new();
     JSON.get_or_init(|| {
-        let doc = document().map_err(|e| e.to_string())?;
-        serde_json::to_string(&doc).map_err(|e| e.to_string())
+        served().and_then(|doc| serde_json::to_string(&doc).map_err(|e| e.to_string()))
     })
     .as_deref()
-    .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))
+    .map_err(internal)
+}
+
+/// The document as the annotations generate it.
+fn generated() -> Result<Value, String> {
+    serde_json::to_value(ApiDoc::openapi()).map_err(|e| e.to_string())
+}
+
+/// The served document: the generated one, with the headers every problem carries
+/// marked required and the XML twins of its bodies.
+fn served() -> Result<Value, String> {
+    let mut doc = generated()?;
+    require_headers(&mut doc);
+    xml::add_twins(&mut doc);
+    Ok(doc)
+}
+
+/// The error of a document that cannot be built.
+fn internal(message: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(format!("OpenAPI document: {message}"))
 }
 
 /// Marks the headers a problem always carries (`problems::ALWAYS_SENT`) `required`,
