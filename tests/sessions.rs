@@ -336,3 +336,89 @@ async fn request_ids_are_echoed_or_minted() {
         .to_owned();
     assert_eq!(id.len(), 36, "a fresh UUID replaces an unsafe id: {id}");
 }
+
+/// `GET /me` with `token` on the one connection `sender` holds: status and body.
+async fn me_on(
+    sender: &mut hyper::client::conn::http1::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    token: &str,
+) -> (u16, serde_json::Value) {
+    use http_body_util::BodyExt;
+    let request = hyper::Request::get("/me")
+        .header("host", "localhost")
+        .header("authorization", format!("Bearer {token}"))
+        .body(http_body_util::Empty::new())
+        .expect("a request");
+    let response = sender.send_request(request).await.expect("an answer");
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    (status, serde_json::from_slice(&body).expect("JSON"))
+}
+
+/// A connection remembers its last token's store key (to hash it once), never whose
+/// session it is: on one kept-alive connection, each of two tokens reaches its own
+/// session however they alternate, a token one character off the remembered one is
+/// refused, and a token logged out elsewhere is refused on the next request.
+#[tokio::test]
+async fn tokens_alternating_on_one_connection_each_reach_their_own_session() {
+    let sim = Sim::start().await;
+    let gw = Gateway::start(&sim.url(), &[]);
+    let a = gw.login("demo", "demo").await;
+    let b = gw.login("demo", "demo").await;
+    let tcp = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .expect("a handshake");
+    let driven = tokio::spawn(connection);
+
+    let (_, of_a) = me_on(&mut sender, &a).await;
+    let (_, of_b) = me_on(&mut sender, &b).await;
+    let id_a = of_a["session"]["id"].as_str().expect("an id").to_owned();
+    let id_b = of_b["session"]["id"].as_str().expect("an id").to_owned();
+    assert_ne!(id_a, id_b);
+    for (token, id) in [
+        (&a, &id_a),
+        (&a, &id_a),
+        (&b, &id_b),
+        (&a, &id_a),
+        (&b, &id_b),
+    ] {
+        let (status, body) = me_on(&mut sender, token).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["session"]["id"], id.as_str());
+    }
+
+    let mut near = a.clone();
+    let last = if near.ends_with('A') { "B" } else { "A" };
+    near.replace_range(near.len() - 1.., last);
+    let (status, body) = me_on(&mut sender, &near).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token")),
+        "{body}"
+    );
+
+    let (status, _) = me_on(&mut sender, &b).await;
+    assert_eq!(status, 200);
+    let r = gw.delete("/sessions/current", Some(&b)).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let (status, body) = me_on(&mut sender, &b).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token")),
+        "{body}"
+    );
+    let (status, body) = me_on(&mut sender, &a).await;
+    assert_eq!(
+        (status, body["session"]["id"].as_str()),
+        (200, Some(id_a.as_str()))
+    );
+    assert!(!driven.is_finished(), "all of it on one connection");
+}

@@ -10,7 +10,7 @@ use super::browser;
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::session::store::unix_now;
-use crate::session::{Session, TokenHash};
+use crate::session::{RecentToken, Session, TokenHash};
 
 /// The caller's live session, from `Authorization: Bearer wdg_…` or, in cookie mode,
 /// the session cookie (then unsafe methods must come from an allowed origin).
@@ -29,18 +29,32 @@ impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = Presented::of(parts, state, None)?;
+        Self::of(presented, state).await
+    }
+}
+
+/// The credentials a request presents: the store key of its token, and how it came.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented {
+    key: TokenHash,
+    via_cookie: bool,
+}
+
+impl Presented {
+    /// The bearer token of `parts` or, without an `Authorization` header, its session
+    /// cookie (then an unsafe method must come from an allowed origin); `recent`, the
+    /// connection's last token, spares hashing the same token again.
+    pub fn of(
+        parts: &Parts,
+        state: &AppState,
+        recent: Option<&mut RecentToken>,
+    ) -> Result<Self, ApiError> {
         // One lookup: whether the header is there and what it says.
         let authorization = parts.headers.get(header::AUTHORIZATION);
         let via_cookie = authorization.is_none();
-        let presented = match authorization {
-            Some(value) => value
-                .to_str()
-                .ok()
-                .and_then(|v| {
-                    let (scheme, token) = v.trim().split_once(' ')?;
-                    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-                })
-                .ok_or(ApiError::InvalidToken)?,
+        let token = match authorization {
+            Some(value) => bearer_token(value.as_bytes()).ok_or(ApiError::InvalidToken)?,
             None => {
                 let token = browser::token_from_cookie(state.browser(), &parts.headers)
                     .ok_or(ApiError::MissingToken)?;
@@ -48,10 +62,37 @@ impl FromRequestParts<AppState> for CurrentSession {
                 if browser::is_unsafe(&parts.method) {
                     browser::check_origin(state.browser(), &parts.headers, &parts.uri)?;
                 }
-                token
+                token.as_bytes()
             }
         };
-        let key = TokenHash::from_presented(presented).ok_or(ApiError::InvalidToken)?;
+        let key = match recent {
+            Some(recent) => recent.key_of(token),
+            None => TokenHash::from_presented_bytes(token),
+        };
+        Ok(Self {
+            key: key.ok_or(ApiError::InvalidToken)?,
+            via_cookie,
+        })
+    }
+}
+
+/// The token of an `Authorization: Bearer …` value (the scheme in any case, spaces
+/// around the token trimmed), or `None` for another scheme. The header's bytes are
+/// read as they are: a token is ASCII, and anything else is refused when its shape is
+/// checked.
+fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    let value = value.trim_ascii();
+    let space = value.iter().position(|&b| b == b' ')?;
+    let (scheme, token) = value.split_at(space);
+    scheme
+        .eq_ignore_ascii_case(b"bearer")
+        .then(|| token.trim_ascii())
+}
+
+impl CurrentSession {
+    /// The live session `presented` names, or a 401 (503 when the store is down).
+    pub async fn of(presented: Presented, state: &AppState) -> Result<Self, ApiError> {
+        let Presented { key, via_cookie } = presented;
         match state.store().get(key).await {
             Ok(Some(mut session)) => {
                 note_last_seen(state, key, &mut session).await;

@@ -32,8 +32,8 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -56,6 +56,7 @@ use super::hot::{Hot, HotFuture, HotRoutes};
 use super::negotiate::{Decision, Format, Negotiation, RouteOffers};
 use super::problem::{self, ApiError};
 use crate::metrics::{RequestMetrics, method_index};
+use crate::session::RecentToken;
 use crate::telemetry::{self, REQUEST_ID, RequestContext};
 
 /// The route label of a path that matches no route.
@@ -245,6 +246,7 @@ impl<S> Layer<S> for EdgeLayer {
             inner,
             shared: self.0.clone(),
             peer: None,
+            recent_token: None,
         }
     }
 }
@@ -257,14 +259,19 @@ pub struct Edge<S> {
     /// The connection's peer, when the edge serves one connection (see
     /// [`Edge::set_peer`]); else a request's `ConnectInfo`.
     peer: Option<SocketAddr>,
+    /// The connection's last token, shared by the edge's clones for its requests
+    /// (`None` when the edge serves no one connection).
+    recent_token: Option<Arc<Mutex<RecentToken>>>,
 }
 
 impl<S> Edge<S> {
     /// Serves the connection of `peer`. The edge reads the peer from here rather than
     /// from a `ConnectInfo` in each request's extensions (a map, its table and a box
-    /// made for every request), and gives it to the routed handlers that read it.
+    /// made for every request), and gives it to the routed handlers that read it. The
+    /// connection's requests also share its last token (see [`RecentToken`]).
     pub fn set_peer(&mut self, peer: SocketAddr) {
         self.peer = Some(peer);
+        self.recent_token = Some(Arc::default());
     }
 }
 
@@ -382,7 +389,7 @@ where
         let called = answer.log.in_scope(|| {
             catch_unwind(AssertUnwindSafe(|| match hot {
                 Some((routes, hot)) => Call::Hot {
-                    answer: routes.call(hot, request),
+                    answer: routes.call(hot, request, self.recent_token.as_deref()),
                 },
                 None => Call::Routed {
                     inner: self.inner.call(request),

@@ -18,6 +18,7 @@ mod tests;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 
 use axum::body::{Body, HttpBody};
 use axum::extract::{FromRequestParts, Query, Request, State};
@@ -25,10 +26,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 
-use super::auth::CurrentSession;
+use super::auth::{CurrentSession, Presented};
 use super::devices::view::RedactQuery;
+use super::problem::ApiError;
 use super::state::AppState;
 use super::{devices, me, paths};
+use crate::session::RecentToken;
 
 /// A hot route's answer being made.
 pub type HotFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
@@ -69,20 +72,33 @@ impl HotRoutes {
         method == Method::GET
     }
 
-    /// The answer to `request`, a `GET` of `route`.
-    pub fn call(&self, route: Hot, request: Request) -> HotFuture {
+    /// The answer to `request`, a `GET` of `route`; `recent` is its connection's last
+    /// token (see [`RecentToken`]).
+    pub fn call(
+        &self,
+        route: Hot,
+        request: Request,
+        recent: Option<&Mutex<RecentToken>>,
+    ) -> HotFuture {
         let state = self.state.clone();
         let (parts, _) = request.into_parts();
+        // The credentials are read before the answer's future is made: the connection's
+        // last token is at hand only here. (A request of the same connection holding it
+        // at the same moment, on HTTP/2, only means this one hashes its token.)
+        let presented = {
+            let mut recent = recent.and_then(|recent| recent.try_lock().ok());
+            Presented::of(&parts, &state, recent.as_deref_mut())
+        };
         match route {
-            Hot::Me => Box::pin(get_me(state, parts)),
-            Hot::Devices => Box::pin(list_devices(state, parts)),
+            Hot::Me => Box::pin(get_me(state, presented)),
+            Hot::Devices => Box::pin(list_devices(state, parts, presented)),
         }
     }
 }
 
 /// `GET /me` as the router calls [`me::get`].
-async fn get_me(state: AppState, mut parts: Parts) -> Response {
-    let current = match CurrentSession::from_request_parts(&mut parts, &state).await {
+async fn get_me(state: AppState, presented: Result<Presented, ApiError>) -> Response {
+    let current = match authenticated(presented, &state).await {
         Ok(current) => current,
         Err(rejection) => return with_length(rejection.into_response()),
     };
@@ -91,8 +107,12 @@ async fn get_me(state: AppState, mut parts: Parts) -> Response {
 
 /// `GET /me/2fa-devices` as the router calls [`devices::list`]: its extractors in
 /// their order (the state, the session, the query).
-async fn list_devices(state: AppState, mut parts: Parts) -> Response {
-    let current = match CurrentSession::from_request_parts(&mut parts, &state).await {
+async fn list_devices(
+    state: AppState,
+    mut parts: Parts,
+    presented: Result<Presented, ApiError>,
+) -> Response {
+    let current = match authenticated(presented, &state).await {
         Ok(current) => current,
         Err(rejection) => return with_length(rejection.into_response()),
     };
@@ -105,6 +125,14 @@ async fn list_devices(state: AppState, mut parts: Parts) -> Response {
             .await
             .into_response(),
     )
+}
+
+/// The session `presented` names, as [`CurrentSession`]'s extractor finds it.
+async fn authenticated(
+    presented: Result<Presented, ApiError>,
+    state: &AppState,
+) -> Result<CurrentSession, ApiError> {
+    CurrentSession::of(presented?, state).await
 }
 
 /// `response` with the `Content-Length` of its body when that is known and the

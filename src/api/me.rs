@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::auth::CurrentSession;
 use super::devices::view::Link;
-use super::json::private_json_bytes;
+use super::json::{self, private_json_bytes};
 use super::links;
 use super::openapi::problems;
 use super::problem::ApiError;
@@ -86,11 +86,11 @@ fn me_json(s: &Session) -> Result<Vec<u8>, serde_json::Error> {
     out.push(b'{');
     write_user_fields(&mut out, &s.profile)?;
     out.extend_from_slice(b",\"session\":{\"id\":");
-    serde_json::to_writer(&mut out, s.id.as_str())?;
+    json::write_str(&mut out, s.id.as_str())?;
     out.extend_from_slice(b",\"created_at\":");
-    serde_json::to_writer(&mut out, &s.created_at)?;
+    json::write_u64(&mut out, s.created_at);
     out.extend_from_slice(b",\"expires_at\":");
-    serde_json::to_writer(&mut out, &s.expires_at)?;
+    json::write_u64(&mut out, s.expires_at);
     out.extend_from_slice(b"},\"_links\":");
     out.extend_from_slice(links::OF_ME_JSON.get().as_bytes());
     out.push(b'}');
@@ -107,7 +107,7 @@ pub(crate) fn write_user_fields(out: &mut Vec<u8>, p: &Profile) -> Result<(), se
         (b",\"firm\":", &p.firm),
     ] {
         out.extend_from_slice(key);
-        serde_json::to_writer(&mut *out, value)?;
+        json::write_str(out, value)?;
     }
     Ok(())
 }

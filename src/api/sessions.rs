@@ -11,7 +11,7 @@ use super::auth::CurrentSession;
 use super::browser;
 use super::client_ip::ClientIp;
 use super::devices::view::Link;
-use super::json::{ApiJson, private_json_bytes};
+use super::json::{self, ApiJson, private_json_bytes};
 use super::links;
 use super::me::{UserView, write_user_fields};
 use super::openapi::{fields, problems};
@@ -94,17 +94,17 @@ fn login_json(a: &LoginAnswer<'_>) -> Result<Vec<u8>, serde_json::Error> {
     out.push(b'{');
     if let Some(token) = a.token {
         out.extend_from_slice(b"\"token\":");
-        serde_json::to_writer(&mut out, token)?;
+        json::write_str(&mut out, token)?;
         out.extend_from_slice(b",\"token_type\":\"Bearer\",");
     }
     out.extend_from_slice(b"\"expires_in\":");
-    serde_json::to_writer(&mut out, &a.expires_in)?;
+    json::write_u64(&mut out, a.expires_in);
     out.extend_from_slice(b",\"max_expires_in\":");
-    serde_json::to_writer(&mut out, &a.max_expires_in)?;
+    json::write_u64(&mut out, a.max_expires_in);
     out.extend_from_slice(b",\"user\":{");
     write_user_fields(&mut out, a.profile)?;
     out.extend_from_slice(b"},\"id\":");
-    serde_json::to_writer(&mut out, a.id)?;
+    json::write_str(&mut out, a.id)?;
     out.extend_from_slice(b",\"_links\":");
     out.extend_from_slice(links::AFTER_LOGIN_JSON.get().as_bytes());
     out.push(b'}');

@@ -25,7 +25,7 @@ pub use sealed::Sealer;
 pub use session_id::SessionId;
 pub use store::{Session, SessionStore, StoreError};
 pub use tiered::TieredStore;
-pub use token::{Token, TokenCache, TokenHash, TokenHashState};
+pub use token::{RecentToken, Token, TokenCache, TokenHash, TokenHashState};
 
 use crate::config::{SessionConfig, StoreKind};
 

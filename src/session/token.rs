@@ -7,6 +7,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// The prefix every token carries.
 pub const TOKEN_PREFIX: &str = "wdg_";
@@ -101,7 +102,7 @@ impl Token {
 
     /// The store key.
     pub fn hash(&self) -> TokenHash {
-        TokenHash::of(&self.0)
+        TokenHash::of(self.0.as_bytes())
     }
 }
 
@@ -121,16 +122,21 @@ impl TokenHash {
     /// Hashes presented token text, or `None` if it is not shaped like one of ours
     /// (so garbage never costs a store lookup).
     pub fn from_presented(text: &str) -> Option<Self> {
-        let body = text.strip_prefix(TOKEN_PREFIX)?;
+        Self::from_presented_bytes(text.as_bytes())
+    }
+
+    /// [`Self::from_presented`] of the bytes of a header (anything not ASCII is refused).
+    pub fn from_presented_bytes(text: &[u8]) -> Option<Self> {
+        let body = text.strip_prefix(TOKEN_PREFIX.as_bytes())?;
         let well_formed = text.len() == TOKEN_LEN
             && body
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         well_formed.then(|| Self::of(text))
     }
 
-    fn of(text: &str) -> Self {
-        Self(Sha256::digest(text.as_bytes()).into())
+    fn of(text: &[u8]) -> Self {
+        Self(Sha256::digest(text).into())
     }
 
     /// Lowercase hex, for stores that key on text.
@@ -148,6 +154,56 @@ impl TokenHash {
             *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
         }
         Some(Self(bytes))
+    }
+}
+
+/// The last token one connection presented, with its store key.
+///
+/// A client keeps its connection and presents the same token on every request, so the
+/// key is worked out once per connection rather than once per request. SHA-256 of a
+/// token costs about 3,500 instructions on a CPU without SHA extensions (Skylake and
+/// Cascade Lake Xeons have none): a seventh of a cached read (bench/results.md). A token
+/// is compared with the remembered one in constant time, so timing tells nothing of a
+/// token another client sent on a shared connection (a load balancer's); any other token
+/// is hashed and remembered instead.
+#[derive(Clone, Default)]
+pub struct RecentToken(Option<(TokenWords, TokenHash)>);
+
+/// A token's text as machine words (zero-padded), to compare a word at a time.
+type TokenWords = [u64; TOKEN_LEN.div_ceil(8)];
+
+impl RecentToken {
+    /// The store key of `presented`, as [`TokenHash::from_presented`] gives it.
+    pub fn key_of(&mut self, presented: &[u8]) -> Option<TokenHash> {
+        // Only a token's length may be told by timing: every token has the same one.
+        let text: &[u8; TOKEN_LEN] = presented.try_into().ok()?;
+        let words = words_of(text);
+        if let Some((remembered, key)) = &self.0 {
+            if bool::from(remembered[..].ct_eq(&words[..])) {
+                return Some(*key);
+            }
+        }
+        let key = TokenHash::from_presented_bytes(text)?;
+        self.0 = Some((words, key));
+        Some(key)
+    }
+}
+
+fn words_of(text: &[u8; TOKEN_LEN]) -> TokenWords {
+    let mut padded = [0u8; TOKEN_LEN.next_multiple_of(8)];
+    padded[..TOKEN_LEN].copy_from_slice(text);
+    let mut words = TokenWords::default();
+    for (word, bytes) in words.iter_mut().zip(padded.chunks_exact(8)) {
+        let mut chunk = [0u8; 8];
+        chunk.copy_from_slice(bytes);
+        *word = u64::from_ne_bytes(chunk);
+    }
+    words
+}
+
+impl fmt::Debug for RecentToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecentToken(<redacted>)")
     }
 }
 
@@ -183,6 +239,35 @@ mod tests {
         assert_ne!(a.as_str(), b.as_str());
         assert_eq!(TokenHash::from_presented(a.as_str()), Some(a.hash()));
         assert!(!format!("{a:?}").contains(&a.as_str()[4..]));
+    }
+
+    #[test]
+    fn a_remembered_token_gives_the_key_its_hash_gives() {
+        let a = Token::generate().expect("rng");
+        let b = Token::generate().expect("rng");
+        let mut recent = RecentToken::default();
+        for _ in 0..2 {
+            assert_eq!(recent.key_of(a.as_str().as_bytes()), Some(a.hash()));
+        }
+        // Another token is hashed, not taken for the remembered one; then it is the one
+        // remembered.
+        let key_of = |recent: &mut RecentToken, text: &str| recent.key_of(text.as_bytes());
+        assert_eq!(key_of(&mut recent, b.as_str()), Some(b.hash()));
+        assert_eq!(key_of(&mut recent, b.as_str()), Some(b.hash()));
+        assert_eq!(key_of(&mut recent, a.as_str()), Some(a.hash()));
+        // A token differing in its last character (the one in the padded word), or a
+        // prefix of it, is not the remembered one.
+        let mut near = a.as_str().to_owned();
+        let last = if near.ends_with('A') { "B" } else { "A" };
+        near.replace_range(near.len() - 1.., last);
+        assert_eq!(key_of(&mut recent, &near), TokenHash::from_presented(&near));
+        assert_ne!(key_of(&mut recent, &near), Some(a.hash()));
+        assert_eq!(key_of(&mut recent, &a.as_str()[..20]), None);
+        // Garbage of a token's length is refused, and forgets nothing.
+        let garbage = format!("wdg_{}", "!".repeat(TOKEN_LEN - 4));
+        assert_eq!(key_of(&mut recent, &garbage), None);
+        assert_eq!(key_of(&mut recent, &near), TokenHash::from_presented(&near));
+        assert!(!format!("{recent:?}").contains(&near[4..]));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::super::json;
 use super::super::links;
 use super::super::openapi::fields;
 use super::super::problem::ApiError;
@@ -199,16 +200,16 @@ pub fn list_json(devices: &[Device], redact: bool) -> Result<Vec<u8>, serde_json
         // The fields of `DeviceView` in its order, the keys as fixed text: only the
         // values are escaped (a serialized struct escaped every key again).
         out.extend_from_slice(b"{\"id\":");
-        serde_json::to_writer(&mut out, &device.id)?;
+        json::write_str(&mut out, &device.id)?;
         out.extend_from_slice(match device.address {
             Address::Phone(_) => b",\"type\":\"phone\",\"address\":",
             Address::Email(_) => b",\"type\":\"email\",\"address\":",
         });
-        serde_json::to_writer(&mut out, &address)?;
+        json::write_str(&mut out, &address)?;
         out.extend_from_slice(b",\"display\":");
-        serde_json::to_writer(&mut out, &display)?;
+        json::write_str(&mut out, &display)?;
         out.extend_from_slice(b",\"name\":");
-        serde_json::to_writer(&mut out, &device.row.name)?;
+        json::write_str(&mut out, &device.row.name)?;
         out.extend_from_slice(if device.row.enabled {
             b",\"enabled\":true,\"_links\":"
         } else {
