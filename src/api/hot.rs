@@ -116,9 +116,14 @@ async fn list_devices(
         Ok(current) => current,
         Err(rejection) => return with_length(rejection.into_response()),
     };
-    let query = match Query::<RedactQuery>::from_request_parts(&mut parts, &state).await {
-        Ok(query) => query,
-        Err(rejection) => return with_length(rejection.into_response()),
+    let query = match parts.uri.query() {
+        // What `Query` makes of no query string (an empty one: no `redact`), without
+        // running the deserializer over nothing.
+        None => Query(RedactQuery::default()),
+        Some(_) => match Query::<RedactQuery>::from_request_parts(&mut parts, &state).await {
+            Ok(query) => query,
+            Err(rejection) => return with_length(rejection.into_response()),
+        },
     };
     with_length(
         devices::list(State(state), current, query)

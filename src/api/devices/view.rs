@@ -69,8 +69,8 @@ pub struct DeviceList {
     pub links: Vec<Link>,
 }
 
-/// `?redact=` on device reads.
-#[derive(Debug, Deserialize, IntoParams)]
+/// `?redact=` on device reads (the default: none given).
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RedactQuery {
     /// Mask the addresses as Worldox does (the default); `false` shows them whole.

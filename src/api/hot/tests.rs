@@ -144,8 +144,20 @@ async fn hot_routes_answer_what_the_router_answers() {
     let token = pair.login().await;
     let bearer = format!("Bearer {token}");
     let bearer = bearer.as_str();
+    let lower = format!("bearer {token}");
+    let spaced = format!("  BEARER   {token}  ");
+    let tabbed = format!("Bearer\t{token}");
     let cases: Vec<Case<'_>> = vec![
         ("/me", vec![("authorization", bearer)], 200),
+        ("/me", vec![("authorization", &lower)], 200),
+        ("/me", vec![("authorization", &spaced)], 200),
+        ("/me", vec![("authorization", &tabbed)], 401),
+        ("/me/2fa-devices?", vec![("authorization", bearer)], 200),
+        (
+            "/me/2fa-devices?redact=",
+            vec![("authorization", bearer)],
+            400,
+        ),
         ("/me", vec![], 401),
         (
             "/me",
