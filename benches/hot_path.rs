@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the pieces every request goes through: `cargo bench`.
 //!
 //! - token: hashing a presented token and looking its session up in the memory store
-//!   (the whole of `GET /me`'s authentication);
+//!   (the whole of `GET /me`'s authentication), and the connection's memo of its last
+//!   token (`RecentToken`) giving the same key without hashing;
 //! - envelope: parsing the seed's 2FGET answer;
 //! - cgi: building the 2FGET query string (percent-encoding every value once);
 //! - devices: turning 2FGET rows into devices with stable ids, and rendering the
@@ -20,7 +21,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use wdgate::address::Address;
 use wdgate::api::devices::view::list_json;
 use wdgate::devices::{IdKey, ListingCache};
-use wdgate::session::{MemoryStore, Sealer, Session, SessionId, SessionStore, Token, TokenHash};
+use wdgate::session::{
+    MemoryStore, RecentToken, Sealer, Session, SessionId, SessionStore, Token, TokenHash,
+};
 use wdgate::upstream::Sid;
 use wdgate::upstream::auth::Profile;
 use wdgate::upstream::cgi::Params;
@@ -77,6 +80,10 @@ fn token(c: &mut Criterion) {
 
     c.bench_function("token/hash", |b| {
         b.iter(|| TokenHash::from_presented(black_box(&presented)))
+    });
+    let mut recent = RecentToken::default();
+    c.bench_function("token/remembered", |b| {
+        b.iter(|| recent.key_of(black_box(presented.as_bytes())))
     });
     c.bench_function("token/hash+lookup", |b| {
         b.iter(|| {
