@@ -307,11 +307,18 @@ where
             .map(|peer| peer.ip());
         let resolver = &self.shared.client_ip;
         let client = peer.map(|peer| resolver.client_behind(peer, request.headers()));
-        let ids = telemetry::assign_request_id(
-            &mut request,
-            peer.is_some_and(|peer| resolver.is_trusted(peer)),
-        );
         let route = self.shared.routes.find(request.uri().path());
+        let trusted = peer.is_some_and(|peer| resolver.is_trusted(peer));
+        // A hot route's handler reads no `x-request-id`: its request keeps the one it
+        // came with; the router's handlers see the id on the request.
+        let ids = if route.hot.is_some()
+            && self.shared.hot.is_some()
+            && HotRoutes::takes(request.method())
+        {
+            telemetry::request_ids(request.headers(), trusted)
+        } else {
+            telemetry::assign_request_id(&mut request, trusted)
+        };
         let routes = &self.shared.routes;
         let decision = routes.negotiation.decide_for(
             &routes.offers[route.id],
