@@ -619,8 +619,9 @@ where
         let mut response = response;
         negotiated(&mut response, *this.decision);
         if let Some(id) = this.request_id.take() {
-            if !response.headers().contains_key(&REQUEST_ID) {
-                response.headers_mut().insert(REQUEST_ID, id);
+            // One lookup, where `contains_key` and `insert` hashed the name twice.
+            if let header::Entry::Vacant(vacant) = response.headers_mut().entry(REQUEST_ID) {
+                vacant.insert(id);
             }
         }
         if response.status() == StatusCode::REQUEST_TIMEOUT && *this.http1 {
