@@ -251,21 +251,18 @@ fn spawn_connection(
     });
 }
 
+/// A request as hyper hands it over.
+type Request = hyper::Request<Incoming>;
+
+/// The app's answer to a request, see [`call_app`].
+type AppCall = Either<<App as Service<Request>>::Future, Pin<Box<Oneshot<App, Request>>>>;
+
 /// The future of `app`'s answer to `request`: called at once when the app is ready (it
 /// always is: the edge and the router are), else through a boxed [`ServiceExt::oneshot`]
 /// of a clone, which waits for it.
-fn call_app(
-    app: &RefCell<App>,
-    request: hyper::Request<Incoming>,
-) -> Either<
-    <App as Service<hyper::Request<Incoming>>>::Future,
-    Pin<Box<Oneshot<App, hyper::Request<Incoming>>>>,
-> {
+fn call_app(app: &RefCell<App>, request: Request) -> AppCall {
     let mut app = app.borrow_mut();
-    match Service::<hyper::Request<Incoming>>::poll_ready(
-        &mut *app,
-        &mut Context::from_waker(Waker::noop()),
-    ) {
+    match Service::<Request>::poll_ready(&mut *app, &mut Context::from_waker(Waker::noop())) {
         Poll::Ready(Ok(())) => Either::Left(app.call(request)),
         Poll::Ready(Err(never)) => match never {},
         Poll::Pending => Either::Right(Box::pin(app.clone().oneshot(request))),
