@@ -95,7 +95,7 @@ impl Drop for Entered<'_> {
     }
 }
 
-/// An id as the log shows it, kept inline (no allocation per request).
+/// An id as the log shows it, kept inline in the fields (no allocation of its own).
 #[derive(Debug)]
 struct LogId {
     bytes: [u8; ID_BYTES],
