@@ -12,7 +12,9 @@ use axum::http::HeaderName;
 pub use self::context::{Entered, RequestContext};
 use self::context::{JsonLines, PrettyLines};
 use self::fields::PlainFields;
-pub use self::request_id::{RequestIds, assign as assign_request_id, mint as mint_request_id};
+pub use self::request_id::{
+    RequestIds, assign as assign_request_id, ids as request_ids, mint as mint_request_id,
+};
 use crate::config::{LogConfig, LogFormat};
 
 /// The request id header, accepted from clients and always answered.

@@ -469,14 +469,15 @@ fn problem_xml(problem: &Problem) -> std::io::Result<Vec<u8>> {
 
 fn is_foreign_error(response: &Response) -> bool {
     let status = response.status();
-    let problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| {
-            v.as_bytes().starts_with(b"application/problem+json")
-                || v.as_bytes().starts_with(b"application/problem+xml")
-        });
-    (status.is_client_error() || status.is_server_error()) && !problem
+    // The status first: every answer comes here, and most are not errors.
+    (status.is_client_error() || status.is_server_error())
+        && !response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| {
+                v.as_bytes().starts_with(b"application/problem+json")
+                    || v.as_bytes().starts_with(b"application/problem+xml")
+            })
 }
 
 /// An axum rejection's plain-text reason, for a 4xx's detail (never a 5xx's).

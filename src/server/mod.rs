@@ -10,18 +10,23 @@ pub mod idle;
 pub mod signals;
 pub mod tls;
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::App;
+use futures_util::future::Either;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
-use tower::ServiceExt;
+use tower::util::Oneshot;
+use tower::{Service, ServiceExt};
 
 use self::accept::{Backoff, Throttled};
 use self::connection::{Ended, Limits, Tracked};
@@ -175,14 +180,21 @@ fn spawn_connection(
     let limits = options.limits();
     let stream = IdleTimeout::new(stream, options.idle_timeout)
         .with_head_timeout(ticket.conn().clone(), options.header_read_timeout);
+    // The connection's futures (hyper's HTTP/1 and HTTP/2 connections, TLS) are boxed
+    // where they are awaited: inline they made this task's future kilobytes long, and
+    // spawning and finishing a task copies its future whole, three times.
     tokio::spawn(async move {
         let conn = ticket.conn().clone();
+        // The connection's own app, called in place: cloning it for each request (and
+        // the `Oneshot` that then held the clone and the request) made the future hyper
+        // keeps for a request, and moves, that much bigger.
+        let app = RefCell::new(app);
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let in_flight = conn.start_request();
             if request.version() == http::Version::HTTP_2 {
                 conn.note_http2();
             }
-            let call = app.clone().oneshot(request);
+            let call = call_app(&app, request);
             async move {
                 let response = call.await?;
                 Ok::<_, std::convert::Infallible>(
@@ -191,12 +203,21 @@ fn spawn_connection(
             }
         });
         let ended = match tls {
-            None => serve_io(&builder, stream, service, &ticket, accepted, limits).await,
+            None => {
+                Box::pin(serve_io(
+                    &builder, stream, service, &ticket, accepted, limits,
+                ))
+                .await
+            }
             Some(acceptor) => {
                 let deadline = accepted + limits.header_read_timeout;
-                match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+                let accept = Box::pin(tokio::time::timeout_at(deadline, acceptor.accept(stream)));
+                match accept.await {
                     Ok(Ok(stream)) => {
-                        serve_io(&builder, stream, service, &ticket, accepted, limits).await
+                        Box::pin(serve_io(
+                            &builder, stream, service, &ticket, accepted, limits,
+                        ))
+                        .await
                     }
                     Ok(Err(e)) => {
                         tracing::debug!(error = %e, "TLS handshake failed");
@@ -228,6 +249,24 @@ fn spawn_connection(
         };
         crate::metrics::connection_ended(reason);
     });
+}
+
+/// A request as hyper hands it over.
+type Request = hyper::Request<Incoming>;
+
+/// The app's answer to a request, see [`call_app`].
+type AppCall = Either<<App as Service<Request>>::Future, Pin<Box<Oneshot<App, Request>>>>;
+
+/// The future of `app`'s answer to `request`: called at once when the app is ready (it
+/// always is: the edge and the router are), else through a boxed [`ServiceExt::oneshot`]
+/// of a clone, which waits for it.
+fn call_app(app: &RefCell<App>, request: Request) -> AppCall {
+    let mut app = app.borrow_mut();
+    match Service::<Request>::poll_ready(&mut *app, &mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Ok(())) => Either::Left(app.call(request)),
+        Poll::Ready(Err(never)) => match never {},
+        Poll::Pending => Either::Right(Box::pin(app.clone().oneshot(request))),
+    }
 }
 
 /// Serves HTTP on an accepted (and, with TLS, handshaken) stream until it ends.

@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 
-use axum::http::{HeaderValue, Request};
+use axum::http::{HeaderMap, HeaderValue, Request};
 use bytes::Bytes;
 
 use super::REQUEST_ID;
@@ -26,25 +26,40 @@ pub struct RequestIds {
 /// Gives `request` its id: the `x-request-id` it came with when `from_trusted_proxy`
 /// and that id is a short printable token, otherwise a fresh UUIDv4 written over it.
 pub fn assign<B>(request: &mut Request<B>, from_trusted_proxy: bool) -> RequestIds {
-    let sent = request
-        .headers()
+    let (ids, minted) = ids_of(request.headers(), from_trusted_proxy);
+    if minted {
+        match &ids.id {
+            Some(id) => request.headers_mut().insert(REQUEST_ID, id.clone()),
+            None => request.headers_mut().remove(&REQUEST_ID),
+        };
+    }
+    ids
+}
+
+/// The ids [`assign`] gives a request with `headers`, leaving the request as it came:
+/// for a handler that reads no `x-request-id` (writing the id over it costs a header
+/// insert).
+pub fn ids(headers: &HeaderMap, from_trusted_proxy: bool) -> RequestIds {
+    ids_of(headers, from_trusted_proxy).0
+}
+
+/// The ids of a request with `headers`, and whether the id is the gateway's own (or
+/// none), not the one the request came with.
+fn ids_of(headers: &HeaderMap, from_trusted_proxy: bool) -> (RequestIds, bool) {
+    let sent = headers
         .get(&REQUEST_ID)
         .filter(|id| acceptable(id.as_bytes()));
     if from_trusted_proxy {
         if let Some(id) = sent {
-            return RequestIds {
+            let ids = RequestIds {
                 id: Some(id.clone()),
                 client: None,
             };
+            return (ids, false);
         }
     }
     let client = sent.cloned();
-    let id = mint();
-    match &id {
-        Some(id) => request.headers_mut().insert(REQUEST_ID, id.clone()),
-        None => request.headers_mut().remove(&REQUEST_ID),
-    };
-    RequestIds { id, client }
+    (RequestIds { id: mint(), client }, true)
 }
 
 /// Whether a client-sent id is a short printable token (at most 64 bytes of letters,
@@ -130,6 +145,12 @@ mod tests {
         assert_ne!(id, "mine-456");
         assert_eq!(request.headers()[REQUEST_ID], id, "ours replaces it");
         assert_eq!(ids.client.expect("kept for the log"), "mine-456");
+
+        let kept = request_with_id("mine-456");
+        let ids = super::ids(kept.headers(), false);
+        assert_eq!(ids.client.expect("kept for the log"), "mine-456");
+        assert_ne!(ids.id.expect("an id"), "mine-456");
+        assert_eq!(kept.headers()[REQUEST_ID], "mine-456", "left as it came");
 
         let mut request = request_with_id("bad id\twith tab");
         let ids = assign(&mut request, false);

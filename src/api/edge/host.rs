@@ -100,7 +100,7 @@ fn is_reg_name(name: &[u8]) -> bool {
                 Some([h, l]) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => i += 3,
                 _ => return false,
             }
-        } else if is_unreserved(b) || is_sub_delim(b) {
+        } else if REG_NAME[usize::from(b)] {
             i += 1;
         } else {
             return false;
@@ -124,11 +124,25 @@ fn is_port(port: &[u8]) -> bool {
     true
 }
 
-fn is_unreserved(b: u8) -> bool {
+/// The bytes a `reg-name` holds as they are (unreserved and sub-delims), by value: one
+/// load a byte instead of a dozen comparisons, on every request's `Host`.
+const REG_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = u8::MAX;
+    loop {
+        table[b as usize] = is_unreserved(b) || is_sub_delim(b);
+        if b == 0 {
+            break table;
+        }
+        b -= 1;
+    }
+};
+
+const fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-fn is_sub_delim(b: u8) -> bool {
+const fn is_sub_delim(b: u8) -> bool {
     matches!(
         b,
         b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
@@ -151,6 +165,17 @@ mod tests {
 
     fn origin_form() -> Uri {
         Uri::from_static("/me")
+    }
+
+    #[test]
+    fn the_reg_name_table_is_unreserved_and_sub_delims() {
+        for b in 0..=u8::MAX {
+            assert_eq!(
+                REG_NAME[usize::from(b)],
+                b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b),
+                "{b:#04x}"
+            );
+        }
     }
 
     #[test]

@@ -321,3 +321,12 @@ async fn an_http_1_1_request_without_exactly_one_host_is_a_400_problem() {
     let response = edge(ok).oneshot(http_1_0).await.expect("infallible");
     assert_eq!(response.status(), 200, "HTTP/1.0 may leave Host out");
 }
+
+#[test]
+fn the_edge_future_stays_small_whatever_the_router_future_holds() {
+    // hyper moves a request's future whole several times a request: the router's
+    // future (which holds the request until it is routed) is boxed, not inline.
+    type Routed = axum::routing::future::RouteFuture<Infallible>;
+    let size = std::mem::size_of::<EdgeFuture<Routed>>();
+    assert!(size < std::mem::size_of::<Routed>(), "{size} bytes");
+}
