@@ -12,6 +12,7 @@ use std::time::Duration;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::Instant;
 
+use super::armed::Armed;
 use super::connections::{Conn, InFlight};
 
 /// The timeouts a connection is held to.
@@ -52,9 +53,7 @@ where
     // The timer is checked lazily, as `IdleTimeout` does: a request ending does not
     // move it; when it fires it is set again from the last request's end. Its first
     // check is at the earlier of the two timeouts, when either could be due.
-    let timer =
-        tokio::time::sleep_until(accepted + limits.header_read_timeout.min(limits.idle_timeout));
-    tokio::pin!(timer);
+    let mut timer = Armed::until(accepted + limits.header_read_timeout.min(limits.idle_timeout));
     let reason = loop {
         tokio::select! {
             biased;
@@ -64,19 +63,19 @@ where
                     break "told to close";
                 }
             }
-            () = timer.as_mut() => {
+            () = std::future::poll_fn(|cx| timer.poll_fired(cx)) => {
                 let now = Instant::now();
                 if !state.has_requested() {
                     if now >= header_deadline {
                         return Ended::NoRequest;
                     }
-                    timer.as_mut().reset(header_deadline);
+                    timer.reset(header_deadline);
                     continue;
                 }
                 match state.idle_since() {
                     Some(since) if since + limits.idle_timeout <= now => break "idle",
-                    Some(since) => timer.as_mut().reset(since + limits.idle_timeout),
-                    None => timer.as_mut().reset(now + limits.idle_timeout),
+                    Some(since) => timer.reset(since + limits.idle_timeout),
+                    None => timer.reset(now + limits.idle_timeout),
                 }
             }
         }
