@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use hyper::body::{Body, Frame, SizeHint};
@@ -58,7 +58,7 @@ where
         tokio::select! {
             biased;
             result = conn.as_mut() => return Ended::Closed(result),
-            () = state.woken() => {
+            () = ToldToClose::new(state.woken(), state) => {
                 if state.told_to_close() {
                     break "told to close";
                 }
@@ -93,6 +93,50 @@ where
         let _ = tokio::time::timeout(limits.header_read_timeout, conn).await;
     }
     Ended::Closing(reason)
+}
+
+pin_project_lite::pin_project! {
+    /// [`Conn::woken`], polled only when it can be ready: once it holds the task's
+    /// waker, a poll while the connection has not been told to close can change nothing
+    /// (the flag is set before the wake), and each such poll of the notification, on
+    /// every wake of the task, cost about 130 instructions a request.
+    struct ToldToClose<'a, F> {
+        #[pin]
+        woken: F,
+        state: &'a Conn,
+        // The waker `woken` holds, once polled.
+        waker: Option<Waker>,
+    }
+}
+
+impl<'a, F> ToldToClose<'a, F> {
+    fn new(woken: F, state: &'a Conn) -> Self {
+        Self {
+            woken,
+            state,
+            waker: None,
+        }
+    }
+}
+
+impl<F: Future<Output = ()>> Future for ToldToClose<'_, F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let holds = this
+            .waker
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()));
+        if holds && !this.state.told_to_close() {
+            return Poll::Pending;
+        }
+        let woken = this.woken.poll(cx);
+        if woken.is_pending() && !holds {
+            *this.waker = Some(cx.waker().clone());
+        }
+        woken
+    }
 }
 
 pin_project_lite::pin_project! {
