@@ -9,8 +9,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
+use super::armed::Armed;
 use super::connections::Conn;
 
 /// Closes (with `TimedOut`) a stream that has neither read nor written for `idle`, and,
@@ -25,7 +26,7 @@ pub struct IdleTimeout<S> {
     inner: S,
     idle: Duration,
     last_traffic: Instant,
-    deadline: Pin<Box<Sleep>>,
+    deadline: Armed,
     head: Option<HeadWatch>,
 }
 
@@ -74,7 +75,7 @@ impl<S> IdleTimeout<S> {
             inner,
             idle,
             last_traffic: Instant::now(),
-            deadline: Box::pin(tokio::time::sleep(idle)),
+            deadline: Armed::until(Instant::now() + idle),
             head: None,
         }
     }
@@ -100,10 +101,10 @@ impl<S> IdleTimeout<S> {
         let head_due = self.head.as_mut().and_then(HeadWatch::due);
         if let Some(head_due) = head_due {
             if head_due < self.deadline.deadline() {
-                self.deadline.as_mut().reset(head_due);
+                self.deadline.reset(head_due);
             }
         }
-        while self.deadline.as_mut().poll(cx).is_ready() {
+        while self.deadline.poll_fired(cx).is_ready() {
             let now = Instant::now();
             if head_due.is_some_and(|due| due <= now) {
                 return Some(io::Error::new(
@@ -119,7 +120,6 @@ impl<S> IdleTimeout<S> {
                 ));
             }
             self.deadline
-                .as_mut()
                 .reset(head_due.map_or(idle_due, |due| due.min(idle_due)));
         }
         None

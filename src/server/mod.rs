@@ -3,6 +3,7 @@
 //! accepting fails, and shuts down gracefully.
 
 mod accept;
+mod armed;
 mod connection;
 mod connections;
 pub mod fd_limit;
