@@ -15,9 +15,43 @@ use tokio::time::{Instant, Sleep};
 #[derive(Debug)]
 pub(crate) struct Armed {
     sleep: Pin<Box<Sleep>>,
-    /// The waker the sleep was last polled with, while it holds it (not fired, not
-    /// reset since).
-    waker: Option<Waker>,
+    /// The waker the sleep holds (not fired, not reset since it was polled).
+    waker: HeldWaker,
+}
+
+/// The waker a pending future was last polled with, for skipping the polls that can
+/// change nothing: while the future holds the same waker and nothing it would report
+/// has happened, polling it again only registers that waker again.
+#[derive(Debug, Default)]
+pub(crate) struct HeldWaker(Option<Waker>);
+
+impl HeldWaker {
+    /// Whether a poll with `cx` can be skipped: the future holds `cx`'s waker and
+    /// `may_be_ready` (what the future would report, checked without polling it) is
+    /// false.
+    pub(crate) fn skips(&self, cx: &Context<'_>, may_be_ready: bool) -> bool {
+        !may_be_ready && self.holds(cx)
+    }
+
+    /// Notes a poll's outcome: a pending future holds `cx`'s waker, a ready one none.
+    pub(crate) fn polled<T>(&mut self, cx: &Context<'_>, poll: &Poll<T>) {
+        if poll.is_ready() {
+            self.0 = None;
+        } else if !self.holds(cx) {
+            self.0 = Some(cx.waker().clone());
+        }
+    }
+
+    /// Forgets the waker (the future was reset and must be polled again).
+    pub(crate) fn forget(&mut self) {
+        self.0 = None;
+    }
+
+    fn holds(&self, cx: &Context<'_>) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+    }
 }
 
 impl Armed {
@@ -25,7 +59,7 @@ impl Armed {
     pub(crate) fn until(deadline: Instant) -> Self {
         Self {
             sleep: Box::pin(tokio::time::sleep_until(deadline)),
-            waker: None,
+            waker: HeldWaker::default(),
         }
     }
 
@@ -37,27 +71,19 @@ impl Armed {
     /// Fires at `deadline` instead (it must be polled again to hold a waker).
     pub(crate) fn reset(&mut self, deadline: Instant) {
         self.sleep.as_mut().reset(deadline);
-        self.waker = None;
+        self.waker.forget();
     }
 
     /// Ready once the deadline has passed; pending, with `cx`'s waker to be woken at
     /// the deadline, before.
     pub(crate) fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let holds = self
-            .waker
-            .as_ref()
-            .is_some_and(|waker| waker.will_wake(cx.waker()));
         // Not fired yet: the sleep will wake the waker it holds when it does, and the
         // task is polled again then (the timer marks itself fired before it wakes).
-        if holds && !self.sleep.is_elapsed() {
+        if self.waker.skips(cx, self.sleep.is_elapsed()) {
             return Poll::Pending;
         }
         let fired = self.sleep.as_mut().poll(cx);
-        if fired.is_ready() {
-            self.waker = None;
-        } else if !holds {
-            self.waker = Some(cx.waker().clone());
-        }
+        self.waker.polled(cx, &fired);
         fired
     }
 }

@@ -6,13 +6,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::Instant;
 
-use super::armed::Armed;
+use super::armed::{Armed, HeldWaker};
 use super::connections::{Conn, InFlight};
 
 /// The timeouts a connection is held to.
@@ -105,7 +105,7 @@ pin_project_lite::pin_project! {
         woken: F,
         state: &'a Conn,
         // The waker `woken` holds, once polled.
-        waker: Option<Waker>,
+        waker: HeldWaker,
     }
 }
 
@@ -114,7 +114,7 @@ impl<'a, F> ToldToClose<'a, F> {
         Self {
             woken,
             state,
-            waker: None,
+            waker: HeldWaker::default(),
         }
     }
 }
@@ -124,17 +124,11 @@ impl<F: Future<Output = ()>> Future for ToldToClose<'_, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        let holds = this
-            .waker
-            .as_ref()
-            .is_some_and(|waker| waker.will_wake(cx.waker()));
-        if holds && !this.state.told_to_close() {
+        if this.waker.skips(cx, this.state.told_to_close()) {
             return Poll::Pending;
         }
         let woken = this.woken.poll(cx);
-        if woken.is_pending() && !holds {
-            *this.waker = Some(cx.waker().clone());
-        }
+        this.waker.polled(cx, &woken);
         woken
     }
 }
