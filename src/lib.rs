@@ -58,8 +58,8 @@ pub enum BuildError {
 /// CORS headers a listed origin needs to read it.
 pub type App = Either<Cors<Edge<Router>>, Edge<Router>>;
 
-/// `app` for one connection, from `peer`: its requests need no `ConnectInfo` (see
-/// [`Edge::set_peer`]).
+/// `app` for one connection, from `peer`: its requests need no `ConnectInfo`, and they
+/// share the connection's last token (see [`Edge::set_peer`]).
 pub fn app_for_peer(app: &App, peer: std::net::SocketAddr) -> App {
     let mut app = app.clone();
     match &mut app {

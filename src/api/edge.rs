@@ -315,13 +315,15 @@ where
         let resolver = &self.shared.client_ip;
         let client = peer.map(|peer| resolver.client_behind(peer, request.headers()));
         let route = self.shared.routes.find(request.uri().path());
+        // Whether the edge answers the request itself (`super::hot`) or the router does.
+        let hot = match (&self.shared.hot, route.hot) {
+            (Some(routes), Some(hot)) if HotRoutes::takes(request.method()) => Some((routes, hot)),
+            _ => None,
+        };
         let trusted = peer.is_some_and(|peer| resolver.is_trusted(peer));
         // A hot route's handler reads no `x-request-id`: its request keeps the one it
         // came with; the router's handlers see the id on the request.
-        let ids = if route.hot.is_some()
-            && self.shared.hot.is_some()
-            && HotRoutes::takes(request.method())
-        {
+        let ids = if hot.is_some() {
             telemetry::request_ids(request.headers(), trusted)
         } else {
             telemetry::assign_request_id(&mut request, trusted)
@@ -384,10 +386,6 @@ where
         if !bodiless {
             self.shared.body_limit.apply(&mut request);
         }
-        let hot = match (&self.shared.hot, route.hot) {
-            (Some(routes), Some(hot)) if HotRoutes::takes(request.method()) => Some((routes, hot)),
-            _ => None,
-        };
         // The routed handlers read the peer from the request (the client-IP extractor);
         // the hot ones have no use for it.
         if let (None, Some(peer)) = (hot, self.peer) {
