@@ -23,6 +23,7 @@ use super::breaker::{self, Admission, CircuitBreaker};
 use super::cgi::{FixedParams, Params};
 use super::envelope::{EmptyResults, Envelope, ShapeError, UpstreamError};
 use super::fields::{param, repeat};
+use super::pool::{Pool, SendError};
 use crate::config::UpstreamConfig;
 
 /// Errors Worldox reported, by command and `wd_Error_RCTX`.
@@ -204,8 +205,11 @@ pub struct Client {
     endpoint: Arc<str>,
     /// The endpoint's scheme, authority and path, parsed once, so that a call's URI is
     /// parsed for its query alone; `None` if the endpoint does not parse (each call then
-    /// parses the whole URL, and reports it).
+    /// reports it).
     target: Option<Arc<Target>>,
+    /// The connections CGI calls go over (`None` with `target`). File bodies and the
+    /// readiness probe use `http`.
+    pool: Option<Arc<Pool>>,
     /// The `Host` every call sends (the endpoint's host, and its port unless it is the
     /// scheme's default), made once: the pool would make it again for each request.
     host: Option<HeaderValue>,
@@ -238,17 +242,28 @@ impl Client {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
+        let endpoint: Arc<str> = format!("{}{}", url.trim_end_matches('/'), config.cgi_path).into();
+        let target = Target::of(&endpoint).map(Arc::new);
+        let pool = target.as_ref().map(|target| {
+            Arc::new(Pool::new(
+                https.clone(),
+                target.origin(),
+                config.pool_max_idle,
+                Duration::from_secs(config.pool_idle_timeout_secs),
+                UPSTREAM_READ_BUFFER,
+            ))
+        });
         let http = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(config.pool_idle_timeout_secs))
             .pool_max_idle_per_host(config.pool_max_idle)
             // The read buffer bounds what one streamed file body holds in memory.
             .http1_max_buf_size(UPSTREAM_READ_BUFFER)
             .build(https);
-        let endpoint: Arc<str> = format!("{}{}", url.trim_end_matches('/'), config.cgi_path).into();
         Ok(Self {
             http,
             host: host_header(&endpoint),
-            target: Target::of(&endpoint).map(Arc::new),
+            target,
+            pool,
             endpoint,
             origin: url.trim_end_matches('/').into(),
             timeout: Duration::from_millis(config.timeout_ms),
@@ -447,17 +462,29 @@ impl Client {
         let request = request
             .body(body)
             .map_err(|e| Error::Unreachable(format!("cannot build the request: {e}")))?;
+        let Some(pool) = &self.pool else {
+            return Err(Error::Unreachable(
+                "cannot build the request: the upstream URL does not parse".to_owned(),
+            )
+            .into());
+        };
         let exchange = async {
-            let response = self.http.request(request).await.map_err(|e| Failed {
-                connect: e.is_connect(),
-                error: Error::Unreachable(describe(&e)),
+            let (response, lease) = pool.send(request).await.map_err(|e| match e {
+                SendError::Connect(message) => Failed {
+                    connect: true,
+                    error: Error::Unreachable(message),
+                },
+                SendError::Exchange(message) => Failed::from(Error::Unreachable(message)),
             })?;
             if response.status() != http::StatusCode::OK {
                 return Err(Error::HttpStatus(response.status().as_u16()).into());
             }
             let limited = Limited::new(response.into_body(), self.max_response_bytes);
             match limited.collect().await {
-                Ok(collected) => Ok(collected.to_bytes()),
+                Ok(collected) => {
+                    lease.release(pool);
+                    Ok(collected.to_bytes())
+                }
                 Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                     Err(Error::TooLarge(self.max_response_bytes).into())
                 }
@@ -469,19 +496,20 @@ impl Client {
             .map_err(|_| Failed::from(Error::Timeout(timeout)))?
     }
 
-    /// The URI of `call`: the endpoint's, with the query written straight after its
-    /// path into one buffer sized once, which becomes the URI's without a copy.
+    /// The origin-form URI of `call` (the endpoint's path and the query), written into
+    /// one buffer sized once, which becomes the URI's without a copy.
     fn uri_of(&self, call: &Call<'_>) -> Result<Uri, Failed> {
-        let prefix = self.target.as_ref().map_or(&*self.endpoint, |t| &*t.path);
-        let mut text = String::with_capacity(prefix.len() + 1 + call.query_len_hint());
-        text.push_str(prefix);
+        let target = self.target.as_ref().ok_or_else(|| {
+            Failed::from(Error::Unreachable(
+                "cannot build the request: the upstream URL does not parse".to_owned(),
+            ))
+        })?;
+        let mut text = String::with_capacity(target.path.len() + 1 + call.query_len_hint());
+        text.push_str(&target.path);
         text.push('?');
         call.push_query(&mut text);
-        let built = match &self.target {
-            Some(target) => target.with(text),
-            None => Uri::try_from(text).map_err(|e| e.to_string()),
-        };
-        built
+        target
+            .with(text)
             .map_err(|e| Failed::from(Error::Unreachable(format!("cannot build the request: {e}"))))
     }
 
@@ -542,16 +570,20 @@ impl Target {
         })
     }
 
-    /// The URI of `path_and_query` (this target's path and a query) at this target.
+    /// The origin-form URI of `path_and_query` (this target's path and a query).
     fn with(&self, path_and_query: String) -> Result<Uri, String> {
+        let path_and_query = PathAndQuery::from_maybe_shared(Bytes::from(path_and_query))
+            .map_err(|e| e.to_string())?;
+        Ok(Uri::from(path_and_query))
+    }
+
+    /// The scheme and authority alone, to connect to.
+    fn origin(&self) -> Uri {
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(self.scheme.clone());
         parts.authority = Some(self.authority.clone());
-        parts.path_and_query = Some(
-            PathAndQuery::from_maybe_shared(Bytes::from(path_and_query))
-                .map_err(|e| e.to_string())?,
-        );
-        Uri::from_parts(parts).map_err(|e| e.to_string())
+        parts.path_and_query = Some(PathAndQuery::from_static("/"));
+        Uri::from_parts(parts).expect("a scheme and an authority make a URI")
     }
 }
 
@@ -685,8 +717,8 @@ fn tls_config(config: &UpstreamConfig) -> Result<rustls::ClientConfig, BuildErro
 mod tests {
     use super::{Target, Uri, decode_mixed, host_header};
 
-    /// A call's URI built from the endpoint's parts is the one parsed from the whole
-    /// text, whatever the endpoint.
+    /// A call's URI is the origin form (path and query) of the one parsed from the
+    /// whole text, and the pool connects to that URI's scheme and authority.
     #[test]
     fn a_uri_from_the_endpoint_parts_is_the_parsed_one() {
         let query = "2FGET+wd_SID=a%24b+HTMLOnOk=%2Fv4%2Fx.json";
@@ -700,8 +732,16 @@ mod tests {
                 .with(format!("{}?{query}", target.path))
                 .expect("a URI");
             let parsed: Uri = format!("{endpoint}?{query}").parse().expect("a URI");
-            assert_eq!(built, parsed, "{endpoint}");
-            assert_eq!(built.to_string(), parsed.to_string(), "{endpoint}");
+            assert_eq!(
+                built.path_and_query(),
+                parsed.path_and_query(),
+                "{endpoint}"
+            );
+            assert_eq!(built.scheme(), None, "{endpoint}: origin form");
+            assert_eq!(built.authority(), None, "{endpoint}: origin form");
+            let origin = target.origin();
+            assert_eq!(origin.scheme(), parsed.scheme(), "{endpoint}");
+            assert_eq!(origin.authority(), parsed.authority(), "{endpoint}");
         }
         for not_one in [
             "/cgi-bin/wdwebcgi.exe",

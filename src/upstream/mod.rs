@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod fields;
 pub mod files;
 pub mod passthrough;
+mod pool;
 pub mod sid;
 pub mod status;
 pub mod twofa;
