@@ -203,13 +203,9 @@ pub enum BuildError {
 pub struct Client {
     pub(super) http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
     endpoint: Arc<str>,
-    /// The endpoint's scheme, authority and path, parsed once, so that a call's URI is
-    /// parsed for its query alone; `None` if the endpoint does not parse (each call then
+    /// Where CGI calls go; `None` if the endpoint does not parse (each call then
     /// reports it).
-    target: Option<Arc<Target>>,
-    /// The connections CGI calls go over (`None` with `target`). File bodies and the
-    /// readiness probe use `http`.
-    pool: Option<Arc<Pool>>,
+    cgi: Option<Arc<Cgi>>,
     /// The `Host` every call sends (the endpoint's host, and its port unless it is the
     /// scheme's default), made once: the pool would make it again for each request.
     host: Option<HeaderValue>,
@@ -243,15 +239,18 @@ impl Client {
             .enable_http1()
             .wrap_connector(http);
         let endpoint: Arc<str> = format!("{}{}", url.trim_end_matches('/'), config.cgi_path).into();
-        let target = Target::of(&endpoint).map(Arc::new);
-        let pool = target.as_ref().map(|target| {
-            Arc::new(Pool::new(
+        let cgi = Target::of(&endpoint).map(|target| {
+            let pool = Pool::new(
                 https.clone(),
                 target.origin(),
                 config.pool_max_idle,
                 Duration::from_secs(config.pool_idle_timeout_secs),
                 UPSTREAM_READ_BUFFER,
-            ))
+            );
+            Arc::new(Cgi {
+                target,
+                pool: Arc::new(pool),
+            })
         });
         let http = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(config.pool_idle_timeout_secs))
@@ -262,8 +261,7 @@ impl Client {
         Ok(Self {
             http,
             host: host_header(&endpoint),
-            target,
-            pool,
+            cgi,
             endpoint,
             origin: url.trim_end_matches('/').into(),
             timeout: Duration::from_millis(config.timeout_ms),
@@ -444,7 +442,12 @@ impl Client {
     /// Sends a call and returns the raw body of a 200 answer.
     async fn fetch(&self, call: &Call<'_>) -> Result<Bytes, Failed> {
         let timeout = self.timeout_for(call.command);
-        let uri = self.uri_of(call)?;
+        let cgi = self.cgi.as_deref().ok_or_else(|| {
+            Failed::from(Error::Unreachable(
+                "cannot build the request: the upstream URL does not parse".to_owned(),
+            ))
+        })?;
+        let uri = Self::uri_of(&cgi.target, call)?;
         let mut request = Request::builder()
             .method(call.method.clone())
             .uri(uri)
@@ -462,12 +465,7 @@ impl Client {
         let request = request
             .body(body)
             .map_err(|e| Error::Unreachable(format!("cannot build the request: {e}")))?;
-        let Some(pool) = &self.pool else {
-            return Err(Error::Unreachable(
-                "cannot build the request: the upstream URL does not parse".to_owned(),
-            )
-            .into());
-        };
+        let pool = &cgi.pool;
         let exchange = async {
             let (response, lease) = pool.send(request).await.map_err(|e| match e {
                 SendError::Connect(message) => Failed {
@@ -496,14 +494,9 @@ impl Client {
             .map_err(|_| Failed::from(Error::Timeout(timeout)))?
     }
 
-    /// The origin-form URI of `call` (the endpoint's path and the query), written into
-    /// one buffer sized once, which becomes the URI's without a copy.
-    fn uri_of(&self, call: &Call<'_>) -> Result<Uri, Failed> {
-        let target = self.target.as_ref().ok_or_else(|| {
-            Failed::from(Error::Unreachable(
-                "cannot build the request: the upstream URL does not parse".to_owned(),
-            ))
-        })?;
+    /// The origin-form URI of `call` (`target`'s path and the query), written into one
+    /// buffer sized once, which becomes the URI's without a copy.
+    fn uri_of(target: &Target, call: &Call<'_>) -> Result<Uri, Failed> {
         let mut text = String::with_capacity(target.path.len() + 1 + call.query_len_hint());
         text.push_str(&target.path);
         text.push('?');
@@ -542,6 +535,15 @@ impl Client {
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
+}
+
+/// Where CGI calls go: the endpoint's parts, parsed once so that a call's URI is parsed
+/// for its query alone, and the connections to it. File bodies and the readiness probe
+/// use the client's `http`.
+#[derive(Debug)]
+struct Cgi {
+    target: Target,
+    pool: Arc<Pool>,
 }
 
 /// An endpoint URL's parts that every call shares.

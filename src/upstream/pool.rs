@@ -12,6 +12,7 @@
 //! the pool only once its answer was read to the end; one dropped mid-answer is
 //! closed by hyper.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,8 @@ use hyper::client::conn::http1;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use tower::ServiceExt;
+
+use super::client::describe;
 
 /// How a request went out, or why it did not.
 #[derive(Debug)]
@@ -44,7 +47,7 @@ pub(super) struct Pool {
     idle_timeout: Duration,
     max_buf_size: usize,
     /// Whether the task that closes expired idle connections runs.
-    reaper: Mutex<bool>,
+    reaper: AtomicBool,
 }
 
 /// A connection that finished its last exchange, and since when.
@@ -78,7 +81,7 @@ impl Pool {
             max_idle,
             idle_timeout,
             max_buf_size,
-            reaper: Mutex::new(false),
+            reaper: AtomicBool::new(false),
         }
     }
 
@@ -169,11 +172,9 @@ impl Pool {
     /// Starts, once, the task that closes expired idle connections while the pool
     /// lives, so they do not stay open until the next call.
     fn start_reaper(self: &Arc<Self>) {
-        let mut started = self.reaper.lock().unwrap_or_else(PoisonError::into_inner);
-        if *started || self.max_idle == 0 {
+        if self.max_idle == 0 || self.reaper.swap(true, Ordering::Relaxed) {
             return;
         }
-        *started = true;
         let pool: Weak<Self> = Arc::downgrade(self);
         let every = self.idle_timeout.max(Duration::from_secs(1));
         tokio::spawn(async move {
@@ -193,9 +194,4 @@ impl Lease {
     pub(super) fn release(self, pool: &Pool) {
         pool.checkin(self.sender);
     }
-}
-
-/// The error and its causes on one line.
-fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    super::client::describe(error)
 }
