@@ -12,6 +12,7 @@ generator's own floor).
 import json
 import os
 import sys
+import open_rounds
 
 import matplotlib
 
@@ -24,6 +25,7 @@ TITLES = {
 }
 COLOURS = {
     "nginx": "tab:green",
+    "nginx-again": "tab:olive",
     "caddy": "tab:blue",
     "traefik": "tab:purple",
     "wdgate": "tab:red",
@@ -70,7 +72,7 @@ def slow(path, outdir):
 
 
 def main(path, outdir):
-    rows = [json.loads(line) for line in open(path) if line.strip()]
+    rows = open_rounds.merged([json.loads(line) for line in open(path) if line.strip()])
     for scenario in sorted({r["scenario"] for r in rows}):
         fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
         these = [r for r in rows if r["scenario"] == scenario]

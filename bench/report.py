@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 
+import open_rounds
 import report_downloads
 
 NAMES = {
@@ -289,6 +290,13 @@ def open_loop(rows, duration, tool):
         "Pictures: [latency-A.png](latency-A.png), [latency-B.png](latency-B.png).",
         "",
     ]
+    rounds = max(r.get("round", 1) for r in rows)
+    if rounds > 1:
+        lines[-3] += (
+            f" Every cell is the median of {rounds} rounds: each round runs every server at every"
+            " rate, the servers' order turned each round; a target's per-round ratios follow it."
+        )
+    rows = open_rounds.merged(rows)
     targets = ["| target | goal | measured | met |", "|---|---|---|---|"]
     for scen in sorted({r["scenario"] for r in rows}):
         these = [r for r in rows if r["scenario"] == scen]
@@ -322,13 +330,24 @@ def open_loop(rows, duration, tool):
                 tool_ok = n["achieved"] >= 0.98 * offered
                 kept_up = w["achieved"] >= 0.98 * offered
                 ok = w["p99_us"] <= 1.25 * n["p99_us"] and not w["failed"] and kept_up
+                each = open_rounds.round_ratios(w, n)
                 targets.append(
                     f"| {scen} open-loop p99 at {frac * 100:.0f} % of nginx's maximum, wdgate / nginx | ≤ 1.25× |"
                     f" {w['p99_us'] / max(n['p99_us'], 1):.2f}× ({ms(w['p99_us'])} vs {ms(n['p99_us'])})"
+                    + (f"; rounds {', '.join(f'{x:.2f}' for x in each)}×" if len(each) > 1 else "")
                     + ("" if tool_ok else f"; the tool offered only {n['achieved']:,.0f}/s to nginx")
                     + ("" if kept_up or not tool_ok else f"; wdgate fell behind ({w['achieved']:,.0f}/s)")
                     + (f"; wdgate failed {w['failed']:,}" if w["failed"] else "")
                     + f" | {('yes' if ok else '**no**') if tool_ok else 'not measured'} |"
+                )
+            if {"nginx-again", "nginx"} <= at.keys():
+                again, n = at["nginx-again"], at["nginx"]
+                each = open_rounds.round_ratios(again, n)
+                targets.append(
+                    f"| {scen} at {frac * 100:.0f} %, A/A control: nginx's second run / its first | for scale |"
+                    f" {again['p99_us'] / max(n['p99_us'], 1):.2f}× ({ms(again['p99_us'])} vs {ms(n['p99_us'])})"
+                    + (f"; rounds {', '.join(f'{x:.2f}' for x in each)}×" if len(each) > 1 else "")
+                    + " |  |"
                 )
         lines.append("")
     return lines + targets + [""]
