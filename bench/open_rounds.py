@@ -24,11 +24,11 @@ def merged(rows):
     return out
 
 
-def round_ratios(wdgate, nginx):
-    """Each round's own p99 ratio, wdgate / nginx, for the rounds both ran."""
-    theirs = {r.get("round", 1): r for r in nginx["rounds"]}
+def round_ratios(cell, base):
+    """Each round's own p99 ratio, `cell` / `base` (two merged cells), for the rounds both ran."""
+    theirs = {r.get("round", 1): r for r in base["rounds"]}
     return [
         r["p99_us"] / max(theirs[r.get("round", 1)]["p99_us"], 1)
-        for r in wdgate["rounds"]
+        for r in cell["rounds"]
         if r.get("round", 1) in theirs
     ]

@@ -12,12 +12,13 @@ generator's own floor).
 import json
 import os
 import sys
-import open_rounds
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend is chosen first)
+
+import open_rounds  # noqa: E402 (bench/'s own, after the third-party imports)
 
 TITLES = {
     "A": "A. auth + cached answer: nginx return 200, Caddy respond, wdgate GET /me",

@@ -256,12 +256,22 @@ def merge(old, top, sections):
     return "\n".join(out)
 
 
+def p99_against(cell, base):
+    """`cell`'s p99 as a ratio of `base`'s, both p99s, and each round's own ratio."""
+    each = open_rounds.round_ratios(cell, base)
+    return (
+        f"{cell['p99_us'] / max(base['p99_us'], 1):.2f}× ({ms(cell['p99_us'])} vs {ms(base['p99_us'])})"
+        + (f"; rounds {', '.join(f'{x:.2f}' for x in each)}×" if len(each) > 1 else "")
+    )
+
+
 def open_loop(rows, duration, tool):
     """The open-loop section: its own date, commit and machine (`bench/run open` may run
     alone), every server side by side at each offered rate with the rate each achieved,
     and the p99 targets against nginx."""
     env = os.environ.get
     oha = tool.strip().startswith("oha")
+    rounds = max(r.get("round", 1) for r in rows)
     lines = [
         "## Open loop",
         "",
@@ -286,16 +296,16 @@ def open_loop(rows, duration, tool):
         + " and failed (not 2xx, or no answer). A cell marked **behind** achieved less than 98 %"
         " of the offered rate: the server or the load tool could not keep up; nginx's cell at the"
         " same rate tells which (when nginx is behind too, the tool's ceiling was reached and the"
-        " p99 target at that rate is not measured).",
+        " p99 target at that rate is not measured)."
+        + (
+            f" Every cell is the median of {rounds} rounds: each round runs every server at every"
+            " rate, the servers' order turned each round; a target's per-round ratios follow it."
+            if rounds > 1
+            else ""
+        ),
         "Pictures: [latency-A.png](latency-A.png), [latency-B.png](latency-B.png).",
         "",
     ]
-    rounds = max(r.get("round", 1) for r in rows)
-    if rounds > 1:
-        lines[-3] += (
-            f" Every cell is the median of {rounds} rounds: each round runs every server at every"
-            " rate, the servers' order turned each round; a target's per-round ratios follow it."
-        )
     rows = open_rounds.merged(rows)
     targets = ["| target | goal | measured | met |", "|---|---|---|---|"]
     for scen in sorted({r["scenario"] for r in rows}):
@@ -330,24 +340,18 @@ def open_loop(rows, duration, tool):
                 tool_ok = n["achieved"] >= 0.98 * offered
                 kept_up = w["achieved"] >= 0.98 * offered
                 ok = w["p99_us"] <= 1.25 * n["p99_us"] and not w["failed"] and kept_up
-                each = open_rounds.round_ratios(w, n)
                 targets.append(
                     f"| {scen} open-loop p99 at {frac * 100:.0f} % of nginx's maximum, wdgate / nginx | ≤ 1.25× |"
-                    f" {w['p99_us'] / max(n['p99_us'], 1):.2f}× ({ms(w['p99_us'])} vs {ms(n['p99_us'])})"
-                    + (f"; rounds {', '.join(f'{x:.2f}' for x in each)}×" if len(each) > 1 else "")
+                    f" {p99_against(w, n)}"
                     + ("" if tool_ok else f"; the tool offered only {n['achieved']:,.0f}/s to nginx")
                     + ("" if kept_up or not tool_ok else f"; wdgate fell behind ({w['achieved']:,.0f}/s)")
                     + (f"; wdgate failed {w['failed']:,}" if w["failed"] else "")
                     + f" | {('yes' if ok else '**no**') if tool_ok else 'not measured'} |"
                 )
             if {"nginx-again", "nginx"} <= at.keys():
-                again, n = at["nginx-again"], at["nginx"]
-                each = open_rounds.round_ratios(again, n)
                 targets.append(
                     f"| {scen} at {frac * 100:.0f} %, A/A control: nginx's second run / its first | for scale |"
-                    f" {again['p99_us'] / max(n['p99_us'], 1):.2f}× ({ms(again['p99_us'])} vs {ms(n['p99_us'])})"
-                    + (f"; rounds {', '.join(f'{x:.2f}' for x in each)}×" if len(each) > 1 else "")
-                    + " |  |"
+                    f" {p99_against(at['nginx-again'], at['nginx'])} |  |"
                 )
         lines.append("")
     return lines + targets + [""]
